@@ -1,0 +1,425 @@
+package listing
+
+import (
+	"bufio"
+	"html/template"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Capabilities says which write controls the page offers. The server still
+// checks every request; these only decide what is shown.
+type Capabilities struct {
+	Upload, Delete, Move bool  // POST/PUT/MKCOL; DELETE; MOVE (rename)
+	Archive              bool  // links to ?zip and ?tar
+	MaxUpload            int64 // bytes; 0 = no limit
+}
+
+// Page is one folder listing, ready to render.
+type Page struct {
+	Path    string // decoded URL path relative to the handler's mount; starts and ends with "/"
+	Entries []Entry
+	Sort    Sort
+	Can     Capabilities
+}
+
+// Display format of modification times: absolute, with the year, so a listing
+// read next year (or pasted in a bug report) still says when.
+const timeLayout = "2006-01-02 15:04"
+
+// cleanPath returns p.Path with a leading and a trailing slash, so a caller
+// that forgets one still gets correct relative links.
+func (p *Page) cleanPath() string {
+	path := p.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	if !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	return path
+}
+
+// segments are the folder names from the mount point down to this folder.
+func segments(path string) []string {
+	t := strings.Trim(path, "/")
+	if t == "" {
+		return nil
+	}
+	return strings.Split(t, "/")
+}
+
+// AssetPrefix is the relative URL of the asset folder as seen from a listing
+// at path: one "../" per segment, so the page works under any mount prefix.
+func AssetPrefix(path string) string {
+	return strings.Repeat("../", len(segments(path))) + ".ferry/assets/"
+}
+
+type crumb struct {
+	Name    string
+	Href    string // relative; empty for the current folder
+	Current bool
+	Root    bool
+}
+
+type column struct {
+	Label    string
+	Class    string
+	Href     string // ?sort=KEY&order=...
+	Arrow    string // ▲ or ▼ on the active column
+	AriaSort string // ascending / descending on the active column
+}
+
+// frame is what the template needs; rows are written by hand (see writeRows).
+type frame struct {
+	Path       string
+	Assets     string
+	Crumbs     []crumb
+	Columns    []column
+	Parent     bool
+	Empty      bool
+	Can        Capabilities
+	MaxUpload  string // human size, "" when unlimited
+	Summary    string
+	CanUpload  string // "1" or "0", for data- attributes
+	CanDelete  string
+	CanMove    string
+	CanArchive string
+	MaxBytes   string
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func (p *Page) frame() frame {
+	path := p.cleanPath()
+	segs := segments(path)
+	depth := len(segs)
+
+	// Breadcrumbs: the root, then each ancestor, each a "../" chain so the
+	// links stay right whatever prefix the handler is mounted under.
+	crumbs := make([]crumb, 0, depth+1)
+	crumbs = append(crumbs, crumb{Name: "Home", Href: upHref(depth), Current: depth == 0, Root: true})
+	for i, s := range segs {
+		up := depth - 1 - i
+		c := crumb{Name: s, Current: up == 0}
+		if up > 0 {
+			c.Href = upHref(up)
+		}
+		crumbs = append(crumbs, c)
+	}
+	if depth == 0 {
+		crumbs[0].Href = ""
+	}
+
+	s := p.Sort.normalized()
+	cols := []column{
+		{Label: "Name", Class: "n", Href: SortName},
+		{Label: "Size", Class: "s", Href: SortSize},
+		{Label: "Modified", Class: "t", Href: SortTime},
+	}
+	for i := range cols {
+		key := cols[i].Href
+		order := "asc"
+		if key == s.Key {
+			// Clicking the active column flips it; the arrow shows the
+			// current direction.
+			if !s.Desc {
+				order = "desc"
+				cols[i].Arrow, cols[i].AriaSort = "▲", "ascending"
+			} else {
+				cols[i].Arrow, cols[i].AriaSort = "▼", "descending"
+			}
+		}
+		cols[i].Href = "?sort=" + key + "&order=" + order
+	}
+
+	var dirs, files int
+	var total int64
+	for i := range p.Entries {
+		if p.Entries[i].IsDir {
+			dirs++
+		} else {
+			files++
+			total += p.Entries[i].Size
+		}
+	}
+
+	f := frame{
+		Path:       path,
+		Assets:     AssetPrefix(path),
+		Crumbs:     crumbs,
+		Columns:    cols,
+		Parent:     depth > 0,
+		Empty:      len(p.Entries) == 0,
+		Can:        p.Can,
+		Summary:    summary(dirs, files, total),
+		CanUpload:  flag(p.Can.Upload),
+		CanDelete:  flag(p.Can.Delete),
+		CanMove:    flag(p.Can.Move),
+		CanArchive: flag(p.Can.Archive),
+		MaxBytes:   strconv.FormatInt(max(p.Can.MaxUpload, 0), 10),
+	}
+	if p.Can.MaxUpload > 0 {
+		f.MaxUpload = HumanSize(p.Can.MaxUpload)
+	}
+	return f
+}
+
+func upHref(n int) string {
+	if n == 0 {
+		return "./"
+	}
+	return strings.Repeat("../", n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func summary(dirs, files int, total int64) string {
+	if dirs == 0 && files == 0 {
+		return "empty"
+	}
+	var parts []string
+	if dirs > 0 {
+		parts = append(parts, plural(dirs, "folder", "folders"))
+	}
+	if files > 0 {
+		parts = append(parts, plural(files, "file", "files"), HumanSize(total))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// The page frame. html/template escapes everything in it by context; the rows
+// in between are written by writeRows, which escapes by hand for speed.
+//
+// The page must run under a strict Content-Security-Policy (no inline script,
+// no style attributes, no inline handlers): data reaches app.js only through
+// the body's data- attributes.
+var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="same-origin">
+<title>Index of {{.Path}}</title>
+<link rel="stylesheet" href="{{.Assets}}app.css">
+<link rel="icon" href="{{.Assets}}favicon.svg" type="image/svg+xml">
+<script src="{{.Assets}}app.js" defer></script>
+</head>
+<body data-path="{{.Path}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}" data-max-upload="{{.MaxBytes}}">
+<header class="top">
+<nav class="crumbs" aria-label="Breadcrumb"><ol>
+{{- range .Crumbs}}<li>{{if .Current}}<span aria-current="page"{{if .Root}} class="home"{{end}}>{{.Name}}</span>{{else}}<a href="{{.Href}}"{{if .Root}} class="home"{{end}}>{{.Name}}</a>{{end}}</li>{{end -}}
+</ol></nav>
+<p class="summary" id="summary">{{.Summary}}</p>
+</header>
+<main>
+<div class="toolbar">
+<span class="filter-wrap" id="filter-wrap" hidden><input type="search" id="filter" class="filter" placeholder="Filter…" aria-label="Filter entries by name" autocomplete="off" spellcheck="false"></span>
+{{- if .Can.Archive}}
+<span class="archives">Download folder: <a class="btn" href="?zip" download>.zip</a> <a class="btn" href="?tar" download>.tar</a></span>
+{{- end}}
+</div>
+{{- if .Can.Upload}}
+<section class="write" aria-label="Add files and folders">
+<form class="upload-form" id="upload-form" method="post" action="./" enctype="multipart/form-data">
+<label class="btn primary picker">Upload files <input type="file" name="file" multiple aria-label="Choose files to upload"></label>
+<button type="submit" class="btn nojs">Upload</button>
+{{- if .MaxUpload}}
+<span class="hint">up to {{.MaxUpload}} each</span>
+{{- end}}
+<span class="hint jsonly">or drop files and folders anywhere</span>
+</form>
+<form class="mkdir-form" id="mkdir-form" method="post" action="./">
+<input type="text" name="mkdir" required maxlength="255" placeholder="New folder name" aria-label="New folder name" autocomplete="off">
+<button type="submit" class="btn">New folder</button>
+</form>
+</section>
+<ul class="uploads" id="uploads" aria-label="Uploads" hidden></ul>
+<div class="drop" id="drop" hidden><p>Drop to upload into <strong>{{.Path}}</strong></p></div>
+{{- end}}
+<table class="listing" id="listing">
+<thead><tr>
+{{- range .Columns}}<th class="{{.Class}}"{{if .AriaSort}} aria-sort="{{.AriaSort}}"{{end}} scope="col"><a href="{{.Href}}">{{.Label}}{{if .Arrow}} <span class="arrow" aria-hidden="true">{{.Arrow}}</span>{{end}}</a></th>{{end -}}
+</tr></thead>
+<tbody>
+{{- if .Parent}}
+<tr class="parent" data-kind="parent"><td class="n"><a href="../" aria-label="Parent folder">../</a></td><td class="s">—</td><td class="t"></td></tr>
+{{- end}}
+{{- if .Empty}}
+<tr class="empty"><td colspan="3">This folder is empty.</td></tr>
+{{- end}}
+{{end}}{{define "foot"}}</tbody>
+</table>
+</main>
+<footer class="foot">served by ferry</footer>
+</body>
+</html>
+{{end}}`))
+
+// WriteHTML renders the page. Entries are written in the order given: sort
+// them with p.Sort.Apply first.
+func (p *Page) WriteHTML(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	f := p.frame()
+	if err := pageTemplate.ExecuteTemplate(bw, "head", f); err != nil {
+		return err
+	}
+	if err := writeRows(bw, p.Entries); err != nil {
+		return err
+	}
+	if err := pageTemplate.ExecuteTemplate(bw, "foot", f); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeRows writes one <tr> per entry. It is a hand-written loop rather than
+// a template because at 100,000 entries reflection per row costs more than
+// everything else together; every name goes through appendHTML and every
+// href through url.PathEscape, so nothing reaches the page unescaped.
+func writeRows(w *bufio.Writer, entries []Entry) error {
+	var row []byte // reused for every row
+	var name []byte
+	for i := range entries {
+		e := &entries[i]
+		name = appendHTML(name[:0], e.Name)
+		row = row[:0]
+		row = append(row, `<tr data-name="`...)
+		row = append(row, name...)
+		row = append(row, `" data-kind="`...)
+		row = append(row, KindOf(*e)...)
+		if e.IsDir {
+			row = append(row, `" data-dir="1`...)
+		}
+		row = append(row, `"><td class="n"><a href="`...)
+		row = appendHTML(row, entryHref(e.Name, e.IsDir))
+		row = append(row, `">`...)
+		row = append(row, name...)
+		if e.IsDir {
+			row = append(row, `/</a></td><td class="s">—</td>`...)
+		} else {
+			row = append(row, `</a></td><td class="s" data-bytes="`...)
+			row = strconv.AppendInt(row, e.Size, 10)
+			row = append(row, `" title="`...)
+			row = strconv.AppendInt(row, e.Size, 10)
+			row = append(row, ` bytes">`...)
+			row = appendHumanSize(row, e.Size)
+			row = append(row, `</td>`...)
+		}
+		row = append(row, `<td class="t">`...)
+		if !e.ModTime.IsZero() {
+			row = append(row, `<time datetime="`...)
+			row = e.ModTime.UTC().AppendFormat(row, time.RFC3339)
+			row = append(row, `">`...)
+			row = e.ModTime.AppendFormat(row, timeLayout)
+			row = append(row, `</time>`...)
+		}
+		row = append(row, "</td></tr>\n"...)
+		if _, err := w.Write(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entryHref is the relative link to an entry: its escaped name, plus "/" for
+// folders. A name like "javascript:x" or "c:x" would read as a URL scheme, so
+// any name whose escaped form has a colon gets a "./" in front.
+func entryHref(name string, dir bool) string {
+	h := url.PathEscape(name)
+	if strings.IndexByte(h, ':') >= 0 {
+		h = "./" + h
+	}
+	if dir {
+		h += "/"
+	}
+	return h
+}
+
+// appendHTML appends s escaped for HTML text and double- or single-quoted
+// attributes (the same five characters as html.EscapeString), without
+// allocating when nothing needs escaping. Invalid UTF-8 becomes U+FFFD so
+// the page stays valid UTF-8.
+func appendHTML(dst []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		var esc string
+		size := 1
+		switch c {
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '&':
+			esc = "&amp;"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case 0:
+			esc = "\uFFFD"
+		default:
+			if c >= utf8.RuneSelf {
+				r, n := utf8.DecodeRuneInString(s[i:])
+				size = n
+				if r == utf8.RuneError && n == 1 {
+					esc = "\uFFFD"
+				}
+			}
+		}
+		if esc != "" {
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, esc...)
+			last = i + size
+		}
+		i += size
+	}
+	return append(dst, s[last:]...)
+}
+
+// HumanSize formats a byte count with binary units: "512 B", "1.5 KiB",
+// "23 MiB". One decimal below 10 units, none above, as ls -h does.
+func HumanSize(n int64) string {
+	return string(appendHumanSize(nil, n))
+}
+
+func appendHumanSize(dst []byte, n int64) []byte {
+	if n < 1024 {
+		dst = strconv.AppendInt(dst, n, 10)
+		return append(dst, " B"...)
+	}
+	const units = "KMGTPE"
+	v := float64(n) / 1024
+	u := 0
+	for {
+		// Move up a unit when rounding would show 1024 of this one.
+		if v < 1023.5 || u == len(units)-1 {
+			break
+		}
+		v /= 1024
+		u++
+	}
+	if v < 9.95 {
+		dst = strconv.AppendFloat(dst, v, 'f', 1, 64)
+	} else {
+		dst = strconv.AppendFloat(dst, v, 'f', 0, 64)
+	}
+	dst = append(dst, ' ', units[u], 'i', 'B')
+	return dst
+}
