@@ -1,0 +1,270 @@
+// Package ferry serves a folder over HTTP the way the ferry command does:
+// listings, ranges and resumable downloads, uploads, deletes and moves,
+// dotfile and symlink policy, CGI, logging and counters. The handler it
+// returns can be mounted under any prefix of your own mux, and you can add
+// handlers for methods of your own.
+//
+// Embedding it takes a few lines:
+//
+//	h, err := ferry.New("./public", ferry.Options{Upload: true, Logger: slog.Default()})
+//	if err != nil {
+//		return err
+//	}
+//	defer h.Close()
+//	h.HandleMethod("FUNC", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		fmt.Fprintln(w, "FUNC on", r.URL.Path)
+//	}))
+//	mux := http.NewServeMux()
+//	mux.Handle("/files/", http.StripPrefix("/files", h))
+//	return http.ListenAndServe("localhost:8080", mux)
+//
+// The package also carries ferry's two siblings: [NewEchoHandler], a request
+// inspector, and [ServeTime], a line-protocol time service.
+package ferry
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/fileserver"
+	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/transfer"
+	"github.com/ferry-sh/ferry/internal/write"
+)
+
+// Options mirror the command line's serve flags. The zero value serves the
+// folder read-only, without dotfiles and without symlinks that lead out.
+type Options struct {
+	Upload    bool // POST multipart, PUT, MKCOL and the new-folder form
+	Delete    bool // DELETE of files and folders
+	Overwrite bool // uploads may replace existing files
+	Move      bool // MOVE and COPY (the command line's -w turns on all four)
+
+	Hidden         bool // list and serve dotfiles
+	FollowSymlinks bool // follow symlinks that lead outside the folder
+	NoListing      bool // folders without an index file answer 404
+
+	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
+
+	// ExitAfter makes Done close after that many complete downloads.
+	ExitAfter int64
+
+	// Logger receives one record per request (message "request") and any
+	// warnings. Nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Handler is ferry's file server as an http.Handler.
+type Handler struct {
+	fs      *rootfs.FS
+	opts    Options
+	read    *fileserver.Server
+	write   *write.Handler
+	tracker *transfer.Tracker
+	chain   http.Handler
+	xorigin *http.CrossOriginProtection
+
+	mu     sync.RWMutex
+	custom map[string]http.Handler
+	allow  string
+}
+
+// New opens dir through os.Root and returns its handler. Close releases it.
+func New(dir string, opts Options) (*Handler, error) {
+	fsys, err := rootfs.Open(dir, rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks})
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		fs:      fsys,
+		opts:    opts,
+		tracker: transfer.NewTracker(opts.ExitAfter),
+		xorigin: http.NewCrossOriginProtection(),
+		custom:  map[string]http.Handler{},
+	}
+	h.read = fileserver.New(fsys, fileserver.Options{
+		NoListing: opts.NoListing,
+		Can: listing.Capabilities{
+			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move,
+			MaxUpload: opts.MaxUpload,
+		},
+	})
+	h.write = write.New(fsys, write.Options{
+		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
+		MaxUpload: opts.MaxUpload,
+	})
+	h.allow = h.computeAllow()
+	h.chain = accesslog.Middleware(http.HandlerFunc(h.serve), h.tracker, opts.Logger, nil)
+	return h, nil
+}
+
+// Close releases the folder.
+func (h *Handler) Close() error { return h.fs.Close() }
+
+// Done is closed once Options.ExitAfter complete downloads were served.
+func (h *Handler) Done() <-chan struct{} { return h.tracker.Done() }
+
+// HandleMethod routes requests with a method of your own (such as "FUNC") to
+// hf, after ferry's path checks. The method then appears in Allow. Methods
+// ferry knows (GET, PUT, …) cannot be replaced.
+func (h *Handler) HandleMethod(method string, hf http.Handler) error {
+	if method == "" || strings.ToUpper(method) != method || knownMethod(method) {
+		return fmt.Errorf("ferry: cannot register method %q", method)
+	}
+	h.mu.Lock()
+	h.custom[method] = hf
+	h.allow = h.computeAllow()
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
+
+var methodsKnown = []string{
+	http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodPut,
+	http.MethodDelete, "MKCOL", "MOVE", "COPY",
+}
+
+func knownMethod(m string) bool { return slices.Contains(methodsKnown, m) }
+
+// computeAllow lists what the options enable, the same for every path.
+func (h *Handler) computeAllow() string {
+	m := []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+	if h.opts.Upload {
+		m = append(m, http.MethodPost, http.MethodPut, "MKCOL")
+	}
+	if h.opts.Delete {
+		m = append(m, http.MethodDelete)
+	}
+	if h.opts.Move {
+		m = append(m, "MOVE", "COPY")
+	}
+	custom := make([]string, 0, len(h.custom))
+	for k := range h.custom {
+		custom = append(custom, k)
+	}
+	slices.Sort(custom)
+	return strings.Join(append(m, custom...), ", ")
+}
+
+// ferryPrefix is reserved for ferry's own pages and assets.
+const ferryPrefix = "/.ferry/"
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	h.mu.RLock()
+	allow := h.allow
+	custom := h.custom[r.Method]
+	h.mu.RUnlock()
+
+	if r.Method == http.MethodOptions && r.URL.Path == "*" {
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	escaped := r.URL.EscapedPath()
+	if strings.HasPrefix(escaped, ferryPrefix) {
+		h.serveOwn(w, r, strings.TrimPrefix(escaped, ferryPrefix))
+		return
+	}
+	name, dir, err := rootfs.ParseURLPath(escaped)
+	if err != nil {
+		httperr.Write(w, r, http.StatusBadRequest, "invalid path")
+		return
+	}
+	if err := h.xorigin.Check(r); err != nil {
+		httperr.Write(w, r, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.read.Serve(w, r, name, dir)
+	case http.MethodOptions:
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPost, http.MethodPut, "MKCOL":
+		if !h.opts.Upload {
+			notAllowed(w, r, allow)
+			return
+		}
+		switch r.Method {
+		case http.MethodPost:
+			h.write.Post(w, r, name)
+		case http.MethodPut:
+			h.write.Put(w, r, name)
+		default:
+			h.write.Mkcol(w, r, name)
+		}
+	case http.MethodDelete:
+		if !h.opts.Delete {
+			notAllowed(w, r, allow)
+			return
+		}
+		h.write.Delete(w, r, name)
+	case "MOVE", "COPY":
+		if !h.opts.Move {
+			notAllowed(w, r, allow)
+			return
+		}
+		h.write.Move(w, r, name, r.Method == "COPY")
+	default:
+		if custom != nil {
+			custom.ServeHTTP(w, r)
+			return
+		}
+		httperr.Write(w, r, http.StatusNotImplemented, "")
+	}
+}
+
+func notAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	httperr.Write(w, r, http.StatusMethodNotAllowed, "")
+}
+
+// serveOwn answers under /.ferry/: embedded assets (and, later, status pages).
+func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		notAllowed(w, r, "GET, HEAD")
+		return
+	}
+	switch {
+	case strings.HasPrefix(rest, "assets/"):
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = strings.TrimPrefix(rest, "assets/")
+		r2.URL.RawPath = ""
+		listing.AssetHandler().ServeHTTP(w, r2)
+	case rest == "health":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte("ok\n"))
+	default:
+		httperr.Write(w, r, http.StatusNotFound, "")
+	}
+}
+
+// Stats are the handler's figures since it was made.
+type Stats struct {
+	Start         time.Time
+	Requests      int64
+	BytesSent     int64
+	BytesReceived int64
+	Completed     int64 // whole downloads delivered
+	CutShort      int64 // downloads that ended early
+}
+
+// Stats returns the figures so far.
+func (h *Handler) Stats() Stats {
+	s := h.tracker.Snapshot()
+	return Stats{Start: s.Start, Requests: s.Requests, BytesSent: s.BytesSent,
+		BytesReceived: s.BytesReceived, Completed: s.Completed, CutShort: s.CutShort}
+}
+
+// Idle reports how long no request has been in flight.
+func (h *Handler) Idle() time.Duration { return h.tracker.Idle(time.Now()) }

@@ -1,0 +1,95 @@
+// Package accesslog records every request: the figures in a transfer.Tracker
+// and one log line per request through a *slog.Logger, in the formats ferry
+// offers (text, json, combined).
+package accesslog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+// MsgRequest is the message of per-request records; a Handler formats those
+// as access-log lines.
+const MsgRequest = "request"
+
+// Observer hears about transfers as they start and end (the terminal view).
+type Observer interface {
+	Started(*transfer.Transfer)
+	Ended(*transfer.Transfer)
+}
+
+// Middleware counts, tracks and logs every request that reaches next.
+// log may be nil (no lines); obs may be nil.
+func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Observer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := transfer.NewRecorder(w, t.Sent)
+		tr := t.Begin(r, rec)
+		r = r.WithContext(transfer.WithTransfer(r.Context(), tr))
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &countingBody{ReadCloser: r.Body, t: t, tr: tr}
+		}
+		observed := false
+		tr.OnDescribe = func() {
+			t.Show(tr)
+			if obs != nil {
+				observed = true
+				obs.Started(tr)
+			}
+		}
+		next.ServeHTTP(rec, r)
+		outcome, _ := t.End(tr, r, rec, w.Header())
+		if observed {
+			obs.Ended(tr)
+		}
+		if log == nil {
+			return
+		}
+		status := rec.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		attrs := make([]slog.Attr, 0, 10)
+		attrs = append(attrs,
+			slog.String("client", r.RemoteAddr),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Int64("bytes", rec.Sent()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("proto", r.Proto),
+		)
+		if outcome != "" {
+			attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
+		}
+		if user, _, ok := r.BasicAuth(); ok && status != http.StatusUnauthorized {
+			attrs = append(attrs, slog.String("user", user))
+		}
+		if ref := r.Header.Get("Referer"); ref != "" {
+			attrs = append(attrs, slog.String("referer", ref))
+		}
+		if ua := r.Header.Get("User-Agent"); ua != "" {
+			attrs = append(attrs, slog.String("user_agent", ua))
+		}
+		log.LogAttrs(context.Background(), slog.LevelInfo, MsgRequest, attrs...)
+	})
+}
+
+type countingBody struct {
+	io.ReadCloser
+	t  *transfer.Tracker
+	tr *transfer.Transfer
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.t.Received(b.tr, int64(n))
+	}
+	return n, err
+}

@@ -1,0 +1,384 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ferry-sh/ferry"
+	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/config"
+	"github.com/ferry-sh/ferry/internal/server"
+	"github.com/ferry-sh/ferry/internal/version"
+)
+
+const defaultPort = 8000
+
+const serveHelp = `ferry shares a folder over HTTP: concurrent, resumable, safe by default.
+
+Usage:
+  ferry [flags] [DIR]      serve DIR (default: the current folder)
+  ferry [flags] FILE...    share just these files, each at /NAME
+  ferry echo [flags]       request inspector: answers every request with what it received
+  ferry time [flags]       line-protocol time service (asctime, seconds, rfc822)
+  ferry hash-password      print a bcrypt hash for --auth
+  ferry version            version, commit and Go version
+
+Flags:
+  -p, --port N              TCP port; 0 picks a free one (default 8000, or a free
+                            one when 8000 is taken)
+  -b, --bind ADDR           address to listen on; repeatable (default: every
+                            interface, IPv4 and IPv6)
+      --upload              allow uploads: POST multipart, PUT, MKCOL, new folders
+      --delete              allow DELETE of files and folders
+      --overwrite           uploads may replace existing files (otherwise 409)
+  -w, --write               --upload --delete --overwrite, plus MOVE/COPY (rename)
+      --cgi                 run executable files under /cgi-bin/ as CGI scripts
+      --cgi-timeout DUR     kill a CGI script running longer (default 60s)
+      --auth USER:PASS      require HTTP Basic auth; repeatable; PASS may be a
+                            bcrypt hash
+      --auth-anon-read      with --auth: anyone may read, writes need credentials
+      --hidden              list and serve dotfiles
+      --follow-symlinks     follow symlinks that lead outside DIR
+      --no-listing          folders without an index file answer 404
+      --exit-after N        exit once N whole downloads have completed
+      --idle-exit DUR       exit after this long with no request in flight
+      --once                exit after every shared file was downloaded once
+      --tls                 HTTPS with a fresh self-signed certificate
+      --tls-cert FILE       HTTPS with this certificate (PEM; with --tls-key)
+      --tls-key FILE        the certificate's private key (PEM)
+      --log FORMAT          text, json or combined (default text)
+  -q, --quiet               no per-request log lines
+      --max-upload SIZE     largest accepted upload, e.g. 500M (default none)
+      --limit-rate SIZE     bytes per second per connection, e.g. 2M
+      --limit-total SIZE    bytes per second for the whole server
+      --qr                  print a QR code of the best URL
+  -h, --help                show this help
+
+Every flag can also be set as FERRY_<FLAG> (FERRY_PORT=9000, FERRY_NO_LISTING=1);
+the command line wins. Durations look like 90s, 5m, 1h30m; sizes take K, M, G.
+
+Examples:
+  ferry                               share the current folder on port 8000
+  ferry -p 9000 ~/Downloads           share a folder on port 9000
+  ferry -w --auth alice:s3cret .      a shared drop box with a password
+  ferry --exit-after 1 release.tar    hand over one file, then exit
+  curl -C - -O http://HOST:8000/big.iso    resume a download
+  curl -T notes.txt http://HOST:8000/      upload with --upload
+`
+
+type serveFlags struct {
+	port           int
+	binds          []string
+	upload         bool
+	del            bool
+	overwrite      bool
+	write          bool
+	cgi            bool
+	cgiTimeout     time.Duration
+	auth           []string
+	authAnonRead   bool
+	hidden         bool
+	followSymlinks bool
+	noListing      bool
+	exitAfter      int64
+	idleExit       time.Duration
+	once           bool
+	tls            bool
+	tlsCert        string
+	tlsKey         string
+	logFormat      string
+	quiet          bool
+	maxUpload      string
+	limitRate      string
+	limitTotal     string
+	qr             bool
+}
+
+func (f *serveFlags) define(fs *pflag.FlagSet) {
+	fs.IntVarP(&f.port, "port", "p", defaultPort, "")
+	fs.StringArrayVarP(&f.binds, "bind", "b", nil, "")
+	fs.BoolVar(&f.upload, "upload", false, "")
+	fs.BoolVar(&f.del, "delete", false, "")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "")
+	fs.BoolVarP(&f.write, "write", "w", false, "")
+	fs.BoolVar(&f.cgi, "cgi", false, "")
+	fs.DurationVar(&f.cgiTimeout, "cgi-timeout", 60*time.Second, "")
+	fs.StringArrayVar(&f.auth, "auth", nil, "")
+	fs.BoolVar(&f.authAnonRead, "auth-anon-read", false, "")
+	fs.BoolVar(&f.hidden, "hidden", false, "")
+	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "")
+	fs.BoolVar(&f.noListing, "no-listing", false, "")
+	fs.Int64Var(&f.exitAfter, "exit-after", 0, "")
+	fs.DurationVar(&f.idleExit, "idle-exit", 0, "")
+	fs.BoolVar(&f.once, "once", false, "")
+	fs.BoolVar(&f.tls, "tls", false, "")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "")
+	fs.StringVar(&f.logFormat, "log", accesslog.FormatText, "")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
+	fs.StringVar(&f.maxUpload, "max-upload", "", "")
+	fs.StringVar(&f.limitRate, "limit-rate", "", "")
+	fs.StringVar(&f.limitTotal, "limit-total", "", "")
+	fs.BoolVar(&f.qr, "qr", false, "")
+}
+
+func (a *app) serve(args []string) error {
+	var f serveFlags
+	fs := pflag.NewFlagSet("ferry", pflag.ContinueOnError)
+	f.define(fs)
+	if err := a.parse(fs, args, serveHelp); err != nil {
+		return err
+	}
+	opts, err := f.options(fs)
+	if err != nil {
+		return err
+	}
+	dir, err := serveTarget(fs.Args())
+	if err != nil {
+		return err
+	}
+	opts.Logger = a.newLogger(f.logFormat, f.quiet)
+
+	handler, err := ferry.New(dir, opts)
+	if err != nil {
+		return usagef("cannot serve %s: %v", dir, describeFSErr(err))
+	}
+	defer handler.Close()
+
+	explicitPort := fs.Changed("port") || a.envSet("FERRY_PORT")
+	ls, err := server.Listen(f.binds, f.port, explicitPort)
+	if err != nil {
+		return usagef("cannot listen on port %d: %v", f.port, describeNetErr(err))
+	}
+	defer ls.Close()
+
+	abs, _ := filepath.Abs(dir)
+	a.banner(abs, ls, &f, defaultPort)
+
+	interrupt := make(chan os.Signal, 2)
+	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupt)
+	reason, err := server.Run(a.ctx, ls, server.Config{
+		Handler:   handler,
+		Done:      handler.Done(),
+		IdleExit:  f.idleExit,
+		Idle:      handler.Idle,
+		Interrupt: interrupt,
+	})
+	if err != nil {
+		return err
+	}
+	a.summary(reason, handler.Stats(), &f)
+	return nil
+}
+
+// options turns the flags into the library's options, refusing bad values.
+func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
+	var o ferry.Options
+	if f.port < 0 || f.port > 65535 {
+		return o, usagef("invalid port %d: use 0 to 65535", f.port)
+	}
+	for _, b := range f.binds {
+		if err := server.ValidateBind(b); err != nil {
+			return o, usagef("invalid --bind: %v", err)
+		}
+	}
+	switch f.logFormat {
+	case accesslog.FormatText, accesslog.FormatJSON, accesslog.FormatCombined:
+	default:
+		return o, usagef("invalid --log %q: use text, json or combined", f.logFormat)
+	}
+	if f.exitAfter < 0 {
+		return o, usagef("invalid --exit-after %d: use a positive count", f.exitAfter)
+	}
+	if f.idleExit < 0 {
+		return o, usagef("invalid --idle-exit %s: use a positive duration", f.idleExit)
+	}
+	if f.cgiTimeout <= 0 {
+		return o, usagef("invalid --cgi-timeout %s: use a positive duration", f.cgiTimeout)
+	}
+	sizes := []struct {
+		name string
+		val  string
+		dst  *int64
+	}{{"max-upload", f.maxUpload, &o.MaxUpload}, {"limit-rate", f.limitRate, nil}, {"limit-total", f.limitTotal, nil}}
+	for _, s := range sizes {
+		if s.val == "" {
+			continue
+		}
+		n, err := config.ParseSize(s.val)
+		if err != nil {
+			return o, usagef("invalid --%s: %v", s.name, err)
+		}
+		if s.dst != nil {
+			*s.dst = n
+		}
+	}
+	for _, spec := range f.auth {
+		if !strings.Contains(spec, ":") {
+			return o, usagef("invalid --auth: expected USER:PASS")
+		}
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return o, usagef("--tls-cert and --tls-key go together")
+	}
+	for _, nyi := range []string{"cgi", "auth", "auth-anon-read", "tls", "tls-cert", "tls-key", "once", "limit-rate", "limit-total", "qr"} {
+		if fs.Changed(nyi) {
+			return o, usagef("--%s is not yet supported", nyi)
+		}
+	}
+
+	o.Upload = f.upload || f.write
+	o.Delete = f.del || f.write
+	o.Overwrite = f.overwrite || f.write
+	o.Move = f.write
+	o.Hidden = f.hidden
+	o.FollowSymlinks = f.followSymlinks
+	o.NoListing = f.noListing
+	o.ExitAfter = f.exitAfter
+	return o, nil
+}
+
+// serveTarget picks the folder to serve from the arguments.
+func serveTarget(args []string) (string, error) {
+	if len(args) == 0 {
+		return ".", nil
+	}
+	for _, p := range args {
+		if _, err := os.Stat(p); err != nil {
+			return "", usagef("%s: %s", p, describeFSErr(err))
+		}
+	}
+	if len(args) > 1 {
+		return "", usagef("sharing several files is not yet supported")
+	}
+	st, _ := os.Stat(args[0])
+	if !st.IsDir() {
+		return "", usagef("%s is a file; sharing single files is not yet supported", args[0])
+	}
+	return args[0], nil
+}
+
+func (a *app) envSet(key string) bool {
+	v, ok := a.env(key)
+	return ok && v != ""
+}
+
+func describeFSErr(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such file or folder"
+	case errors.Is(err, os.ErrPermission):
+		return "permission denied"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func describeNetErr(err error) string {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "address already in use"
+	case errors.Is(err, syscall.EACCES):
+		return "permission denied"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "address not available on this machine"
+	}
+	return err.Error()
+}
+
+// newLogger builds the logger the handler writes requests and warnings to.
+func (a *app) newLogger(format string, quiet bool) *slog.Logger {
+	return slog.New(accesslog.NewHandler(a.stdout, a.stderr, format, quiet))
+}
+
+func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
+	w := a.stdout
+	if ls.FellBack {
+		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", def, ls.Port)
+	}
+	mode := "read-only"
+	var can []string
+	if f.upload || f.write {
+		can = append(can, "upload")
+	}
+	if f.del || f.write {
+		can = append(can, "delete")
+	}
+	if f.overwrite || f.write {
+		can = append(can, "overwrite")
+	}
+	if f.write {
+		can = append(can, "move")
+	}
+	if len(can) > 0 {
+		mode = "writable: " + strings.Join(can, ", ")
+	}
+	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, dir, mode)
+	urls := server.URLs(ls, "http")
+	for _, u := range urls {
+		fmt.Fprintf(w, "  %s\n", u)
+	}
+	if files := topFiles(dir, f.hidden); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
+		fmt.Fprintln(w, "files:")
+		for _, name := range files {
+			fmt.Fprintf(w, "  %s%s\n", urls[0], url.PathEscape(name))
+		}
+	}
+	fmt.Fprintln(w, "press Ctrl-C to stop")
+}
+
+// topFiles lists the visible regular files at the top of dir, up to 21.
+func topFiles(dir string, hidden bool) []string {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	var out []string
+	for {
+		ents, err := d.ReadDir(256)
+		for _, e := range ents {
+			if (!hidden && strings.HasPrefix(e.Name(), ".")) || !e.Type().IsRegular() {
+				continue
+			}
+			out = append(out, e.Name())
+			if len(out) > 20 {
+				return out
+			}
+		}
+		if err != nil {
+			return out
+		}
+	}
+}
+
+func (a *app) summary(reason server.Reason, s ferry.Stats, f *serveFlags) {
+	w := a.stdout
+	switch reason {
+	case server.ReasonDone:
+		fmt.Fprintf(w, "%d download(s) complete; exiting as asked (--exit-after)\n", f.exitAfter)
+	case server.ReasonIdle:
+		fmt.Fprintf(w, "idle for %s; exiting as asked (--idle-exit)\n", f.idleExit)
+	default:
+		fmt.Fprintln(w, "stopped")
+	}
+	fmt.Fprintf(w, "summary: %d requests, %s sent, %s received, %d downloads completed, %d cut short, up %s\n",
+		s.Requests, size(s.BytesSent), size(s.BytesReceived), s.Completed, s.CutShort,
+		time.Since(s.Start).Round(time.Second))
+}
+
+func size(n int64) string { return string(accesslog.AppendSize(nil, n)) }

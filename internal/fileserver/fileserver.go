@@ -1,0 +1,223 @@
+// Package fileserver answers GET and HEAD for the served tree: the slash
+// redirect, index files, listings, archives and files through
+// http.ServeContent (ranges and preconditions).
+package fileserver
+
+import (
+	"bytes"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+// Options shape what GET shows.
+type Options struct {
+	NoListing bool
+	// Can tells the listing page which write controls to offer.
+	Can listing.Capabilities
+	// Archive streams a folder for ?zip, ?tar and ?tar.gz; nil answers those
+	// with the listing as if the query were absent.
+	Archive func(w http.ResponseWriter, r *http.Request, dir string, format string)
+	// Only, when not nil, restricts the tree to these top-level names (sharing
+	// named files): everything else is absent.
+	Only map[string]bool
+}
+
+// Server serves reads from a rooted tree.
+type Server struct {
+	fs   *rootfs.FS
+	opts Options
+}
+
+// New returns a Server over fsys.
+func New(fsys *rootfs.FS, opts Options) *Server {
+	return &Server{fs: fsys, opts: opts}
+}
+
+// ServeHTTP answers GET or HEAD for the clean relative name; dir reports
+// whether the request path ended in a slash.
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir bool) {
+	if !s.visible(name) {
+		httperr.Write(w, r, http.StatusNotFound, "")
+		return
+	}
+	f, info, err := s.fs.Open(name)
+	if err != nil {
+		httperr.FromFS(w, r, err)
+		return
+	}
+	defer f.Close()
+	if info.IsDir() {
+		if !dir {
+			redirect(w, r, "./"+url.PathEscape(path.Base(name))+"/")
+			return
+		}
+		s.serveDir(w, r, f, name)
+		return
+	}
+	if dir {
+		// "/file.txt/" names a file as if it were a folder; point at the file.
+		redirect(w, r, "../"+url.PathEscape(path.Base(name)))
+		return
+	}
+	s.serveFile(w, r, f, info, name)
+}
+
+func (s *Server) visible(name string) bool {
+	if s.opts.Only == nil || name == "." {
+		return true
+	}
+	top, _, _ := strings.Cut(name, "/")
+	return s.opts.Only[top]
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, info fs.FileInfo, name string) {
+	tr := transfer.FromContext(r.Context())
+	if r.Method == http.MethodGet {
+		tr.Describe(transfer.KindFile, info.Size())
+	}
+	h := w.Header()
+	h.Set("Etag", ETag(info))
+	h.Set("X-Content-Type-Options", "nosniff")
+	// A user's HTML or SVG must not run script with ferry's origin: the
+	// sandbox gives it an opaque origin of its own.
+	h.Set("Content-Security-Policy", "sandbox")
+	http.ServeContent(w, r, name, info.ModTime(), f)
+}
+
+// ETag is a strong validator from size and modification time, as Caddy does;
+// cheaper than hashing and changes whenever the content could have.
+func ETag(info fs.FileInfo) string {
+	b := make([]byte, 0, 40)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, info.ModTime().UnixNano(), 36)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, info.Size(), 36)
+	b = append(b, '"')
+	return string(b)
+}
+
+func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
+	q := r.URL.Query()
+	if s.opts.Archive != nil {
+		for _, format := range []string{"zip", "tar", "tar.gz"} {
+			if q.Has(format) {
+				s.opts.Archive(w, r, name, format)
+				return
+			}
+		}
+	}
+	if s.serveIndex(w, r, name) {
+		return
+	}
+	if s.opts.NoListing {
+		httperr.Write(w, r, http.StatusNotFound, "")
+		return
+	}
+	entries, err := s.fs.ReadDir(f, name)
+	if err != nil {
+		httperr.FromFS(w, r, err)
+		return
+	}
+	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(q)}
+	if name != "." {
+		page.Path = "/" + name + "/"
+	}
+	page.Entries = make([]listing.Entry, 0, len(entries))
+	for _, e := range entries {
+		if s.opts.Only != nil && name == "." && !s.opts.Only[e.Name] {
+			continue
+		}
+		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
+	}
+	page.Sort.Apply(page.Entries)
+
+	buf := getBuffer()
+	defer putBuffer(buf)
+	h := w.Header()
+	if wantsJSON(r, q) {
+		err = page.WriteJSON(buf)
+		h.Set("Content-Type", "application/json")
+	} else {
+		err = page.WriteHTML(buf)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		SetPageHeaders(h)
+	}
+	if err != nil {
+		httperr.Write(w, r, http.StatusInternalServerError, "")
+		return
+	}
+	h.Set("Vary", "Accept")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// SetPageHeaders sets the security headers of ferry's own HTML pages: scripts
+// and styles only from ferry's embedded assets, no framing, no referrer leak.
+func SetPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, dir string) bool {
+	for _, index := range []string{"index.html", "index.htm"} {
+		name := path.Join(dir, index)
+		f, info, err := s.fs.Open(name)
+		if err != nil {
+			continue
+		}
+		if info.IsDir() {
+			f.Close()
+			continue
+		}
+		s.serveFile(w, r, f, info, name)
+		f.Close()
+		return true
+	}
+	return false
+}
+
+func wantsJSON(r *http.Request, q url.Values) bool {
+	if q.Get("format") == "json" {
+		return true
+	}
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// redirect answers 301 with a relative, already escaped Location, so it stays
+// right however the handler is mounted; the query is kept.
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // a huge listing's buffer is not worth keeping
+	}
+	b.Reset()
+	bufPool.Put(b)
+}

@@ -1,0 +1,70 @@
+// Package httperr writes ferry's error responses: the numeric status and its
+// reason, as HTML for browsers and plain text otherwise, with an optional
+// detail written for clients. It never carries host paths or Go errors.
+package httperr
+
+import (
+	"errors"
+	"html"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Write answers with status and an optional client-facing detail.
+func Write(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	h := w.Header()
+	// A handler may have prepared headers for a success that did not happen.
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified", "Content-Range", "Content-Disposition"} {
+		h.Del(k)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	if detail != "" {
+		text += ": " + detail
+	}
+	if WantsHTML(r) {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+		body := "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+			html.EscapeString(strconv.Itoa(status)+" "+http.StatusText(status)) +
+			"</title></head><body><h1>" + html.EscapeString(strconv.Itoa(status)+" "+http.StatusText(status)) + "</h1>"
+		if detail != "" {
+			body += "<p>" + html.EscapeString(detail) + "</p>"
+		}
+		body += "<hr><p>ferry</p></body></html>\n"
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			w.Write([]byte(body))
+		}
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(text)+1))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(text + "\n"))
+	}
+}
+
+// WantsHTML reports whether the client asked for HTML (a browser).
+func WantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// FromFS answers for a filesystem error: the one place errors become statuses.
+func FromFS(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		Write(w, r, http.StatusNotFound, "")
+	case errors.Is(err, fs.ErrPermission):
+		Write(w, r, http.StatusForbidden, "")
+	case errors.Is(err, fs.ErrExist):
+		Write(w, r, http.StatusConflict, "already exists")
+	default:
+		Write(w, r, http.StatusInternalServerError, "")
+	}
+}

@@ -1,0 +1,208 @@
+// Package rootfs is the only package that touches the served tree. Every
+// access goes through an *os.Root, which refuses ".." escapes and symlinks that
+// lead out of the folder; on top of it sits ferry's policy: dotfiles, symlinks,
+// the names clients may create, and temporary upload files.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// TempPrefix starts the names of partial uploads. They are never listed nor
+// served, even with Hidden.
+const TempPrefix = ".ferry-part-"
+
+// Policy says what of the tree is exposed.
+type Policy struct {
+	Hidden         bool // list and serve dotfiles
+	FollowSymlinks bool // follow symlinks that lead outside the root
+}
+
+// FS is a served folder.
+type FS struct {
+	root   *os.Root
+	dir    string // absolute host path; used only for FollowSymlinks
+	policy Policy
+}
+
+// Open opens dir as the served root.
+func Open(dir string, p Policy) (*FS, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &FS{root: root, dir: abs, policy: p}, nil
+}
+
+// Close releases the root.
+func (f *FS) Close() error { return f.root.Close() }
+
+// Dir is the served folder's absolute host path. It is for the operator's
+// eyes (banner) and for CGI, never for client responses.
+func (f *FS) Dir() string { return f.dir }
+
+// Policy returns the policy the tree is served with.
+func (f *FS) Policy() Policy { return f.policy }
+
+// Root exposes the *os.Root for packages that must hand a rooted handle to
+// the standard library.
+func (f *FS) Root() *os.Root { return f.root }
+
+// Exposed reports whether a clean relative name may be seen at all under the
+// policy: temporary upload files never, dotfiles only with Hidden.
+func (f *FS) Exposed(name string) bool {
+	if name == "." {
+		return true
+	}
+	if strings.Contains(name, TempPrefix) && isTempComponent(name) {
+		return false
+	}
+	return f.policy.Hidden || !IsHiddenName(name)
+}
+
+func isTempComponent(name string) bool {
+	for comp := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(comp, TempPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens a clean relative name for reading, following the policy.
+// Anything the policy hides, and symlinks that escape, look absent.
+func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
+	if !f.Exposed(name) {
+		return nil, nil, fs.ErrNotExist
+	}
+	file, err := f.root.Open(name)
+	if err != nil && f.policy.FollowSymlinks && !errors.Is(err, fs.ErrNotExist) {
+		// The lexical name holds no "..", so the only way out is through a
+		// symlink, which the operator allowed.
+		file, err = os.Open(filepath.Join(f.dir, filepath.FromSlash(name)))
+	}
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, nil, classify(err)
+	}
+	if !info.Mode().IsRegular() && !info.IsDir() {
+		// Devices, sockets and FIFOs are no files to share, and a FIFO
+		// would block the request forever.
+		file.Close()
+		return nil, nil, fs.ErrNotExist
+	}
+	return file, info, nil
+}
+
+// Stat returns the info of a name under the policy (symlinks followed as Open would).
+func (f *FS) Stat(name string) (fs.FileInfo, error) {
+	if !f.Exposed(name) {
+		return nil, fs.ErrNotExist
+	}
+	info, err := f.root.Stat(name)
+	if err != nil && f.policy.FollowSymlinks && !errors.Is(err, fs.ErrNotExist) {
+		info, err = os.Stat(filepath.Join(f.dir, filepath.FromSlash(name)))
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	return info, nil
+}
+
+// Lstat returns the info of a name without following a final symlink.
+func (f *FS) Lstat(name string) (fs.FileInfo, error) {
+	if !f.Exposed(name) {
+		return nil, fs.ErrNotExist
+	}
+	info, err := f.root.Lstat(name)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return info, nil
+}
+
+// Entry is one visible member of a folder.
+type Entry struct {
+	Name    string
+	IsDir   bool
+	Size    int64
+	ModTime time.Time
+}
+
+// ReadDir lists an open folder under the policy: hidden and temporary names
+// are skipped, and so are symlinks that lead out (unless FollowSymlinks) or
+// nowhere. name is the folder's clean relative name.
+func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
+	var out []Entry
+	for {
+		batch, err := dir.ReadDir(1024)
+		for _, de := range batch {
+			n := de.Name()
+			if strings.HasPrefix(n, TempPrefix) || (!f.policy.Hidden && n[0] == '.') {
+				continue
+			}
+			var info fs.FileInfo
+			var ierr error
+			if de.Type()&fs.ModeSymlink != 0 {
+				info, ierr = f.Stat(path.Join(name, n))
+			} else {
+				info, ierr = de.Info()
+			}
+			if ierr != nil {
+				continue
+			}
+			e := Entry{Name: n, IsDir: info.IsDir(), ModTime: info.ModTime()}
+			if !e.IsDir {
+				if !info.Mode().IsRegular() {
+					continue
+				}
+				e.Size = info.Size()
+			}
+			out = append(out, e)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || len(batch) == 0 {
+				return out, nil
+			}
+			return out, err
+		}
+	}
+}
+
+// classify maps errors from the filesystem to the few that handlers act on.
+// os.Root's escape error is unexported, so anything that is not a known
+// condition is reported as absent: to a client, a name that leads out of the
+// tree must look exactly like one that does not exist.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fs.ErrNotExist
+	case errors.Is(err, fs.ErrPermission):
+		return fs.ErrPermission
+	default:
+		return fs.ErrNotExist
+	}
+}

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Config is what Run needs besides the listeners.
+type Config struct {
+	Handler http.Handler
+	TLS     *tls.Config // nil: plain HTTP
+	// Done, when closed, stops the server as Ctrl-C would (--exit-after, --once).
+	Done <-chan struct{}
+	// IdleExit stops the server after that long without a request in flight.
+	IdleExit time.Duration
+	// Idle reports how long no request has been in flight.
+	Idle func() time.Duration
+	// Interrupt delivers further signals during shutdown: one ends it at once.
+	Interrupt <-chan os.Signal
+	// Grace is how long transfers in flight may go on after a stop.
+	Grace time.Duration
+	// ReadHeaderTimeout and IdleTimeout default to 10s and 120s.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+}
+
+// Reason says why Run returned.
+type Reason string
+
+const (
+	ReasonSignal Reason = "interrupted"
+	ReasonDone   Reason = "done"
+	ReasonIdle   Reason = "idle"
+)
+
+// NewHTTPServer builds the http.Server with ferry's timeouts: a header read
+// timeout against slowloris and an idle timeout, but no write timeout, which
+// would cut long legitimate downloads.
+func NewHTTPServer(cfg Config) *http.Server {
+	srv := &http.Server{
+		Handler:           cfg.Handler,
+		ReadHeaderTimeout: or(cfg.ReadHeaderTimeout, 10*time.Second),
+		IdleTimeout:       or(cfg.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         cfg.TLS,
+		// Go answers "OPTIONS *" itself unless told not to; ferry must check
+		// credentials first.
+		DisableGeneralOptionsHandler: true,
+		// Clients hanging up and TLS probes are no server errors.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	if cfg.MaxHeaderBytes > 0 {
+		srv.MaxHeaderBytes = cfg.MaxHeaderBytes
+	}
+	return srv
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Run serves on every listener until ctx ends, Done closes, or the server
+// has been idle for IdleExit; then it lets transfers in flight finish for
+// Grace (a further interrupt ends them at once).
+func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
+	srv := NewHTTPServer(cfg)
+	errc := make(chan error, len(ls.List))
+	for _, ln := range ls.List {
+		go func(ln net.Listener) {
+			var err error
+			if cfg.TLS != nil {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			errc <- err
+		}(ln)
+	}
+
+	var idleTick <-chan time.Time
+	if cfg.IdleExit > 0 && cfg.Idle != nil {
+		t := time.NewTicker(min(cfg.IdleExit/4+time.Millisecond, time.Second))
+		defer t.Stop()
+		idleTick = t.C
+	}
+	var reason Reason
+	var serveErr error
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			reason = ReasonSignal
+			break wait
+		case <-cfg.Done:
+			reason = ReasonDone
+			break wait
+		case <-idleTick:
+			if cfg.Idle() >= cfg.IdleExit {
+				reason = ReasonIdle
+				break wait
+			}
+		case err := <-errc:
+			if !errors.Is(err, http.ErrServerClosed) {
+				serveErr = err
+				break wait
+			}
+		}
+	}
+
+	grace := or(cfg.Grace, 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	go func() {
+		select {
+		case <-cfg.Interrupt:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	return reason, serveErr
+}

@@ -1,0 +1,135 @@
+package transfer
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+)
+
+// sendfileChunk bounds one zero-copy step so that progress is visible while a
+// large file goes out; a few MiB per syscall round keeps the cost negligible.
+const sendfileChunk = 4 << 20
+
+// Recorder wraps a ResponseWriter to learn the status and how many body bytes
+// really went out. It passes io.ReaderFrom through so that net/http can still
+// use sendfile for files.
+type Recorder struct {
+	http.ResponseWriter
+	status  int
+	sent    atomic.Int64
+	failed  bool // a write to the client failed: it went away
+	onWrite func(int64)
+}
+
+// NewRecorder wraps w. onWrite, when not nil, is told of every chunk sent
+// (for progress and rate accounting).
+func NewRecorder(w http.ResponseWriter, onWrite func(int64)) *Recorder {
+	return &Recorder{ResponseWriter: w, onWrite: onWrite}
+}
+
+// Status is the status written, 200 if the handler wrote a body without one,
+// 0 if nothing was written.
+func (r *Recorder) Status() int { return r.status }
+
+// Sent is the number of body bytes written so far.
+func (r *Recorder) Sent() int64 { return r.sent.Load() }
+
+// Failed reports whether a write to the client failed.
+func (r *Recorder) Failed() bool { return r.failed }
+
+func (r *Recorder) WriteHeader(code int) {
+	if r.status == 0 || (r.status >= 100 && r.status < 200) {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *Recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.count(int64(n))
+	if err != nil {
+		r.failed = true
+	}
+	return n, err
+}
+
+// ReadFrom hands the reader to the underlying writer unchanged, so a file (or
+// a LimitedReader over one, as http.ServeContent makes for ranges) still
+// reaches sendfile. It steps through the file in chunks, each of which keeps
+// the flat LimitedReader-over-file shape that sendfile recognises.
+func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	rf, ok := r.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(writerOnly{r}, src)
+	}
+	base, remain := src, int64(-1)
+	if lr, ok := src.(*io.LimitedReader); ok {
+		base, remain = lr.R, lr.N
+	}
+	var total int64
+	for remain != 0 {
+		step := int64(sendfileChunk)
+		if remain > 0 && remain < step {
+			step = remain
+		}
+		n, err := rf.ReadFrom(&io.LimitedReader{R: base, N: step})
+		total += n
+		r.count(n)
+		if remain > 0 {
+			remain -= n
+		}
+		if err != nil {
+			r.failed = true
+			if lr, ok := src.(*io.LimitedReader); ok {
+				lr.N = remain
+			}
+			return total, err
+		}
+		if n < step {
+			break // end of the source
+		}
+	}
+	if lr, ok := src.(*io.LimitedReader); ok {
+		lr.N = remain
+	}
+	return total, nil
+}
+
+func (r *Recorder) count(n int64) {
+	if n <= 0 {
+		return
+	}
+	r.sent.Add(n)
+	if r.onWrite != nil {
+		r.onWrite(n)
+	}
+}
+
+// Flush passes through so that streamed responses (archives, CGI) flush.
+func (r *Recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		if r.status == 0 {
+			r.status = http.StatusOK
+		}
+		f.Flush()
+	}
+}
+
+// Hijack passes through for handlers that take over the connection.
+func (r *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the real writer (deadlines, flush).
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// writerOnly hides ReadFrom so io.Copy does not recurse into it.
+type writerOnly struct{ io.Writer }

@@ -1,0 +1,367 @@
+// Package transfer keeps the server's figures (requests, bytes, downloads) and
+// the transfers in flight, and decides which downloads count as complete.
+package transfer
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind tells what a response carries, as the handler that wrote it knows.
+type Kind uint8
+
+const (
+	KindOther   Kind = iota
+	KindFile         // a file's bytes (GET/HEAD of a file)
+	KindArchive      // a folder streamed as an archive
+	KindUpload       // a request body being stored
+)
+
+// Outcome of a download.
+const (
+	Complete = "complete"
+	CutShort = "cut short"
+)
+
+// Transfer is one request in flight whose progress is worth showing.
+type Transfer struct {
+	ID     uint64
+	Client string
+	Method string
+	Path   string
+	Start  time.Time
+	Kind   Kind
+	// Size is the number of body bytes expected, -1 when unknown.
+	Size int64
+
+	rec      *Recorder
+	received atomic.Int64
+	// OnDescribe, set by the middleware, makes the transfer visible once a
+	// handler has said what it carries.
+	OnDescribe func()
+}
+
+// Describe is called by a handler once it knows what it sends or stores.
+func (t *Transfer) Describe(kind Kind, size int64) {
+	t.Kind, t.Size = kind, size
+	if t.OnDescribe != nil {
+		t.OnDescribe()
+	}
+}
+
+// Done is the number of bytes moved so far (sent for downloads, received for uploads).
+func (t *Transfer) Done() int64 {
+	if t.Kind == KindUpload {
+		return t.received.Load()
+	}
+	if t.rec == nil {
+		return 0
+	}
+	return t.rec.Sent()
+}
+
+// Snapshot is a copy of the figures at one moment.
+type Snapshot struct {
+	Start         time.Time
+	Requests      int64
+	BytesSent     int64
+	BytesReceived int64
+	Completed     int64
+	CutShort      int64
+	InFlight      []TransferView
+	Recent        []Finished
+}
+
+// TransferView is a transfer in flight as the status page shows it.
+type TransferView struct {
+	Client  string
+	Method  string
+	Path    string
+	Kind    Kind
+	Size    int64
+	Done    int64
+	Elapsed time.Duration
+}
+
+// Finished is a completed or cut-short download.
+type Finished struct {
+	Time     time.Time
+	Client   string
+	Path     string
+	Size     int64
+	Sent     int64
+	Outcome  string
+	Duration time.Duration
+}
+
+// Tracker holds the server-wide figures. All methods are safe for concurrent use.
+type Tracker struct {
+	start         time.Time
+	requests      atomic.Int64
+	bytesSent     atomic.Int64
+	bytesReceived atomic.Int64
+	completed     atomic.Int64
+	cutShort      atomic.Int64
+	active        atomic.Int64
+	lastActive    atomic.Int64 // unix nanoseconds
+	nextID        atomic.Uint64
+
+	limit   int64 // downloads to count before done; 0 = no limit
+	counted atomic.Int64
+	done    chan struct{}
+	once    sync.Once
+
+	mu       sync.Mutex
+	inflight map[uint64]*Transfer
+	cut      map[string]struct{} // client IP + path of downloads cut short, for resumes
+	recent   []Finished          // ring of the last finished downloads
+	wanted   map[string]bool     // --once: paths still to be downloaded once
+}
+
+const recentMax = 50
+
+// NewTracker makes a Tracker. exitAfter > 0 closes Done after that many counted downloads.
+func NewTracker(exitAfter int64) *Tracker {
+	t := &Tracker{
+		start:    time.Now(),
+		limit:    exitAfter,
+		done:     make(chan struct{}),
+		inflight: make(map[uint64]*Transfer),
+		cut:      make(map[string]struct{}),
+	}
+	t.lastActive.Store(t.start.UnixNano())
+	return t
+}
+
+// WantEach makes Done close once every one of these paths has been
+// downloaded completely (for `--once`).
+func (t *Tracker) WantEach(paths []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.wanted = make(map[string]bool, len(paths))
+	for _, p := range paths {
+		t.wanted[p] = true
+	}
+}
+
+// Done is closed when the download limit is reached.
+func (t *Tracker) Done() <-chan struct{} { return t.done }
+
+// Idle reports how long no request has been in flight (0 while one is).
+func (t *Tracker) Idle(now time.Time) time.Duration {
+	if t.active.Load() > 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(0, t.lastActive.Load()))
+}
+
+// Begin registers a request. The returned Transfer must be passed to End.
+func (t *Tracker) Begin(r *http.Request, rec *Recorder) *Transfer {
+	t.requests.Add(1)
+	t.active.Add(1)
+	tr := &Transfer{
+		ID:     t.nextID.Add(1),
+		Client: r.RemoteAddr,
+		Method: r.Method,
+		Path:   r.URL.Path,
+		Start:  time.Now(),
+		Size:   -1,
+		rec:    rec,
+	}
+	return tr
+}
+
+// Show makes a transfer visible in the in-flight list (downloads and uploads).
+func (t *Tracker) Show(tr *Transfer) {
+	t.mu.Lock()
+	t.inflight[tr.ID] = tr
+	t.mu.Unlock()
+}
+
+// Received counts request body bytes.
+func (t *Tracker) Received(tr *Transfer, n int64) {
+	t.bytesReceived.Add(n)
+	tr.received.Add(n)
+}
+
+// Sent counts response body bytes.
+func (t *Tracker) Sent(n int64) { t.bytesSent.Add(n) }
+
+// End closes a request and, for downloads, decides its outcome and whether
+// it counts. It returns the outcome ("" for responses that are no download).
+func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Header) (outcome string, counted bool) {
+	defer func() {
+		t.lastActive.Store(time.Now().UnixNano())
+		t.active.Add(-1)
+	}()
+	t.mu.Lock()
+	delete(t.inflight, tr.ID)
+	t.mu.Unlock()
+
+	if tr.Kind != KindFile && tr.Kind != KindArchive || r.Method != http.MethodGet {
+		return "", false
+	}
+	status := rec.Status()
+	if status != http.StatusOK && status != http.StatusPartialContent {
+		return "", false
+	}
+	sent := rec.Sent()
+	want := int64(-1)
+	if cl := h.Get("Content-Length"); cl != "" {
+		want, _ = strconv.ParseInt(cl, 10, 64)
+	}
+	complete := !rec.Failed() && (want < 0 || sent == want) && r.Context().Err() == nil
+	key := clientIP(r.RemoteAddr) + " " + r.URL.Path
+	if !complete {
+		t.cutShort.Add(1)
+		t.mu.Lock()
+		t.cut[key] = struct{}{}
+		t.finish(tr, rec, CutShort)
+		t.mu.Unlock()
+		return CutShort, false
+	}
+	whole := status == http.StatusOK
+	if status == http.StatusPartialContent {
+		whole = t.finishesDownload(h.Get("Content-Range"), key)
+	}
+	if whole {
+		t.completed.Add(1)
+	}
+	t.mu.Lock()
+	t.finish(tr, rec, Complete)
+	if whole {
+		delete(t.cut, key)
+	}
+	var onceDone bool
+	if whole && t.wanted != nil && t.wanted[r.URL.Path] {
+		delete(t.wanted, r.URL.Path)
+		onceDone = len(t.wanted) == 0
+	}
+	t.mu.Unlock()
+	if whole {
+		counted = t.count()
+	}
+	if onceDone {
+		t.once.Do(func() { close(t.done) })
+	}
+	return Complete, counted
+}
+
+// finishesDownload reports whether a complete 206 delivers a whole file: a
+// range from 0 to the end, or the tail of one this client had cut short.
+func (t *Tracker) finishesDownload(contentRange, key string) bool {
+	start, end, size, ok := parseContentRange(contentRange)
+	if !ok || end != size-1 {
+		return false
+	}
+	if start == 0 {
+		return true
+	}
+	t.mu.Lock()
+	_, resumed := t.cut[key]
+	t.mu.Unlock()
+	return resumed
+}
+
+// count adds one counted download unless the limit was reached already, so
+// parallel requests never count past it.
+func (t *Tracker) count() bool {
+	for {
+		c := t.counted.Load()
+		if t.limit > 0 && c >= t.limit {
+			return false
+		}
+		if t.counted.CompareAndSwap(c, c+1) {
+			if t.limit > 0 && c+1 == t.limit {
+				t.once.Do(func() { close(t.done) })
+			}
+			return true
+		}
+	}
+}
+
+func (t *Tracker) finish(tr *Transfer, rec *Recorder, outcome string) {
+	f := Finished{Time: time.Now(), Client: tr.Client, Path: tr.Path, Size: tr.Size, Sent: rec.Sent(), Outcome: outcome}
+	f.Duration = f.Time.Sub(tr.Start)
+	if len(t.recent) >= recentMax {
+		copy(t.recent, t.recent[1:])
+		t.recent = t.recent[:recentMax-1]
+	}
+	t.recent = append(t.recent, f)
+}
+
+type ctxKey struct{}
+
+// WithTransfer returns a context carrying tr, for handlers to describe what they send.
+func WithTransfer(ctx context.Context, tr *Transfer) context.Context {
+	return context.WithValue(ctx, ctxKey{}, tr)
+}
+
+// FromContext returns the request's Transfer, or a throwaway one when the
+// handler runs without the middleware (tests, embedding without logging).
+func FromContext(ctx context.Context) *Transfer {
+	if tr, ok := ctx.Value(ctxKey{}).(*Transfer); ok {
+		return tr
+	}
+	return &Transfer{Size: -1}
+}
+
+// Snapshot copies the figures.
+func (t *Tracker) Snapshot() Snapshot {
+	now := time.Now()
+	s := Snapshot{
+		Start:         t.start,
+		Requests:      t.requests.Load(),
+		BytesSent:     t.bytesSent.Load(),
+		BytesReceived: t.bytesReceived.Load(),
+		Completed:     t.completed.Load(),
+		CutShort:      t.cutShort.Load(),
+	}
+	t.mu.Lock()
+	for _, tr := range t.inflight {
+		s.InFlight = append(s.InFlight, TransferView{
+			Client: tr.Client, Method: tr.Method, Path: tr.Path, Kind: tr.Kind,
+			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start),
+		})
+	}
+	s.Recent = append([]Finished(nil), t.recent...)
+	t.mu.Unlock()
+	return s
+}
+
+// Counted is the number of downloads counted towards the limit.
+func (t *Tracker) Counted() int64 { return t.counted.Load() }
+
+func clientIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+// parseContentRange reads "bytes START-END/SIZE".
+func parseContentRange(v string) (start, end, size int64, ok bool) {
+	rest, found := strings.CutPrefix(v, "bytes ")
+	if !found {
+		return 0, 0, 0, false
+	}
+	rng, sz, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, 0, false
+	}
+	s, e, found := strings.Cut(rng, "-")
+	if !found {
+		return 0, 0, 0, false
+	}
+	var err1, err2, err3 error
+	start, err1 = strconv.ParseInt(s, 10, 64)
+	end, err2 = strconv.ParseInt(e, 10, 64)
+	size, err3 = strconv.ParseInt(sz, 10, 64)
+	return start, end, size, err1 == nil && err2 == nil && err3 == nil
+}
