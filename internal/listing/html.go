@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"html/template"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +91,7 @@ type frame struct {
 	MaxBytes   string
 }
 
-func flag(b bool) string {
+func bit(b bool) string {
 	if b {
 		return "1"
 	}
@@ -162,10 +161,10 @@ func (p *Page) frame() frame {
 		Empty:      len(p.Entries) == 0,
 		Can:        p.Can,
 		Summary:    summary(dirs, files, total),
-		CanUpload:  flag(p.Can.Upload),
-		CanDelete:  flag(p.Can.Delete),
-		CanMove:    flag(p.Can.Move),
-		CanArchive: flag(p.Can.Archive),
+		CanUpload:  bit(p.Can.Upload),
+		CanDelete:  bit(p.Can.Delete),
+		CanMove:    bit(p.Can.Move),
+		CanArchive: bit(p.Can.Archive),
 		MaxBytes:   strconv.FormatInt(max(p.Can.MaxUpload, 0), 10),
 	}
 	if p.Can.MaxUpload > 0 {
@@ -307,7 +306,7 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 			row = append(row, `" data-dir="1`...)
 		}
 		row = append(row, `"><td class="n"><a href="`...)
-		row = appendHTML(row, entryHref(e.Name, e.IsDir))
+		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
 		row = append(row, name...)
 		if e.IsDir {
@@ -337,19 +336,35 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 	return nil
 }
 
-// entryHref is the relative link to an entry: its escaped name, plus "/" for
-// folders. A name like "javascript:x" or "c:x" would read as a URL scheme, so
-// any name whose escaped form has a colon gets a "./" in front.
-func entryHref(name string, dir bool) string {
-	h := url.PathEscape(name)
-	if strings.IndexByte(h, ':') >= 0 {
-		h = "./" + h
+// appendEntryHref appends the relative link to an entry, ready for an
+// attribute: its name escaped as url.PathEscape does, plus "/" for folders. A
+// name like "javascript:x" or "c:x" would read as a URL scheme, so a name
+// with a colon gets "./" in front. The one character PathEscape leaves that
+// HTML needs escaped, "&", is written as "&amp;".
+func appendEntryHref(dst []byte, name string, dir bool) []byte {
+	if strings.IndexByte(name, ':') >= 0 {
+		dst = append(dst, "./"...)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~',
+			c == '$', c == '+', c == ':', c == '=', c == '@':
+			dst = append(dst, c)
+		case c == '&':
+			dst = append(dst, "&amp;"...)
+		default:
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		}
 	}
 	if dir {
-		h += "/"
+		dst = append(dst, '/')
 	}
-	return h
+	return dst
 }
+
+const upperHex = "0123456789ABCDEF"
 
 // appendHTML appends s escaped for HTML text and double- or single-quoted
 // attributes (the same five characters as html.EscapeString), without

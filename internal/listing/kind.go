@@ -48,21 +48,43 @@ var kindByName = map[string]string{
 	"authors": KindText, "changelog": KindText, "notice": KindText, "todo": KindText,
 }
 
-// KindOf returns the data-kind of an entry.
+// KindOf returns the data-kind of an entry. It allocates nothing for the
+// usual short extensions, since it runs once per row.
 func KindOf(e Entry) string {
 	if e.IsDir {
 		return KindFolder
 	}
-	name := strings.ToLower(e.Name)
-	if k, ok := kindByName[name]; ok {
-		return k
-	}
+	name := e.Name
 	i := strings.LastIndexByte(name, '.')
-	if i < 0 || i == len(name)-1 {
+	if i < 0 {
+		if len(name) <= 16 {
+			if k, ok := lookupLower(kindByName, name); ok {
+				return k
+			}
+		}
 		return KindFile
 	}
-	if k, ok := kindByExt[name[i+1:]]; ok {
+	ext := name[i+1:]
+	if ext == "" || len(ext) > 16 {
+		return KindFile
+	}
+	if k, ok := lookupLower(kindByExt, ext); ok {
 		return k
 	}
 	return KindFile
+}
+
+// lookupLower looks s up in m after lower-casing ASCII letters (every key is
+// ASCII). s is at most 16 bytes; the lookup with string(buf[:n]) does not
+// allocate.
+func lookupLower(m map[string]string, s string) (string, bool) {
+	var buf [16]byte
+	n := copy(buf[:], s)
+	for j := range n {
+		if 'A' <= buf[j] && buf[j] <= 'Z' {
+			buf[j] += 'a' - 'A'
+		}
+	}
+	k, ok := m[string(buf[:n])]
+	return k, ok
 }

@@ -68,10 +68,10 @@ func (s Sort) normalized() Sort {
 // group, so flipping ?order= always flips the list (folders staying on top).
 func (s Sort) Apply(entries []Entry) {
 	s = s.normalized()
-	cmp := s.compare
-	// Stable so that two entries that compare equal (which a real folder
-	// cannot hold, but a caller might) keep the caller's order.
-	slices.SortStableFunc(entries, cmp)
+	// Not a stable sort: the order is total (only two entries with the same
+	// name and kind compare equal, which a folder cannot hold), and pdqsort
+	// makes several times fewer comparisons than the stable merge.
+	slices.SortFunc(entries, s.compare)
 }
 
 func (s Sort) compare(a, b Entry) int {
@@ -123,6 +123,16 @@ func compareNames(a, b string) int {
 
 // compareFold compares a and b rune by rune after simple case folding.
 func compareFold(a, b string) int {
+	// Skip the common prefix byte by byte (names in a folder often share
+	// one), then back up to a rune boundary so folding sees whole runes.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && (i < len(a) && !utf8.RuneStart(a[i]) || i < len(b) && !utf8.RuneStart(b[i])) {
+		i--
+	}
+	a, b = a[i:], b[i:]
 	for a != "" && b != "" {
 		var ra, rb rune
 		// ASCII fast path: most file names are ASCII.
