@@ -101,7 +101,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Client:   r.RemoteAddr,
 		Method:   r.Method,
 		Path:     r.URL.Path,
-		Query:    r.URL.Query(),
+		Query:    parseQuery(r.URL.RawQuery),
 		RawQuery: r.URL.RawQuery,
 		Protocol: r.Proto,
 		Headers:  receivedHeaders(r),
@@ -173,7 +173,7 @@ func receivedHeaders(r *http.Request) map[string][]string {
 // wantsJSON reports whether the client asked for JSON, by ?format=json or
 // by naming application/json anywhere in Accept.
 func wantsJSON(r *http.Request) bool {
-	if r.URL.Query().Get("format") == "json" {
+	if slices.Contains(r.URL.Query()["format"], "json") {
 		return true
 	}
 	for _, v := range r.Header.Values("Accept") {
@@ -370,14 +370,36 @@ func (f *formCollector) addPair(pair []byte, cut bool) {
 			pair = pair[:i]
 		}
 	}
-	rawName, rawValue, _ := strings.Cut(string(pair), "=")
-	name, err1 := url.QueryUnescape(rawName)
-	value, err2 := url.QueryUnescape(rawValue)
-	if err1 != nil || err2 != nil {
-		name, value = rawName, rawValue
+	name, value, ok := decodePair(string(pair))
+	if !ok {
 		f.note("form field %q: invalid percent-encoding, shown as received", name)
 	}
 	f.addValue(name, value, cut)
+}
+
+// decodePair decodes one name=value pair of a query or urlencoded form. A
+// pair that does not decode comes back as it was received, with ok false.
+func decodePair(pair string) (name, value string, ok bool) {
+	rawName, rawValue, _ := strings.Cut(pair, "=")
+	name, err1 := url.QueryUnescape(rawName)
+	value, err2 := url.QueryUnescape(rawValue)
+	if err1 != nil || err2 != nil {
+		return rawName, rawValue, false
+	}
+	return name, value, true
+}
+
+// parseQuery is url.ParseQuery without its refusals: that drops pairs with
+// a semicolon or a bad escape, but an inspector shows every pair it got.
+func parseQuery(raw string) map[string][]string {
+	q := map[string][]string{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair != "" {
+			name, value, _ := decodePair(pair)
+			q[name] = append(q[name], value)
+		}
+	}
+	return q
 }
 
 func (f *formCollector) addFile(file File) {
