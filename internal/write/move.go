@@ -1,0 +1,260 @@
+package write
+
+import (
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+)
+
+// Move renames name to the request's Destination; keep leaves the source
+// (COPY). Statuses follow RFC 4918 §9.8 and §9.9: 201 for a new target, 204
+// for a replaced one, 412 when it exists and Overwrite is F, 409 when the
+// target's folder is missing.
+func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep bool) {
+	if name == "." {
+		h.fail(w, r, refuse(http.StatusForbidden, "the served folder itself cannot be moved"))
+		return
+	}
+	src, ok := h.visible(name)
+	if !ok {
+		h.fail(w, r, refuse(http.StatusNotFound, ""))
+		return
+	}
+	dest, err := destination(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if dest == "." {
+		h.fail(w, r, refuse(http.StatusForbidden, "the served folder cannot be replaced"))
+		return
+	}
+	if err := h.checkNew(dest); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if dest == name {
+		h.fail(w, r, refuse(http.StatusForbidden, "source and destination are the same"))
+		return
+	}
+	if strings.HasPrefix(dest, name+"/") {
+		h.fail(w, r, refuse(http.StatusConflict, "a folder cannot go inside itself"))
+		return
+	}
+	if strings.HasPrefix(name, dest+"/") {
+		h.fail(w, r, refuse(http.StatusConflict, "the destination holds the source"))
+		return
+	}
+	if info, err := h.fs.Stat(path.Dir(dest)); err != nil || !info.IsDir() {
+		h.fail(w, r, refuse(http.StatusConflict, "the destination folder does not exist"))
+		return
+	}
+	var overwrite bool
+	switch strings.ToUpper(strings.TrimSpace(r.Header.Get("Overwrite"))) {
+	case "", "T":
+		overwrite = h.opts.Overwrite
+	case "F":
+	default:
+		h.fail(w, r, refuse(http.StatusBadRequest, "Overwrite must be T or F"))
+		return
+	}
+	exists := false
+	if _, err := h.fs.LstatRaw(dest); err == nil {
+		exists = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		h.fail(w, r, err)
+		return
+	}
+	if exists && !overwrite {
+		h.fail(w, r, refuse(http.StatusPreconditionFailed, "the destination exists"))
+		return
+	}
+
+	var replaced bool
+	switch {
+	case !keep:
+		replaced, err = h.fs.Rename(name, dest, overwrite)
+	case src.IsDir() || src.Mode()&fs.ModeSymlink != 0 && h.isDir(name):
+		replaced, err = h.copyDir(name, dest, overwrite)
+	default:
+		replaced, err = h.copyOne(name, dest, overwrite)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		err = refuse(http.StatusPreconditionFailed, "the destination exists")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if replaced {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	reply(w, http.StatusCreated, []string{"created " + dest})
+}
+
+func (h *Handler) isDir(name string) bool {
+	info, err := h.fs.Stat(name)
+	return err == nil && info.IsDir()
+}
+
+// copyOne copies a file through a temporary file in the target's folder.
+func (h *Handler) copyOne(name, dest string, overwrite bool) (bool, error) {
+	in, _, err := h.fs.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	t := &txn{h: h, overwrite: overwrite}
+	defer t.rollback()
+	f, tmp, err := h.newTemp(path.Dir(dest))
+	if err != nil {
+		return false, err
+	}
+	t.staged = append(t.staged, staged{tmp, dest})
+	err = h.copyFile(f, in)
+	if err == nil {
+		err = rootfs.WriteErr(f.Sync())
+	}
+	if cerr := f.Close(); err == nil {
+		err = rootfs.WriteErr(cerr)
+	}
+	if err != nil {
+		return false, err
+	}
+	replacedDir := false
+	if info, err := h.fs.LstatRaw(dest); err == nil && info.IsDir() && overwrite {
+		// A file cannot be renamed over a folder: the folder goes first.
+		if err := h.fs.Remove(dest); err != nil {
+			return false, err
+		}
+		replacedDir = true
+	}
+	replaced, err := t.publish()
+	return replaced || replacedDir, err
+}
+
+// copyDir assembles the copy in a temporary folder next to the target and
+// renames it into place once complete.
+func (h *Handler) copyDir(name, dest string, overwrite bool) (bool, error) {
+	tmp, err := h.newTempDir(path.Dir(dest))
+	if err != nil {
+		return false, err
+	}
+	defer h.dropTemp(tmp)
+	if err := h.fs.CopyTree(name, tmp, h.copyFile); err != nil {
+		return false, err
+	}
+	return h.fs.Rename(tmp, dest, overwrite)
+}
+
+// destination reads the Destination header (RFC 4918 §10.3): an absolute
+// URL on this host, or an absolute path, under the prefix the handler is
+// mounted at. It returns the clean root-relative name.
+func destination(r *http.Request) (string, error) {
+	raw := strings.TrimSpace(r.Header.Get("Destination"))
+	if raw == "" {
+		return "", refuse(http.StatusBadRequest, "Destination header missing")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", refuse(http.StatusBadRequest, "malformed Destination")
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", refuse(http.StatusBadRequest, "Destination must be an http(s) URL")
+		}
+		if !sameHost(u, r) {
+			return "", refuse(http.StatusBadRequest, "Destination is on another host")
+		}
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return "", refuse(http.StatusBadRequest, "Destination must be an absolute URL")
+	}
+	rest, ok := stripMount(p, mountPrefix(r))
+	if !ok {
+		return "", refuse(http.StatusBadRequest, "Destination is outside the served folder")
+	}
+	name, _, err := rootfs.ParseURLPath(rest)
+	if err != nil {
+		return "", refuse(http.StatusBadRequest, "invalid Destination path")
+	}
+	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
+		return "", refuse(http.StatusBadRequest, "Destination is reserved")
+	}
+	return name, nil
+}
+
+// sameHost compares the Destination's host with the one the request was
+// sent to, ignoring case and the scheme's default port.
+func sameHost(u *url.URL, r *http.Request) bool {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(hostPort(u.Host, u.Scheme), hostPort(r.Host, scheme))
+}
+
+func hostPort(host, scheme string) string {
+	switch {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		return strings.TrimSuffix(host, ":80")
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		return strings.TrimSuffix(host, ":443")
+	}
+	return host
+}
+
+// mountPrefix is the decoded part of the request path that sits in front
+// of what the handler sees: http.StripPrefix trims r.URL.Path but leaves
+// r.RequestURI as the client sent it.
+func mountPrefix(r *http.Request) string {
+	uri := r.RequestURI
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if uri == "" || uri == "*" {
+		return ""
+	}
+	if !strings.HasPrefix(uri, "/") {
+		// The absolute form (RFC 9112 §3.2.2), as sent to proxies.
+		u, err := url.Parse(uri)
+		if err != nil {
+			return ""
+		}
+		uri = u.EscapedPath()
+	}
+	full, err := url.PathUnescape(uri)
+	if err != nil || !strings.HasSuffix(full, r.URL.Path) {
+		return ""
+	}
+	return full[:len(full)-len(r.URL.Path)]
+}
+
+// stripMount removes the decoded prefix from an escaped path, cutting only
+// where the escaped form decodes to exactly the prefix, so that a client's
+// different but equivalent escaping still matches.
+func stripMount(escaped, prefix string) (string, bool) {
+	if prefix == "" {
+		return escaped, true
+	}
+	for i := 1; i <= len(escaped); i++ {
+		if i < len(escaped) && escaped[i] != '/' {
+			continue
+		}
+		if d, err := url.PathUnescape(escaped[:i]); err == nil && d == prefix {
+			rest := escaped[i:]
+			if rest == "" {
+				rest = "/"
+			}
+			return rest, true
+		}
+	}
+	return "", false
+}

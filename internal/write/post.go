@@ -1,0 +1,254 @@
+package write
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+const (
+	// maxField bounds a non-file form value ferry reads (mkdir=NAME).
+	maxField = 4 << 10
+	// maxForm bounds an urlencoded body: it only ever carries mkdir.
+	maxForm = 64 << 10
+	// framing is what a multipart body may carry besides file data
+	// (boundaries, part headers, other fields) under --max-upload.
+	framing = 1 << 20
+)
+
+// Post stores multipart file parts in the folder name, or makes a folder (mkdir=NAME).
+func (h *Handler) Post(w http.ResponseWriter, r *http.Request, name string) {
+	info, err := h.fs.Stat(name)
+	if err != nil {
+		h.fail(w, r, refuse(http.StatusNotFound, ""))
+		return
+	}
+	if !info.IsDir() {
+		h.fail(w, r, refuse(http.StatusConflict, "uploads go to a folder"))
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var created []string
+	switch mt {
+	case "multipart/form-data":
+		created, err = h.postMultipart(r, name)
+	case "application/x-www-form-urlencoded":
+		created, err = h.postForm(r, name)
+	default:
+		err = refuse(http.StatusUnsupportedMediaType, "send multipart/form-data (files) or a mkdir form")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if httperr.WantsHTML(r) {
+		// A browser form: back to the listing (POST/redirect/GET). The
+		// Location is relative so that it holds under any mount prefix.
+		w.Header().Set("Location", folderLocation(r))
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	lines := make([]string, len(created))
+	for i, c := range created {
+		lines[i] = "created " + c
+	}
+	reply(w, http.StatusCreated, lines)
+}
+
+// folderLocation is the listing of the folder a request was posted to,
+// relative to the request's URL.
+func folderLocation(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if strings.HasSuffix(p, "/") {
+		return "./"
+	}
+	return "./" + p[strings.LastIndexByte(p, '/')+1:] + "/"
+}
+
+// postForm handles the urlencoded new-folder form.
+func (h *Handler) postForm(r *http.Request, dir string) ([]string, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
+	if err != nil {
+		return nil, errBodyCut
+	}
+	if len(b) > maxForm {
+		return nil, refuse(http.StatusRequestEntityTooLarge, "form too large")
+	}
+	q, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "malformed form")
+	}
+	if !q.Has("mkdir") {
+		return nil, refuse(http.StatusBadRequest, "no mkdir field in the form")
+	}
+	names, err := h.mkdirNames(dir, q["mkdir"])
+	if err != nil {
+		return nil, err
+	}
+	t := h.newTxn()
+	defer t.rollback()
+	return t.mkdirs(names)
+}
+
+// mkdirNames validates the values of mkdir fields: each a single name.
+func (h *Handler) mkdirNames(dir string, vals []string) ([]string, error) {
+	var out []string
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if err := rootfs.ValidateName(v, h.fs.Policy().Hidden); err != nil {
+			return nil, err
+		}
+		full := path.Join(dir, v)
+		if err := h.checkNew(full); err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// mkdirs makes the folders of mkdir fields and commits.
+func (t *txn) mkdirs(names []string) ([]string, error) {
+	var created []string
+	for _, n := range names {
+		if info, err := t.h.fs.Stat(path.Dir(n)); err != nil || !info.IsDir() {
+			return nil, refuse(http.StatusConflict, "the folder does not exist")
+		}
+		if err := t.mkdir(n); err != nil {
+			return nil, err
+		}
+		created = append(created, n+"/")
+	}
+	if _, err := t.publish(); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// postMultipart streams a multipart/form-data body part by part: file
+// parts into temporary files, mkdir fields noted; then names them all.
+func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
+	max := h.opts.MaxUpload
+	body := r.Body
+	if max > 0 {
+		if r.ContentLength > max+framing {
+			return nil, errTooLarge
+		}
+		body = io.NopCloser(&limitReader{r: r.Body, n: max + framing})
+	}
+	r2 := *r
+	r2.Body = body
+	mr, err := r2.MultipartReader()
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "malformed multipart/form-data request")
+	}
+	transfer.FromContext(r.Context()).Describe(transfer.KindUpload, r.ContentLength)
+
+	budget := &limitReader{n: max}
+	t := h.newTxn()
+	defer t.rollback()
+	var mkdirVals, created []string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, partErr(err)
+		}
+		rel, isFile, field, err := disposition(part)
+		if err != nil {
+			return nil, err
+		}
+		if !isFile {
+			if field == "mkdir" {
+				v, err := io.ReadAll(io.LimitReader(part, maxField+1))
+				if err != nil {
+					return nil, partErr(err)
+				}
+				if len(v) > maxField {
+					return nil, refuse(http.StatusBadRequest, "mkdir value too long")
+				}
+				mkdirVals = append(mkdirVals, string(v))
+			}
+			continue
+		}
+		if rel == "" {
+			// An empty file input: browsers send a part without data.
+			continue
+		}
+		final := path.Join(dir, rel)
+		if err := h.checkNew(final); err != nil {
+			return nil, err
+		}
+		if err := h.checkTarget(final); err != nil {
+			return nil, err
+		}
+		if err := t.mkdirParents(path.Dir(final)); err != nil {
+			return nil, err
+		}
+		var src io.Reader = part
+		if max > 0 {
+			budget.r = part
+			src = budget
+		}
+		if err := t.stage(final, src, -1); err != nil {
+			return nil, err
+		}
+		created = append(created, rel)
+	}
+	mkdirs, err := h.mkdirNames(dir, mkdirVals)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.staged) == 0 && len(mkdirs) == 0 {
+		return nil, refuse(http.StatusBadRequest, "no file in the form")
+	}
+	for _, n := range mkdirs {
+		if err := t.mkdir(n); err != nil {
+			return nil, err
+		}
+		created = append(created, strings.TrimPrefix(n, dir+"/")+"/")
+	}
+	if _, err := t.publish(); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// partErr maps a failure to read the multipart stream.
+func partErr(err error) error {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return errTooLarge
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errBodyCut
+	}
+	return refuse(http.StatusBadRequest, "malformed multipart/form-data body")
+}
+
+// disposition reads a part's Content-Disposition. The filename is taken as
+// sent: Part.FileName would apply filepath.Base and turn the relative path
+// of a folder upload ("photos/a.jpg") into a bare name, and would quietly
+// accept "../../x" as "x". The caller validates every component instead.
+func disposition(p *multipart.Part) (filename string, isFile bool, field string, err error) {
+	v := p.Header.Get("Content-Disposition")
+	if v == "" {
+		return "", false, "", refuse(http.StatusBadRequest, "a part has no Content-Disposition")
+	}
+	d, params, perr := mime.ParseMediaType(v)
+	if perr != nil || d != "form-data" {
+		return "", false, "", refuse(http.StatusBadRequest, "malformed Content-Disposition")
+	}
+	filename, isFile = params["filename"]
+	return filename, isFile, params["name"], nil
+}
