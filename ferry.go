@@ -99,15 +99,18 @@ func New(dir string, opts Options) (*Handler, error) {
 	})
 	h.write = write.New(fsys, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
-		MaxUpload: opts.MaxUpload,
+		MaxUpload: opts.MaxUpload, Logger: opts.Logger,
 	})
 	h.allow = h.computeAllow()
 	h.chain = accesslog.Middleware(http.HandlerFunc(h.serve), h.tracker, opts.Logger, nil)
 	return h, nil
 }
 
-// Close releases the folder.
-func (h *Handler) Close() error { return h.fs.Close() }
+// Close removes partial uploads still in flight and releases the folder.
+func (h *Handler) Close() error {
+	h.write.Close()
+	return h.fs.Close()
+}
 
 // Done is closed once Options.ExitAfter complete downloads were served.
 func (h *Handler) Done() <-chan struct{} { return h.tracker.Done() }

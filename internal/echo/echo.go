@@ -92,7 +92,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body io.Reader = r.Body
-	if h.opts.MaxBody > 0 {
+	if r.Body == nil { // only a hand-built request, but that must not panic
+		body = http.NoBody
+	}
+	if h.opts.MaxBody > 0 && r.Body != nil {
 		body = http.MaxBytesReader(w, r.Body, h.opts.MaxBody)
 	}
 	counted := &countingReader{r: body}
