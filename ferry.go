@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
@@ -53,6 +54,13 @@ type Options struct {
 	NoListing      bool // folders without an index file answer 404
 
 	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
+
+	// Auth holds --auth rules (USER:PASS[@/path[:ro|:rw]]); PASS may be a
+	// bcrypt hash. With any rule, every request needs valid credentials
+	// before anything else is looked at, unless AuthAnonRead lets
+	// credential-less GET, HEAD and OPTIONS through.
+	Auth         []string
+	AuthAnonRead bool
 
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
@@ -79,6 +87,10 @@ type Handler struct {
 
 // New opens dir through os.Root and returns its handler. Close releases it.
 func New(dir string, opts Options) (*Handler, error) {
+	rules, err := auth.ParseRules(opts.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("ferry: invalid auth rule: %w", err)
+	}
 	fsys, err := rootfs.Open(dir, rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks})
 	if err != nil {
 		return nil, err
@@ -102,7 +114,13 @@ func New(dir string, opts Options) (*Handler, error) {
 		MaxUpload: opts.MaxUpload, Logger: opts.Logger,
 	})
 	h.allow = h.computeAllow()
-	h.chain = accesslog.Middleware(http.HandlerFunc(h.serve), h.tracker, opts.Logger, nil)
+	var inner http.Handler = http.HandlerFunc(h.serve)
+	if len(rules) > 0 {
+		// Credentials come first: nothing of the tree, not even whether a
+		// path is valid, is revealed to a client without them.
+		inner = auth.New(rules, auth.Options{AnonRead: opts.AuthAnonRead}).Middleware(inner)
+	}
+	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, nil)
 	return h, nil
 }
 
@@ -129,7 +147,11 @@ func (h *Handler) HandleMethod(method string, hf http.Handler) error {
 	return nil
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No version: it would only tell an attacker which advisories apply.
+	w.Header().Set("Server", "ferry")
+	h.chain.ServeHTTP(w, r)
+}
 
 var methodsKnown = []string{
 	http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodPut,
