@@ -1,0 +1,156 @@
+// Package status renders the server's figures at /.ferry/status: HTML for
+// people (refreshing itself, no script) and JSON for scripts.
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+// Report is the JSON document.
+type Report struct {
+	Uptime        float64    `json:"uptime_seconds"`
+	Started       time.Time  `json:"started"`
+	Requests      int64      `json:"requests"`
+	BytesSent     int64      `json:"bytes_sent"`
+	BytesReceived int64      `json:"bytes_received"`
+	Completed     int64      `json:"downloads_completed"`
+	CutShort      int64      `json:"downloads_cut_short"`
+	InFlight      []Flight   `json:"in_flight"`
+	Recent        []Finished `json:"recent"`
+}
+
+// Flight is a transfer in progress.
+type Flight struct {
+	Client  string  `json:"client"`
+	Method  string  `json:"method"`
+	Path    string  `json:"path"`
+	Kind    string  `json:"kind"`
+	Size    int64   `json:"size"`
+	Done    int64   `json:"done"`
+	Elapsed float64 `json:"elapsed_seconds"`
+	Rate    float64 `json:"bytes_per_second"`
+}
+
+// Finished is a download that ended.
+type Finished struct {
+	Time     time.Time `json:"time"`
+	Client   string    `json:"client"`
+	Path     string    `json:"path"`
+	Size     int64     `json:"size"`
+	Sent     int64     `json:"sent"`
+	Outcome  string    `json:"outcome"`
+	Duration float64   `json:"duration_seconds"`
+}
+
+// FromSnapshot builds the report.
+func FromSnapshot(s transfer.Snapshot, now time.Time) Report {
+	r := Report{
+		Uptime: now.Sub(s.Start).Seconds(), Started: s.Start.UTC(),
+		Requests: s.Requests, BytesSent: s.BytesSent, BytesReceived: s.BytesReceived,
+		Completed: s.Completed, CutShort: s.CutShort,
+		InFlight: []Flight{}, Recent: []Finished{},
+	}
+	for _, t := range s.InFlight {
+		f := Flight{Client: t.Client, Method: t.Method, Path: t.Path, Kind: kindName(t.Kind),
+			Size: t.Size, Done: t.Done, Elapsed: t.Elapsed.Seconds()}
+		if f.Elapsed > 0 {
+			f.Rate = float64(t.Done) / f.Elapsed
+		}
+		r.InFlight = append(r.InFlight, f)
+	}
+	sort.Slice(r.InFlight, func(i, j int) bool { return r.InFlight[i].Elapsed > r.InFlight[j].Elapsed })
+	for i := len(s.Recent) - 1; i >= 0; i-- {
+		d := s.Recent[i]
+		r.Recent = append(r.Recent, Finished{Time: d.Time.UTC(), Client: d.Client, Path: d.Path,
+			Size: d.Size, Sent: d.Sent, Outcome: d.Outcome, Duration: d.Duration.Seconds()})
+	}
+	return r
+}
+
+func kindName(k transfer.Kind) string {
+	switch k {
+	case transfer.KindFile:
+		return "download"
+	case transfer.KindArchive:
+		return "archive"
+	case transfer.KindUpload:
+		return "upload"
+	}
+	return "other"
+}
+
+// Write answers with the report as JSON (?format=json or Accept) or HTML.
+func Write(w http.ResponseWriter, r *http.Request, rep Report, pageHeaders func(http.Header)) {
+	var buf bytes.Buffer
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		h.Set("Content-Type", "application/json")
+	} else {
+		if err := page.Execute(&buf, rep); err != nil {
+			http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		pageHeaders(h)
+		// Seconds-old figures are what a person watching wants; a meta refresh
+		// needs no script, which the page's CSP forbids inline anyway.
+		h.Set("Refresh", "2")
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+func size(n int64) string { return string(accesslog.AppendSize(nil, n)) }
+
+var page = template.Must(template.New("status").Funcs(template.FuncMap{
+	"size": size,
+	"pct": func(done, total int64) string {
+		if total <= 0 {
+			return "—"
+		}
+		return strconv.FormatFloat(float64(done)*100/float64(total), 'f', 0, 64) + "%"
+	},
+	"secs": func(s float64) string { return (time.Duration(s*1e9) / time.Second * time.Second).String() },
+	"rate": func(r float64) string { return size(int64(r)) + "/s" },
+	"when": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>ferry status</title><link rel="stylesheet" href="assets/app.css"></head>
+<body><header class="top"><nav class="crumbs"><a href="../">Home</a> / status</nav></header><main>
+<h1>ferry status</h1>
+<table class="listing"><tbody>
+<tr><td>Up since</td><td>{{when .Started}} ({{secs .Uptime}})</td></tr>
+<tr><td>Requests</td><td>{{.Requests}}</td></tr>
+<tr><td>Sent</td><td>{{size .BytesSent}}</td></tr>
+<tr><td>Received</td><td>{{size .BytesReceived}}</td></tr>
+<tr><td>Downloads completed</td><td>{{.Completed}}</td></tr>
+<tr><td>Downloads cut short</td><td>{{.CutShort}}</td></tr>
+</tbody></table>
+<h2>In flight</h2>
+{{if .InFlight}}<table class="listing"><thead><tr><th>Client</th><th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
+{{range .InFlight}}<tr><td>{{.Client}}</td><td>{{.Method}} {{.Path}}</td><td>{{size .Done}} of {{if ge .Size 0}}{{size .Size}}{{else}}?{{end}} ({{pct .Done .Size}})</td><td>{{rate .Rate}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>Nothing in flight.</p>{{end}}
+<h2>Recent downloads</h2>
+{{if .Recent}}<table class="listing"><thead><tr><th>When</th><th>Client</th><th>File</th><th>Outcome</th></tr></thead><tbody>
+{{range .Recent}}<tr><td>{{when .Time}}</td><td>{{.Client}}</td><td>{{.Path}}</td><td>{{.Outcome}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}})</td></tr>
+{{end}}</tbody></table>{{else}}<p>None yet.</p>{{end}}
+</main></body></html>
+`))
