@@ -30,6 +30,8 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// MaxConnsPerIP caps open connections per client address; 0 = no cap.
+	MaxConnsPerIP int
 }
 
 // Reason says why Run returned.
@@ -77,6 +79,7 @@ func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
 	srv := NewHTTPServer(cfg)
 	errc := make(chan error, len(ls.List))
 	for _, ln := range ls.List {
+		ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
 		go func(ln net.Listener) {
 			var err error
 			if cfg.TLS != nil {
