@@ -28,6 +28,9 @@ type Options struct {
 	// Archive streams a folder for ?zip, ?tar and ?tar.gz; nil answers those
 	// with the listing as if the query were absent.
 	Archive func(w http.ResponseWriter, r *http.Request, dir string, format string)
+	// Hash answers ?hash=ALG on a file with its checksum; nil serves the
+	// file as if the query were absent.
+	Hash func(w http.ResponseWriter, r *http.Request, f *os.File, name string)
 	// Only, when not nil, restricts the tree to these top-level names (sharing
 	// named files): everything else is absent.
 	Only map[string]bool
@@ -82,6 +85,10 @@ func (s *Server) visible(name string) bool {
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, info fs.FileInfo, name string) {
+	if s.opts.Hash != nil && r.URL.Query().Has("hash") {
+		s.opts.Hash(w, r, f, name)
+		return
+	}
 	tr := transfer.FromContext(r.Context())
 	if r.Method == http.MethodGet {
 		tr.Describe(transfer.KindFile, info.Size())
@@ -92,7 +99,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, i
 	// A user's HTML or SVG must not run script with ferry's origin: the
 	// sandbox gives it an opaque origin of its own.
 	h.Set("Content-Security-Policy", "sandbox")
-	http.ServeContent(w, r, name, info.ModTime(), f)
+	http.ServeContent(w, withRange(r, info.Size()), name, info.ModTime(), f)
 }
 
 // ETag is a strong validator from size and modification time, as Caddy does;
