@@ -415,13 +415,13 @@ func names(l jsonListing) string {
 func TestJSONListingAndSort(t *testing.T) {
 	dir := t.TempDir()
 	WriteFiles(t, dir, map[string]string{
-		"sub dir/B.txt":    "bbbbbbbbbb",
-		"sub dir/a.txt":    "a",
-		"sub dir/c.txt":    "ccccc",
-		"sub dir/Zeta/x":   "",
-		"sub dir/alpha/y":  "",
-		"sub dir/.hidden":  "h",
-		"sub dir/b.txt":    "bb",
+		"sub dir/B.txt":   "bbbbbbbbbb",
+		"sub dir/a.txt":   "a",
+		"sub dir/c.txt":   "ccccc",
+		"sub dir/Zeta/x":  "",
+		"sub dir/alpha/y": "",
+		"sub dir/.hidden": "h",
+		"sub dir/b.txt":   "bb",
 		"sub dir/ünï.txt": "uuu",
 	})
 	base := time.Now().Add(-time.Hour)

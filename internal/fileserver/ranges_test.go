@@ -76,4 +76,3 @@ func FuzzNormalizeRange(f *testing.F) {
 		}
 	})
 }
-
