@@ -1,5 +1,4 @@
 package cli
 
-func (a *app) echo(args []string) error         { return usagef("echo is not yet supported") }
-func (a *app) time(args []string) error         { return usagef("time is not yet supported") }
-func (a *app) hashPassword(args []string) error { return usagef("hash-password is not yet supported") }
+func (a *app) echo(args []string) error { return usagef("echo is not yet supported") }
+func (a *app) time(args []string) error { return usagef("time is not yet supported") }
