@@ -33,6 +33,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
+	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
@@ -54,6 +55,12 @@ type Options struct {
 	NoListing      bool // folders without an index file answer 404
 
 	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
+
+	// CGI runs executable files under /cgi-bin/ as CGI/1.1 scripts, for
+	// every method; a script running longer than CGITimeout (default 60s)
+	// is killed and answered with 504.
+	CGI        bool
+	CGITimeout time.Duration
 
 	// Auth holds --auth rules (USER:PASS[@/path[:ro|:rw]]); PASS may be a
 	// bcrypt hash. With any rule, every request needs valid credentials
@@ -77,6 +84,7 @@ type Handler struct {
 	read    *fileserver.Server
 	write   *write.Handler
 	tracker *transfer.Tracker
+	cgi     *cgi.Handler // nil without Options.CGI
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 
@@ -113,6 +121,9 @@ func New(dir string, opts Options) (*Handler, error) {
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
 		MaxUpload: opts.MaxUpload, Logger: opts.Logger,
 	})
+	if opts.CGI {
+		h.cgi = cgi.New(fsys, cgi.Options{Timeout: opts.CGITimeout, Logger: opts.Logger})
+	}
 	h.allow = h.computeAllow()
 	var inner http.Handler = http.HandlerFunc(h.serve)
 	if len(rules) > 0 {
@@ -206,6 +217,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.xorigin.Check(r); err != nil {
 		httperr.Write(w, r, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	// Scripts take every method, custom ones included, so they are routed
+	// before the method switch; without CGI, cgi-bin is an ordinary folder.
+	if h.cgi != nil && cgi.Match(name) {
+		h.cgi.Serve(w, r, name, dir)
 		return
 	}
 	switch r.Method {

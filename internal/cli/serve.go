@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/version"
@@ -45,7 +47,8 @@ Flags:
       --cgi                 run executable files under /cgi-bin/ as CGI scripts
       --cgi-timeout DUR     kill a CGI script running longer (default 60s)
       --auth USER:PASS      require HTTP Basic auth; repeatable; PASS may be a
-                            bcrypt hash
+                            bcrypt hash (ferry hash-password); USER:PASS@/path
+                            grants only that subtree, with :ro read-only
       --auth-anon-read      with --auth: anyone may read, writes need credentials
       --hidden              list and serve dotfiles
       --follow-symlinks     follow symlinks that lead outside DIR
@@ -56,6 +59,8 @@ Flags:
       --tls                 HTTPS with a fresh self-signed certificate
       --tls-cert FILE       HTTPS with this certificate (PEM; with --tls-key)
       --tls-key FILE        the certificate's private key (PEM)
+      --max-conns-per-ip N  open connections one client address may hold
+                            (default 64; 0 = no limit)
       --log FORMAT          text, json or combined (default text)
   -q, --quiet               no per-request log lines
       --max-upload SIZE     largest accepted upload, e.g. 500M (default none)
@@ -96,6 +101,9 @@ type serveFlags struct {
 	tls            bool
 	tlsCert        string
 	tlsKey         string
+	maxConnsPerIP  int
+	// tlsFingerprint is set once the certificate is known (banner).
+	tlsFingerprint string
 	logFormat      string
 	quiet          bool
 	maxUpload      string
@@ -124,6 +132,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.tls, "tls", false, "")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "")
+	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", server.DefaultMaxConnsPerIP, "")
 	fs.StringVar(&f.logFormat, "log", accesslog.FormatText, "")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
 	fs.StringVar(&f.maxUpload, "max-upload", "", "")
@@ -155,12 +164,35 @@ func (a *app) serve(args []string) error {
 	}
 	defer handler.Close()
 
+	// A given pair is checked before listening, so a bad one fails fast.
+	var cert *tls.Certificate
+	if f.tlsCert != "" {
+		c, err := server.LoadKeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		cert = &c
+	}
+
 	explicitPort := fs.Changed("port") || a.envSet("FERRY_PORT")
 	ls, err := server.Listen(f.binds, f.port, explicitPort)
 	if err != nil {
 		return usagef("cannot listen on port %d: %v", f.port, describeNetErr(err))
 	}
 	defer ls.Close()
+
+	var tlsConf *tls.Config
+	if cert == nil && f.tls {
+		c, err := server.SelfSigned(server.CertHosts(ls, f.binds), time.Now())
+		if err != nil {
+			return fmt.Errorf("making a TLS certificate: %w", err)
+		}
+		cert = &c
+	}
+	if cert != nil {
+		tlsConf = server.TLSConfig(*cert)
+		f.tlsFingerprint = server.Fingerprint(*cert)
+	}
 
 	abs, _ := filepath.Abs(dir)
 	a.banner(abs, ls, &f, defaultPort)
@@ -169,11 +201,13 @@ func (a *app) serve(args []string) error {
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(interrupt)
 	reason, err := server.Run(a.ctx, ls, server.Config{
-		Handler:   handler,
-		Done:      handler.Done(),
-		IdleExit:  f.idleExit,
-		Idle:      handler.Idle,
-		Interrupt: interrupt,
+		Handler:       handler,
+		Done:          handler.Done(),
+		IdleExit:      f.idleExit,
+		Idle:          handler.Idle,
+		Interrupt:     interrupt,
+		TLS:           tlsConf,
+		MaxConnsPerIP: f.maxConnsPerIP,
 	})
 	if err != nil {
 		return err
@@ -225,14 +259,20 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 		}
 	}
 	for _, spec := range f.auth {
-		if !strings.Contains(spec, ":") {
-			return o, usagef("invalid --auth: expected USER:PASS")
+		if _, err := auth.ParseRule(spec); err != nil {
+			return o, usagef("invalid --auth: %v", err)
 		}
+	}
+	if f.authAnonRead && len(f.auth) == 0 {
+		return o, usagef("--auth-anon-read needs at least one --auth")
+	}
+	if f.maxConnsPerIP < 0 {
+		return o, usagef("invalid --max-conns-per-ip %d: use 0 (no limit) or more", f.maxConnsPerIP)
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return o, usagef("--tls-cert and --tls-key go together")
 	}
-	for _, nyi := range []string{"cgi", "auth", "auth-anon-read", "tls", "tls-cert", "tls-key", "once", "limit-rate", "limit-total", "qr"} {
+	for _, nyi := range []string{"once", "limit-rate", "limit-total", "qr"} {
 		if fs.Changed(nyi) {
 			return o, usagef("--%s is not yet supported", nyi)
 		}
@@ -245,6 +285,10 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	o.Hidden = f.hidden
 	o.FollowSymlinks = f.followSymlinks
 	o.NoListing = f.noListing
+	o.Auth = f.auth
+	o.AuthAnonRead = f.authAnonRead
+	o.CGI = f.cgi
+	o.CGITimeout = f.cgiTimeout
 	o.ExitAfter = f.exitAfter
 	return o, nil
 }
@@ -328,7 +372,11 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 		mode = "writable: " + strings.Join(can, ", ")
 	}
 	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, dir, mode)
-	urls := server.URLs(ls, "http")
+	scheme := "http"
+	if f.tlsFingerprint != "" {
+		scheme = "https"
+	}
+	urls := server.URLs(ls, scheme)
 	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", u)
 	}
@@ -337,6 +385,9 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 		for _, name := range files {
 			fmt.Fprintf(w, "  %s%s\n", urls[0], url.PathEscape(name))
 		}
+	}
+	if f.tlsFingerprint != "" {
+		fmt.Fprintf(w, "TLS certificate SHA-256 fingerprint:\n  %s\n", f.tlsFingerprint)
 	}
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 }

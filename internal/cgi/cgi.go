@@ -1,0 +1,443 @@
+// Package cgi runs executable files under /cgi-bin/ as CGI/1.1 scripts
+// (RFC 3875) for any HTTP method.
+//
+// It follows net/http/cgi.Handler for the environment and the reading of the
+// script's headers, but runs the process itself: cgi.Handler starts the child
+// without a context, so neither a timeout nor a client hanging up can end a
+// script that never writes, and it waits for the child whatever happens. Here
+// every script runs in a process group of its own, killed as a whole (a shell
+// script's `sleep` included) when the timeout passes or the client leaves, and
+// a script that fails before its headers gets 502, or 504 on timeout, instead
+// of cgi.Handler's bare 500.
+package cgi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/version"
+)
+
+// Dir is the folder, at the top of the served tree, whose executables run.
+const Dir = "cgi-bin"
+
+// DefaultTimeout applies when Options.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// MaxChunkedBody is the largest chunked request body passed to a script.
+// CGI tells a script the body's size in CONTENT_LENGTH before it starts
+// (RFC 3875 §4.1.2), so a body without Content-Length has to be read first;
+// up to this size it is buffered in memory, beyond it the request answers 411.
+const MaxChunkedBody = 1 << 20
+
+// maxHeaderBytes bounds what is read from a script before its blank line.
+const maxHeaderBytes = 64 << 10
+
+// waitDelay is how long a killed script's pipes may stay open (a daemonised
+// grandchild holding stdout) before they are closed under it.
+const waitDelay = 2 * time.Second
+
+// Options configures the handler.
+type Options struct {
+	Timeout time.Duration // a script running longer is killed; 0 = DefaultTimeout
+	Logger  *slog.Logger  // script stderr and failures, at Warn; nil = none
+}
+
+// Handler runs the scripts of one served tree.
+type Handler struct {
+	fs   *rootfs.FS
+	opts Options
+}
+
+// New returns the CGI handler for fsys.
+func New(fsys *rootfs.FS, opts Options) *Handler {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Handler{fs: fsys, opts: opts}
+}
+
+// Match reports whether the clean relative name (from rootfs.ParseURLPath)
+// belongs to CGI. The first component is compared without regard to case:
+// on a case-insensitive disk /CGI-BIN/x names the same file as /cgi-bin/x
+// and must not hand out a script's source; Serve then runs only names that
+// spell cgi-bin exactly.
+func Match(name string) bool {
+	first, _, _ := strings.Cut(name, "/")
+	return strings.EqualFold(first, Dir)
+}
+
+// Serve answers a request whose clean name Match accepted; dir reports a
+// trailing slash in the request path, which PATH_INFO keeps.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, name string, dir bool) {
+	script, pathInfo, status, detail := h.resolve(name)
+	if status != 0 {
+		httperr.Write(w, r, status, detail)
+		return
+	}
+	host := filepath.Join(h.fs.Dir(), filepath.FromSlash(script))
+	exe, ok := h.insideBin(host)
+	if !ok {
+		httperr.Write(w, r, http.StatusForbidden, "not an executable CGI script")
+		return
+	}
+	if dir && !strings.HasSuffix(pathInfo, "/") {
+		pathInfo += "/"
+	}
+	h.run(w, r, "/"+script, pathInfo, exe)
+}
+
+// resolve finds the script: the first (so the longest, as a file has no
+// children) prefix of name below cgi-bin that is a regular file. Every step
+// goes through the *os.Root and the dotfile policy, whatever
+// --follow-symlinks says: nothing outside the tree ever runs. It returns a
+// status other than 0, with a detail for the client, when there is nothing
+// to run.
+func (h *Handler) resolve(name string) (script, pathInfo string, status int, detail string) {
+	comps := strings.Split(name, "/")
+	if comps[0] != Dir {
+		return "", "", http.StatusNotFound, ""
+	}
+	for i := 1; i <= len(comps); i++ {
+		prefix := strings.Join(comps[:i], "/")
+		if !h.fs.Exposed(prefix) {
+			return "", "", http.StatusNotFound, ""
+		}
+		info, err := h.fs.Root().Stat(prefix)
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			return "", "", http.StatusForbidden, ""
+		case err != nil:
+			return "", "", http.StatusNotFound, ""
+		case info.IsDir():
+			continue
+		case !info.Mode().IsRegular():
+			return "", "", http.StatusNotFound, ""
+		case info.Mode().Perm()&0o111 == 0:
+			// Never the source: a script's text may hold secrets.
+			return "", "", http.StatusForbidden, "not an executable CGI script"
+		}
+		if i < len(comps) {
+			pathInfo = "/" + strings.Join(comps[i:], "/")
+		}
+		return prefix, pathInfo, 0, ""
+	}
+	// A folder: the scripts it holds are not listed.
+	return "", "", http.StatusForbidden, "CGI folders are not listed"
+}
+
+// insideBin resolves the symlinks of a script's host path and reports
+// whether the file it leads to lies in the tree's cgi-bin. os.Root already
+// refused links out of the tree; this refuses links from cgi-bin to elsewhere
+// in it (an uploaded file, say). The resolved path is what runs, so a link
+// swapped after this check cannot redirect the exec.
+func (h *Handler) insideBin(host string) (string, bool) {
+	exe, err := filepath.EvalSymlinks(host)
+	if err != nil {
+		return "", false
+	}
+	bin, err := filepath.EvalSymlinks(filepath.Join(h.fs.Dir(), Dir))
+	if err != nil {
+		return "", false
+	}
+	return exe, strings.HasPrefix(exe, bin+string(filepath.Separator))
+}
+
+func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathInfo, exe string) {
+	log := h.opts.Logger
+	if log == nil {
+		log = slog.New(discard{})
+	}
+	log = log.With("script", scriptName)
+
+	var stdin io.Reader
+	contentLength := r.ContentLength
+	if contentLength < 0 {
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxChunkedBody+1))
+		if err != nil {
+			httperr.Write(w, r, http.StatusBadRequest, "could not read the request body")
+			return
+		}
+		if len(body) > MaxChunkedBody {
+			httperr.Write(w, r, http.StatusLengthRequired,
+				"a request body over 1 MiB sent to a CGI script needs a Content-Length")
+			return
+		}
+		contentLength = int64(len(body))
+		stdin = bytes.NewReader(body)
+	} else if contentLength > 0 {
+		stdin = r.Body
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Dir = filepath.Dir(exe)
+	cmd.Env = Env(r, scriptName, pathInfo, exe, contentLength)
+	cmd.Stdin = stdin
+	stderr := &lineLogger{log: log}
+	cmd.Stderr = stderr
+	cmd.WaitDelay = waitDelay
+	ownProcessGroup(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		log.Warn("cgi script could not start", "error", err.Error())
+		httperr.Write(w, r, http.StatusBadGateway, "CGI script could not start")
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		log.Warn("cgi script could not start", "error", err.Error())
+		httperr.Write(w, r, http.StatusBadGateway, "CGI script could not start")
+		return
+	}
+	wait := func() error {
+		err := cmd.Wait()
+		stderr.Close()
+		return err
+	}
+
+	lim := &limitedReader{r: stdout, n: maxHeaderBytes}
+	br := bufio.NewReaderSize(lim, 4096)
+	hdr, herr := textproto.NewReader(br).ReadMIMEHeader()
+	var code int
+	if herr == nil {
+		code, herr = responseStatus(hdr)
+	}
+	if herr != nil {
+		// Stop the script before waiting for it: it may still be writing.
+		cancel()
+		werr := wait()
+		switch {
+		case r.Context().Err() != nil:
+			// The client left; there is nobody to answer.
+		case ctx.Err() != nil:
+			log.Warn("cgi script killed: no response within the timeout", "timeout", h.opts.Timeout.String())
+			httperr.Write(w, r, http.StatusGatewayTimeout, "CGI script did not answer in time")
+		default:
+			log.Warn("cgi script sent no valid response", "problem", herr.Error(), "exit", exitText(werr))
+			httperr.Write(w, r, http.StatusBadGateway, "CGI script sent no valid response")
+		}
+		return
+	}
+	lim.n = -1
+
+	out := w.Header()
+	for k, vv := range hdr {
+		if hopByHop[k] || k == "Status" {
+			continue
+		}
+		out[k] = vv
+	}
+	w.WriteHeader(code)
+	copyErr := copyFlushing(w, br)
+	werr := wait()
+	switch {
+	case r.Context().Err() != nil:
+	case ctx.Err() != nil:
+		log.Warn("cgi script killed after the timeout; response cut short", "timeout", h.opts.Timeout.String())
+	case copyErr != nil:
+		log.Warn("cgi script output failed", "error", copyErr.Error())
+	case werr != nil:
+		log.Warn("cgi script ended with an error", "exit", exitText(werr))
+	}
+}
+
+// responseStatus picks the status from a script's headers (RFC 3875 §6.3):
+// Status if given, else 302 for a Location, else 200, which requires a
+// Content-Type. An empty header block is no CGI response at all.
+func responseStatus(h textproto.MIMEHeader) (int, error) {
+	if len(h) == 0 {
+		return 0, errors.New("no headers")
+	}
+	if s, ok := h["Status"]; ok {
+		return ParseStatus(s[0])
+	}
+	if h.Get("Location") != "" {
+		return http.StatusFound, nil
+	}
+	if h.Get("Content-Type") == "" {
+		return 0, errors.New("no Content-Type")
+	}
+	return http.StatusOK, nil
+}
+
+// ParseStatus reads a Status header value, "418 I'm a teapot" or "418".
+// Informational codes are refused: a script cannot take part in that
+// exchange, and net/http would wait for a second status.
+func ParseStatus(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	digits, _, _ := strings.Cut(v, " ")
+	if len(digits) != 3 {
+		return 0, errors.New("bad Status")
+	}
+	code, err := strconv.Atoi(digits)
+	if err != nil || code < 200 || code > 599 {
+		return 0, errors.New("bad Status")
+	}
+	return code, nil
+}
+
+// hopByHop are headers of one connection (RFC 9110 §7.6.1) that a script
+// cannot set for ferry's connection to the client.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Transfer-Encoding": true, "Te": true, "Trailer": true, "Upgrade": true,
+}
+
+// copyFlushing copies the script's body, flushing whenever the script
+// pauses, so that a script streaming its output is seen as it writes.
+func copyFlushing(w http.ResponseWriter, br *bufio.Reader) error {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := br.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil // the client left; the context ends the script
+			}
+			if br.Buffered() == 0 {
+				rc.Flush()
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Env builds a script's environment as net/http/cgi does, with ferry's
+// SERVER_SOFTWARE, the decoded mount-relative SCRIPT_NAME and PATH_INFO, and
+// without HTTP_PROXY (httpoxy, Go issue 16405: a "Proxy:" request header must
+// not become the script's proxy setting). Credentials are not passed on as
+// HTTP_AUTHORIZATION, as Apache does not: the user name arrives as
+// REMOTE_USER. Header names with "_" are dropped, as nginx and Apache do,
+// so that "X_Forwarded_For" cannot pose as "X-Forwarded-For".
+func Env(r *http.Request, scriptName, pathInfo, exe string, contentLength int64) []string {
+	port := "80"
+	if r.TLS != nil {
+		port = "443"
+	}
+	serverName := r.Host
+	if h, p, err := net.SplitHostPort(r.Host); err == nil {
+		serverName, port = h, p
+	}
+	env := []string{
+		"SERVER_SOFTWARE=ferry/" + version.Version,
+		"SERVER_NAME=" + serverName,
+		"SERVER_PORT=" + port,
+		"SERVER_PROTOCOL=" + r.Proto,
+		"GATEWAY_INTERFACE=CGI/1.1",
+		"REQUEST_METHOD=" + r.Method,
+		"REQUEST_URI=" + r.RequestURI,
+		"QUERY_STRING=" + r.URL.RawQuery,
+		"SCRIPT_NAME=" + scriptName,
+		"SCRIPT_FILENAME=" + exe,
+		"PATH_INFO=" + pathInfo,
+		"HTTP_HOST=" + r.Host,
+	}
+	if ip, p, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		env = append(env, "REMOTE_ADDR="+ip, "REMOTE_HOST="+ip, "REMOTE_PORT="+p)
+	} else {
+		env = append(env, "REMOTE_ADDR="+r.RemoteAddr, "REMOTE_HOST="+r.RemoteAddr)
+	}
+	if r.TLS != nil {
+		env = append(env, "HTTPS=on")
+	}
+	if user, _, ok := r.BasicAuth(); ok {
+		env = append(env, "AUTH_TYPE=Basic", "REMOTE_USER="+user)
+	}
+	if contentLength > 0 {
+		env = append(env, "CONTENT_LENGTH="+strconv.FormatInt(contentLength, 10))
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		env = append(env, "CONTENT_TYPE="+ct)
+	}
+	for k, vv := range r.Header {
+		if strings.ContainsRune(k, '_') {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
+		switch name {
+		case "PROXY", "AUTHORIZATION", "PROXY_AUTHORIZATION", "CONTENT_LENGTH", "CONTENT_TYPE":
+			continue
+		}
+		sep := ", "
+		if name == "COOKIE" {
+			sep = "; "
+		}
+		env = append(env, "HTTP_"+name+"="+strings.Join(vv, sep))
+	}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/bin:/usr/bin:/usr/local/bin"
+	}
+	env = append(env, "PATH="+path)
+	for _, k := range []string{"LD_LIBRARY_PATH", "SYSTEMROOT", "TZ", "LANG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "0"
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ProcessState.String()
+	}
+	return err.Error()
+}
+
+// limitedReader fails once more than n bytes were read; n < 0 lifts the
+// limit. Unlike io.LimitReader it reports the excess as an error rather
+// than a clean EOF, so an endless header block is a bad response.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+var errHeaderTooLong = errors.New("header block too long")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.r.Read(p)
+	}
+	if l.n == 0 {
+		return 0, errHeaderTooLong
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }
