@@ -1,0 +1,255 @@
+package write
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+)
+
+// newHandler serves a fresh folder "root" inside a temp folder that also
+// holds a canary file, so tests can see any write that leaks out.
+func newHandler(t testing.TB, opts Options) (*Handler, string, string) {
+	t.Helper()
+	outer := t.TempDir()
+	root := filepath.Join(outer, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outer, "canary"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := rootfs.Open(root, rootfs.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fsys.Close() })
+	return New(fsys, opts), root, outer
+}
+
+// tree lists everything under dir (temporary files included), sorted.
+func tree(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
+}
+
+// failAfter is a file that fills up after n bytes.
+type failAfter struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		n, _ := f.w.Write(p[:f.n])
+		f.n = 0
+		return n, &fs.PathError{Op: "write", Path: "x", Err: f.err}
+	}
+	f.n -= len(p)
+	return f.w.Write(p)
+}
+
+func multipartBody(t testing.TB, files map[string]string) (*bytes.Buffer, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for name, content := range files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="f"; filename=%q`, name))
+		pw, _ := mw.CreatePart(h)
+		io.WriteString(pw, content)
+	}
+	mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+func TestFullDiskLeavesNothing(t *testing.T) {
+	for _, tc := range []struct{ name, method, path string }{
+		{"put", http.MethodPut, "/new/sub/x.bin"},
+		{"post", http.MethodPost, "/"},
+	} {
+		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
+			t.Run(tc.name+"/"+errno.Error(), func(t *testing.T) {
+				h, root, _ := newHandler(t, Options{Upload: true})
+				h.sink = func(w io.Writer) io.Writer { return &failAfter{w: w, n: 100 << 10, err: errno} }
+				payload := strings.Repeat("z", 300<<10)
+				var body io.Reader = strings.NewReader(payload)
+				ct := ""
+				if tc.method == http.MethodPost {
+					var b *bytes.Buffer
+					b, ct = multipartBody(t, map[string]string{"a.txt": "small", "dir/b.bin": payload})
+					body = b
+				}
+				r := httptest.NewRequest(tc.method, tc.path, body)
+				if ct != "" {
+					r.Header.Set("Content-Type", ct)
+				}
+				w := httptest.NewRecorder()
+				name, _, _ := rootfs.ParseURLPath(tc.path)
+				if tc.method == http.MethodPut {
+					h.Put(w, r, name)
+				} else {
+					h.Post(w, r, name)
+				}
+				if w.Code != http.StatusInsufficientStorage {
+					t.Fatalf("status %d, want 507; body %q", w.Code, w.Body)
+				}
+				if got := tree(t, root); len(got) != 0 {
+					t.Fatalf("left behind: %v", got)
+				}
+			})
+		}
+	}
+}
+
+func TestCloseRemovesPartialUploads(t *testing.T) {
+	h, root, _ := newHandler(t, Options{Upload: true})
+	pr, pw := io.Pipe()
+	r := httptest.NewRequest(http.MethodPut, "/x.bin", pr)
+	r.ContentLength = -1
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { h.Put(w, r, "x.bin"); close(done) }()
+	pw.Write(make([]byte, 1000))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(tree(t, root)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := tree(t, root); len(got) != 1 || !strings.HasPrefix(got[0], rootfs.TempPrefix) {
+		t.Fatalf("during upload: %v", got)
+	}
+	h.Close()
+	if got := tree(t, root); len(got) != 0 {
+		t.Fatalf("after Close: %v", got)
+	}
+	pw.Close()
+	<-done
+	if got := tree(t, root); len(got) != 0 {
+		t.Fatalf("after the handler: %v (status %d)", got, w.Code)
+	}
+	if w.Code < 400 {
+		t.Fatalf("an upload cut by Close answered %d", w.Code)
+	}
+}
+
+func TestDestination(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		requestURI string // as sent by the client
+		path       string // r.URL.Path as the handler sees it
+		host       string
+		dest       string
+		want       string // "" means refused
+	}{
+		{"plain", "/a.txt", "/a.txt", "h:1", "http://h:1/b.txt", "b.txt"},
+		{"path only", "/a.txt", "/a.txt", "h:1", "/d/b.txt", "d/b.txt"},
+		{"escaped", "/a.txt", "/a.txt", "h:1", "http://h:1/x%20y/%C3%A9", "x y/é"},
+		{"host case and port", "/a", "/a", "example.com", "http://EXAMPLE.com:80/b", "b"},
+		{"other host", "/a", "/a", "h:1", "http://evil:1/b", ""},
+		{"other port", "/a", "/a", "h:1", "http://h:2/b", ""},
+		{"ftp", "/a", "/a", "h:1", "ftp://h:1/b", ""},
+		{"relative", "/a", "/a", "h:1", "b", ""},
+		{"dotdot", "/a", "/a", "h:1", "http://h:1/../b", ""},
+		{"encoded dotdot", "/a", "/a", "h:1", "http://h:1/%2e%2e/b", ""},
+		{"encoded slash", "/a", "/a", "h:1", "http://h:1/x%2Fy", ""},
+		{"reserved", "/a", "/a", "h:1", "http://h:1/.ferry/x", ""},
+		{"mounted", "/files/a.txt", "/a.txt", "h:1", "http://h:1/files/sub/b.txt", "sub/b.txt"},
+		{"mounted, escaped prefix", "/my%20files/a", "/a", "h:1", "http://h:1/my files/b", "b"},
+		{"mounted, outside", "/files/a.txt", "/a.txt", "h:1", "http://h:1/other/b.txt", ""},
+		{"mounted, prefix of a segment", "/files/a.txt", "/a.txt", "h:1", "http://h:1/filesx/b.txt", ""},
+		{"mounted, root", "/files/a.txt", "/a.txt", "h:1", "http://h:1/files/", "."},
+		{"absolute-form request", "http://h:1/files/a", "/a", "h:1", "http://h:1/files/b", "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("MOVE", "/", nil)
+			r.RequestURI = tc.requestURI
+			r.URL.Path, r.URL.RawPath = tc.path, ""
+			r.Host = tc.host
+			r.Header.Set("Destination", tc.dest)
+			got, err := destination(r)
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("accepted as %q", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzPost sends arbitrary multipart bodies to the POST handler: it must
+// never panic, never write outside the folder, never leave temporary files,
+// and answer one of the statuses a client can expect.
+func FuzzPost(f *testing.F) {
+	seed := func(boundary string, parts ...string) {
+		var b strings.Builder
+		for _, p := range parts {
+			b.WriteString("--" + boundary + "\r\n" + p + "\r\n")
+		}
+		b.WriteString("--" + boundary + "--\r\n")
+		f.Add([]byte(b.String()), boundary)
+	}
+	for _, name := range []string{"a.txt", "sub/x.txt", "../../x", `..\x`, `C:\x`, "/etc/x", ".env", "", "a/../../b", "x\x01"} {
+		seed("B0UNDARY", fmt.Sprintf("Content-Disposition: form-data; name=\"f\"; filename=\"%s\"\r\n\r\ncontent", name))
+	}
+	seed("xyz", "Content-Disposition: form-data; name=\"mkdir\"\r\n\r\nnewdir")
+	seed("xyz", "Content-Disposition: form-data; name=\"mkdir\"\r\n\r\n../up")
+	seed("xyz", "Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''..%2F..%2Fx\r\n\r\ndata")
+	seed("xyz", "Content-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n1", "Content-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n2")
+	seed("q", "Content-Disposition: attachment; filename=\"a\"\r\n\r\n1")
+	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"cut\"\r\n\r\nno end"), "b")
+	f.Add([]byte("garbage"), "b")
+
+	f.Fuzz(func(t *testing.T, body []byte, boundary string) {
+		ct := mime.FormatMediaType("multipart/form-data", map[string]string{"boundary": boundary})
+		if ct == "" {
+			return
+		}
+		h, root, outer := newHandler(t, Options{Upload: true, MaxUpload: 4096})
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		h.Post(w, r, ".")
+		switch w.Code {
+		case 201, 303, 400, 409, 413:
+		default:
+			t.Fatalf("status %d: %q", w.Code, w.Body)
+		}
+		if got := tree(t, outer); len(got) < 2 || got[0] != "canary" || got[1] != "root" {
+			t.Fatalf("outer folder changed: %v", got)
+		}
+		for _, p := range tree(t, root) {
+			if strings.Contains(p, rootfs.TempPrefix) {
+				t.Fatalf("temporary file left: %s", p)
+			}
+		}
+		if w.Code != 201 && len(tree(t, root)) != 0 {
+			t.Fatalf("status %d but stored %v", w.Code, tree(t, root))
+		}
+	})
+}
