@@ -238,10 +238,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <form class="upload-form" id="upload-form" method="post" action="./" enctype="multipart/form-data">
 <label class="btn primary picker">Upload files <input type="file" name="file" multiple aria-label="Choose files to upload"></label>
 <button type="submit" class="btn nojs">Upload</button>
-{{- if .MaxUpload}}
-<span class="hint">up to {{.MaxUpload}} each</span>
-{{- end}}
-<span class="hint jsonly">or drop files and folders anywhere</span>
+<span class="hint"><span class="jsonly drop-hint">or drop files and folders anywhere</span>
+{{- if .MaxUpload}} <span class="limit">(up to {{.MaxUpload}} each)</span>{{end}}</span>
 </form>
 <form class="mkdir-form" id="mkdir-form" method="post" action="./">
 <input type="text" name="mkdir" required maxlength="255" placeholder="New folder name" aria-label="New folder name" autocomplete="off">

@@ -371,6 +371,7 @@
     this.start = 0;
     this.samples = []; // [time, bytes] for the speed estimate
     this.view = null;
+    this.reported = false; // failure already announced
   }
 
   var queue = {
@@ -515,7 +516,9 @@
         this.clear = li;
       }
       this.list.appendChild(this.clear);
-      var failed = queue.jobs.filter(function (j) { return j.state === 'failed'; }).length;
+      var failed = queue.jobs.filter(function (j) { return j.state === 'failed' && !j.reported; });
+      failed.forEach(function (j) { j.reported = true; });
+      failed = failed.length;
       if (failed) toast(failed + (failed === 1 ? ' upload' : ' uploads') + ' failed; see the list for why.', true);
     }
   };
