@@ -37,7 +37,11 @@ import (
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/qrcode"
+	"github.com/ferry-sh/ferry/internal/ratelimit"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/share"
+	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/write"
 )
@@ -71,6 +75,13 @@ type Options struct {
 
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
+	// Once (with NewFiles) makes Done close once every named file has been
+	// downloaded completely, and every named folder as an archive.
+	Once bool
+
+	// LimitRate and LimitTotal pace downloads and uploads, in bytes per
+	// second per connection and for the whole handler; 0 = no limit.
+	LimitRate, LimitTotal int64
 
 	// Logger receives one record per request (message "request") and any
 	// warnings. Nil logs nothing.
@@ -81,7 +92,8 @@ type Options struct {
 type Handler struct {
 	fs      *rootfs.FS
 	opts    Options
-	read    *fileserver.Server
+	read    reader
+	share   *share.Server // NewFiles only
 	write   *write.Handler
 	tracker *transfer.Tracker
 	cgi     *cgi.Handler // nil without Options.CGI
@@ -114,8 +126,10 @@ func New(dir string, opts Options) (*Handler, error) {
 		NoListing: opts.NoListing,
 		Can: listing.Capabilities{
 			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move,
-			MaxUpload: opts.MaxUpload,
+			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
 		},
+		Archive: archiveHook(fsys, opts),
+		Hash:    hashFile,
 	})
 	h.write = write.New(fsys, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
@@ -131,6 +145,7 @@ func New(dir string, opts Options) (*Handler, error) {
 		// path is valid, is revealed to a client without them.
 		inner = auth.New(rules, auth.Options{AnonRead: opts.AuthAnonRead}).Middleware(inner)
 	}
+	inner = ratelimit.New(ratelimit.Limits{PerConn: opts.LimitRate, Total: opts.LimitTotal}).Middleware(inner)
 	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, nil)
 	return h, nil
 }
@@ -138,6 +153,9 @@ func New(dir string, opts Options) (*Handler, error) {
 // Close removes partial uploads still in flight and releases the folder.
 func (h *Handler) Close() error {
 	h.write.Close()
+	if h.share != nil {
+		h.share.Close()
+	}
 	return h.fs.Close()
 }
 
@@ -282,6 +300,10 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		r2.URL.Path = strings.TrimPrefix(rest, "assets/")
 		r2.URL.RawPath = ""
 		listing.AssetHandler().ServeHTTP(w, r2)
+	case rest == "status":
+		status.Write(w, r, status.FromSnapshot(h.tracker.Snapshot(), time.Now()), fileserver.SetPageHeaders)
+	case rest == "qr.svg":
+		qrcode.Serve(w, r)
 	case rest == "health":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

@@ -55,7 +55,10 @@ Flags:
       --no-listing          folders without an index file answer 404
       --exit-after N        exit once N whole downloads have completed
       --idle-exit DUR       exit after this long with no request in flight
-      --once                exit after every shared file was downloaded once
+      --once                with FILE...: exit once each named file was downloaded
+                            completely (a named folder: as an archive); with a
+                            DIR: exit after the first complete download, be it
+                            a file or the folder as ?zip/?tar (= --exit-after 1)
       --tls                 HTTPS with a fresh self-signed certificate
       --tls-cert FILE       HTTPS with this certificate (PEM; with --tls-key)
       --tls-key FILE        the certificate's private key (PEM)
@@ -64,7 +67,8 @@ Flags:
       --log FORMAT          text, json or combined (default text)
   -q, --quiet               no per-request log lines
       --max-upload SIZE     largest accepted upload, e.g. 500M (default none)
-      --limit-rate SIZE     bytes per second per connection, e.g. 2M
+      --limit-rate SIZE     bytes per second per connection, e.g. 2M (downloads
+                            and uploads each)
       --limit-total SIZE    bytes per second for the whole server
       --qr                  print a QR code of the best URL
   -h, --help                show this help
@@ -77,6 +81,7 @@ Examples:
   ferry -p 9000 ~/Downloads           share a folder on port 9000
   ferry -w --auth alice:s3cret .      a shared drop box with a password
   ferry --exit-after 1 release.tar    hand over one file, then exit
+  ferry --once --qr a.pdf ~/b.jpg     share two files, exit once both were fetched
   curl -C - -O http://HOST:8000/big.iso    resume a download
   curl -T notes.txt http://HOST:8000/      upload with --upload
 `
@@ -110,6 +115,7 @@ type serveFlags struct {
 	limitRate      string
 	limitTotal     string
 	qr             bool
+	shared         []string // FILE... arguments; nil when serving a folder
 }
 
 func (f *serveFlags) define(fs *pflag.FlagSet) {
@@ -152,14 +158,19 @@ func (a *app) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := serveTarget(fs.Args())
+	dir, files, err := serveTarget(fs.Args())
 	if err != nil {
 		return err
 	}
+	f.shared = files
 	opts.Logger = a.newLogger(f.logFormat, f.quiet)
 
-	handler, err := ferry.New(dir, opts)
+	handler, err := openHandler(dir, files, opts)
 	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return err
+		}
 		return usagef("cannot serve %s: %v", dir, describeFSErr(err))
 	}
 	defer handler.Close()
@@ -245,7 +256,7 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 		name string
 		val  string
 		dst  *int64
-	}{{"max-upload", f.maxUpload, &o.MaxUpload}, {"limit-rate", f.limitRate, nil}, {"limit-total", f.limitTotal, nil}}
+	}{{"max-upload", f.maxUpload, &o.MaxUpload}, {"limit-rate", f.limitRate, &o.LimitRate}, {"limit-total", f.limitTotal, &o.LimitTotal}}
 	for _, s := range sizes {
 		if s.val == "" {
 			continue
@@ -256,6 +267,9 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 		}
 		if s.dst != nil {
 			*s.dst = n
+		}
+		if s.name != "max-upload" && n < 1 {
+			return o, usagef("invalid --%s %q: use a positive rate such as 2M", s.name, s.val)
 		}
 	}
 	for _, spec := range f.auth {
@@ -272,11 +286,6 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return o, usagef("--tls-cert and --tls-key go together")
 	}
-	for _, nyi := range []string{"once", "limit-rate", "limit-total", "qr"} {
-		if fs.Changed(nyi) {
-			return o, usagef("--%s is not yet supported", nyi)
-		}
-	}
 
 	o.Upload = f.upload || f.write
 	o.Delete = f.del || f.write
@@ -290,27 +299,25 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	o.CGI = f.cgi
 	o.CGITimeout = f.cgiTimeout
 	o.ExitAfter = f.exitAfter
+	o.Once = f.once
 	return o, nil
 }
 
-// serveTarget picks the folder to serve from the arguments.
-func serveTarget(args []string) (string, error) {
+// serveTarget picks what to serve from the arguments: one folder, or a set
+// of files (and folders) to share by name.
+func serveTarget(args []string) (dir string, files []string, err error) {
 	if len(args) == 0 {
-		return ".", nil
+		return ".", nil, nil
 	}
 	for _, p := range args {
 		if _, err := os.Stat(p); err != nil {
-			return "", usagef("%s: %s", p, describeFSErr(err))
+			return "", nil, usagef("%s: %s", p, describeFSErr(err))
 		}
 	}
-	if len(args) > 1 {
-		return "", usagef("sharing several files is not yet supported")
+	if st, _ := os.Stat(args[0]); len(args) == 1 && st.IsDir() {
+		return args[0], nil, nil
 	}
-	st, _ := os.Stat(args[0])
-	if !st.IsDir() {
-		return "", usagef("%s is a file; sharing single files is not yet supported", args[0])
-	}
-	return args[0], nil
+	return "", args, nil
 }
 
 func (a *app) envSet(key string) bool {
@@ -371,7 +378,7 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	if len(can) > 0 {
 		mode = "writable: " + strings.Join(can, ", ")
 	}
-	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, dir, mode)
+	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, servedLabel(dir, f.shared), mode)
 	scheme := "http"
 	if f.tlsFingerprint != "" {
 		scheme = "https"
@@ -380,7 +387,7 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", u)
 	}
-	if files := topFiles(dir, f.hidden); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
+	if files := bannerFiles(dir, f); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
 		fmt.Fprintln(w, "files:")
 		for _, name := range files {
 			fmt.Fprintf(w, "  %s%s\n", urls[0], url.PathEscape(name))
@@ -388,6 +395,10 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	}
 	if f.tlsFingerprint != "" {
 		fmt.Fprintf(w, "TLS certificate SHA-256 fingerprint:\n  %s\n", f.tlsFingerprint)
+	}
+	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.tls || f.tlsCert != "")
+	if f.qr {
+		printQR(w, urls)
 	}
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 }
@@ -421,6 +432,10 @@ func (a *app) summary(reason server.Reason, s ferry.Stats, f *serveFlags) {
 	w := a.stdout
 	switch reason {
 	case server.ReasonDone:
+		if f.once {
+			fmt.Fprintln(w, onceDoneMessage(f.shared))
+			break
+		}
 		fmt.Fprintf(w, "%d download(s) complete; exiting as asked (--exit-after)\n", f.exitAfter)
 	case server.ReasonIdle:
 		fmt.Fprintf(w, "idle for %s; exiting as asked (--idle-exit)\n", f.idleExit)

@@ -1,0 +1,407 @@
+// Package archive streams folders of the served tree as zip, tar or tar.gz
+// archives. Nothing is built in memory or on disk: entries are written as the
+// tree is walked, and each file is copied through a fixed-size buffer. The
+// walk goes through rootfs, so the dotfile and symlink rules are exactly the
+// listing's.
+package archive
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+// Formats are the query keys that ask for an archive, in the order checked.
+var Formats = []string{"zip", "tar", "tar.gz"}
+
+// Source is one tree (or single file) to put in an archive.
+type Source struct {
+	FS   *rootfs.FS
+	Path string // clean relative name in FS; "." for its root
+	Name string // the name it gets inside the archive: one clean component
+}
+
+// maxDepth bounds the walk: with --follow-symlinks a link can point back up
+// the tree, and the loop check below needs device and inode numbers that some
+// systems do not give.
+const maxDepth = 128
+
+// Serve answers one archive request: headers, then the stream. name is the
+// archive's base name without extension.
+// With root set, every source goes inside a folder of that name (sharing a
+// set of files: "files/a.txt", "files/b.txt").
+func Serve(w http.ResponseWriter, r *http.Request, format, name, root string, srcs []Source) {
+	var ctype string
+	switch format {
+	case "zip":
+		ctype = "application/zip"
+	case "tar":
+		ctype = "application/x-tar"
+	case "tar.gz":
+		ctype = "application/gzip"
+	default:
+		httperr.Write(w, r, http.StatusBadRequest, "unknown archive format")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", ContentDisposition(name+"."+format))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	transfer.FromContext(r.Context()).Describe(transfer.KindArchive, -1)
+	w.WriteHeader(http.StatusOK)
+	// Headers and small entries go out in 64 KiB writes rather than one
+	// syscall each; file bodies pass straight through.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := Write(r.Context(), bw, format, root, srcs)
+	if err == nil {
+		err = bw.Flush()
+	}
+	// An error here is the client going away (or the request being
+	// cancelled): the transfer is then recorded as cut short, and there is
+	// no one left to tell.
+	_ = err
+}
+
+// ContentDisposition builds an attachment header for a file name: an ASCII
+// fallback in filename= and the exact name in RFC 6266 / RFC 8187 filename*.
+func ContentDisposition(name string) string {
+	name = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return -1
+		}
+		return c
+	}, name)
+	ascii := strings.Map(func(c rune) rune {
+		switch {
+		case c == '"' || c == '\\' || c == '/':
+			return '_'
+		case c > 0x7e:
+			return '_'
+		}
+		return c
+	}, name)
+	if strings.Trim(ascii, "_. ") == "" {
+		ascii = "download" + path.Ext(ascii)
+	}
+	v := `attachment; filename="` + ascii + `"`
+	if ascii != name {
+		v += "; filename*=UTF-8''" + encodeRFC8187(name)
+	}
+	return v
+}
+
+// encodeRFC8187 percent-encodes everything but RFC 8187's attr-char.
+func encodeRFC8187(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// entryWriter is what zip and tar have in common for the walk.
+type entryWriter interface {
+	dir(name string, info fs.FileInfo) error
+	file(name string, info fs.FileInfo, f io.Reader) error
+	Close() error
+}
+
+// Write streams srcs as one archive in format to w, inside a folder named
+// root unless root is empty.
+func Write(ctx context.Context, w io.Writer, format, root string, srcs []Source) error {
+	var ew entryWriter
+	var closeAfter io.Closer
+	switch format {
+	case "zip":
+		zw := zip.NewWriter(w)
+		// BestSpeed: the link, not the CPU, should be the bottleneck.
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, flate.BestSpeed)
+		})
+		ew = &zipWriter{zw}
+	case "tar":
+		ew = &tarWriter{tar.NewWriter(w)}
+	case "tar.gz":
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		ew = &tarWriter{tar.NewWriter(gz)}
+		closeAfter = gz
+	default:
+		return errors.New("unknown archive format")
+	}
+	wk := walker{ctx: ctx, ew: ew, buf: make([]byte, 256<<10)}
+	if root != "" {
+		wk.prefix = CleanName(root) + "/"
+		if err := ew.dir(wk.prefix, rootInfo{time.Now()}); err != nil {
+			return err
+		}
+	}
+	for _, s := range srcs {
+		if err := wk.source(s); err != nil {
+			return err
+		}
+	}
+	if err := ew.Close(); err != nil {
+		return err
+	}
+	if closeAfter != nil {
+		return closeAfter.Close()
+	}
+	return nil
+}
+
+type walker struct {
+	prefix string
+	ctx    context.Context
+	ew     entryWriter
+	buf    []byte
+}
+
+type inode struct{ dev, ino uint64 }
+
+func (wk *walker) source(s Source) error {
+	f, info, err := s.FS.Open(s.Path)
+	if err != nil {
+		return nil // gone since the listing was made: leave it out
+	}
+	defer f.Close()
+	name := wk.prefix + CleanName(s.Name)
+	if info.IsDir() {
+		return wk.walk(s.FS, f, info, s.Path, name, nil)
+	}
+	return wk.ew.file(name, info, readerOnly{f, wk})
+}
+
+// walk writes the folder open as f, then everything under it. ancestors
+// holds the folders on the way down, to stop symlink loops.
+func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name string, ancestors []inode) error {
+	if err := wk.ctx.Err(); err != nil {
+		return err
+	}
+	if len(ancestors) >= maxDepth {
+		return nil
+	}
+	if id, ok := inodeOf(info); ok {
+		for _, a := range ancestors {
+			if a == id {
+				return nil // a link back up the tree
+			}
+		}
+		ancestors = append(ancestors, id)
+	}
+	if err := wk.ew.dir(name+"/", info); err != nil {
+		return err
+	}
+	entries, err := fsys.ReadDir(f, rel)
+	if err != nil && len(entries) == 0 {
+		return nil
+	}
+	// Sorted, so the same tree always gives the same archive.
+	slices.SortFunc(entries, func(a, b rootfs.Entry) int { return strings.Compare(a.Name, b.Name) })
+	for _, e := range entries {
+		childRel := path.Join(rel, e.Name)
+		childName := name + "/" + CleanName(e.Name)
+		cf, cinfo, err := fsys.Open(childRel)
+		if err != nil {
+			continue // raced with a delete, or refused by the policy
+		}
+		if cinfo.IsDir() {
+			err = wk.walk(fsys, cf, cinfo, childRel, childName, ancestors)
+		} else {
+			err = wk.ew.file(childName, cinfo, readerOnly{cf, wk})
+		}
+		cf.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inodeOf(info fs.FileInfo) (inode, bool) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return inode{}, false
+	}
+	return inode{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
+// CleanName makes one name component safe inside an archive: no separators,
+// no "." or "..", no control characters. Names from the tree are single
+// components already; this is the last line against zip-slip.
+func CleanName(s string) string {
+	s = strings.Map(func(c rune) rune {
+		switch {
+		case c == '/' || c == '\\':
+			return '_'
+		case c < 0x20 || c == 0x7f:
+			return '_'
+		}
+		return c
+	}, s)
+	switch s {
+	case "", ".", "..":
+		return "_"
+	}
+	return s
+}
+
+// readerOnly reads a file through the walk's buffer, checking for a
+// cancelled request between chunks. It hides WriterTo so io.Copy uses the
+// shared buffer rather than allocating one per file.
+type readerOnly struct {
+	r  io.Reader
+	wk *walker
+}
+
+func (r readerOnly) Read(p []byte) (int, error) {
+	if err := r.wk.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		// A file that cannot be read to its end (an I/O error, a truncating
+		// writer) ends its entry early rather than the whole archive; the
+		// tar writer pads it to the size it announced.
+		err = io.EOF
+	}
+	return n, err
+}
+
+type zipWriter struct{ zw *zip.Writer }
+
+func (z *zipWriter) dir(name string, info fs.FileInfo) error {
+	hdr := &zip.FileHeader{Name: name, Method: zip.Store, Modified: info.ModTime()}
+	hdr.SetMode(fs.ModeDir | 0o755)
+	_, err := z.zw.CreateHeader(hdr)
+	return err
+}
+
+func (z *zipWriter) file(name string, info fs.FileInfo, f io.Reader) error {
+	hdr := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: info.ModTime()}
+	hdr.SetMode(0o644)
+	if compressed(name) {
+		// Compressing a JPEG or a zip again costs CPU and gains nothing.
+		hdr.Method = zip.Store
+	}
+	// Sizes are only known after the copy; archive/zip writes them in a data
+	// descriptor, so the entry streams. Zip64 extras are added as needed.
+	w, err := z.zw.CreateHeader(hdr)
+	if err != nil {
+		return err
+	}
+	rd := f.(readerOnly)
+	_, err = io.CopyBuffer(w, rd, rd.wk.buf)
+	return err
+}
+
+func (z *zipWriter) Close() error { return z.zw.Close() }
+
+// compressed reports names whose content is compressed already.
+func compressed(name string) bool {
+	switch listing.KindOf(listing.Entry{Name: path.Base(name)}) {
+	case listing.KindImage, listing.KindVideo, listing.KindAudio, listing.KindArchive:
+		ext := strings.ToLower(path.Ext(name))
+		// Uncompressed media formats still shrink.
+		return ext != ".bmp" && ext != ".wav" && ext != ".tif" && ext != ".tiff" && ext != ".svg" && ext != ".tar"
+	}
+	return false
+}
+
+type tarWriter struct{ tw *tar.Writer }
+
+func (t *tarWriter) dir(name string, info fs.FileInfo) error {
+	return t.tw.WriteHeader(&tar.Header{
+		Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: info.ModTime(),
+		Format: tar.FormatPAX,
+	})
+}
+
+func (t *tarWriter) file(name string, info fs.FileInfo, f io.Reader) error {
+	size := info.Size()
+	if err := t.tw.WriteHeader(&tar.Header{
+		Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size, ModTime: info.ModTime(),
+		Format: tar.FormatPAX,
+	}); err != nil {
+		return err
+	}
+	rd := f.(readerOnly)
+	n, err := io.CopyBuffer(t.tw, io.LimitReader(rd, size), rd.wk.buf)
+	if err != nil {
+		return err
+	}
+	if n < size {
+		// The file shrank while being read; the header promised size bytes,
+		// so pad with zeros to keep the archive readable.
+		if _, err := io.CopyBuffer(t.tw, io.LimitReader(zeros{}, size-n), rd.wk.buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tarWriter) Close() error { return t.tw.Close() }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// Hook returns the fileserver's Archive hook for a whole served tree.
+// rootName names the archive of the root folder (the served folder's base
+// name); other folders are named after themselves.
+func Hook(fsys *rootfs.FS, rootName string) func(w http.ResponseWriter, r *http.Request, dir, format string) {
+	rootName = CleanName(rootName)
+	if rootName == "_" || rootName == "/" {
+		rootName = "files"
+	}
+	return func(w http.ResponseWriter, r *http.Request, dir, format string) {
+		name := rootName
+		if dir != "." {
+			name = CleanName(path.Base(dir))
+		}
+		Serve(w, r, format, name, "", []Source{{FS: fsys, Path: dir, Name: name}})
+	}
+}
+
+// rootInfo describes the made-up top folder of a set of shared files.
+type rootInfo struct{ t time.Time }
+
+func (i rootInfo) Name() string       { return "files" }
+func (i rootInfo) Size() int64        { return 0 }
+func (i rootInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (i rootInfo) ModTime() time.Time { return i.t }
+func (i rootInfo) IsDir() bool        { return true }
+func (i rootInfo) Sys() any           { return nil }

@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferry-sh/ferry"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/server"
+	"github.com/ferry-sh/ferry/internal/share"
+)
+
+// Bounds of the startup walk: the banner must appear at once even for a
+// home folder on a slow disk.
+const (
+	exposureMaxEntries = 100_000
+	exposureMaxTime    = time.Second
+	// refusedDepth: dotfiles and outside links are counted in the first
+	// levels, where a forgotten .git or .env usually sits.
+	refusedDepth = 2
+)
+
+// exposure is what a served tree exposes and refuses, as counted at startup.
+type exposure struct {
+	files, dirs int
+	truncated   bool // stopped counting at a bound
+	dotfiles    int  // in the first refusedDepth levels
+	outLinks    int  // symlinks leading out of the folder, first levels
+}
+
+// countExposure walks roots (the served folder, or the shared names) under
+// the policy. It reads the tree directly, read-only, because it must also see
+// what the policy hides.
+func countExposure(roots []string, p rootfs.Policy) exposure {
+	var e exposure
+	deadline := time.Now().Add(exposureMaxTime)
+	type job struct {
+		dir   string // host path
+		root  string // the served folder it belongs to, for "leads out"
+		depth int
+	}
+	var queue []job
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			continue
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			continue
+		}
+		if !st.IsDir() {
+			e.files++
+			continue
+		}
+		if len(roots) > 1 {
+			e.dirs++
+		}
+		queue = append(queue, job{abs, abs, 1})
+	}
+	// Breadth first, so the top levels are counted before any bound hits.
+	for len(queue) > 0 {
+		j := queue[0]
+		queue = queue[1:]
+		d, err := os.Open(j.dir)
+		if err != nil {
+			continue
+		}
+		for {
+			ents, rerr := d.ReadDir(512)
+			for _, de := range ents {
+				if e.files+e.dirs >= exposureMaxEntries || time.Now().After(deadline) {
+					e.truncated = true
+					d.Close()
+					return e
+				}
+				name := de.Name()
+				if strings.HasPrefix(name, rootfs.TempPrefix) {
+					continue
+				}
+				if name[0] == '.' && !p.Hidden {
+					if j.depth <= refusedDepth {
+						e.dotfiles++
+					}
+					continue
+				}
+				full := filepath.Join(j.dir, name)
+				isDir := de.IsDir()
+				if de.Type()&fs.ModeSymlink != 0 {
+					st, err := os.Stat(full)
+					if err != nil {
+						continue // dangling: refused, but nothing is exposed
+					}
+					if !inside(full, j.root) && !p.FollowSymlinks {
+						if j.depth <= refusedDepth {
+							e.outLinks++
+						}
+						continue
+					}
+					isDir = st.IsDir()
+					if isDir {
+						// Links are counted, not followed: a loop must not
+						// keep the banner waiting.
+						e.dirs++
+						continue
+					}
+				}
+				if isDir {
+					e.dirs++
+					queue = append(queue, job{full, j.root, j.depth + 1})
+				} else if de.Type().IsRegular() || de.Type()&fs.ModeSymlink != 0 {
+					e.files++
+				}
+			}
+			if rerr != nil {
+				break
+			}
+		}
+		d.Close()
+	}
+	return e
+}
+
+// inside reports whether the symlink at link resolves to a place under root.
+func inside(link, root string) bool {
+	target, err := filepath.EvalSymlinks(link)
+	if err != nil {
+		return false
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(realRoot, target)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// writeExposure prints the summary lines of the banner.
+func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listeners, tls bool) {
+	p := rootfs.Policy{Hidden: f.hidden, FollowSymlinks: f.followSymlinks}
+	e := countExposure(roots, p)
+	count := func(n int, one, many string) string {
+		s := fmt.Sprintf("%d %s", n, many)
+		if n == 1 {
+			s = "1 " + one
+		}
+		if e.truncated {
+			s = "more than " + s
+		}
+		return s
+	}
+	fmt.Fprintf(w, "exposed: %s and %s", count(e.files, "file", "files"), count(e.dirs, "folder", "folders"))
+	if e.truncated {
+		fmt.Fprintf(w, " (stopped counting)")
+	}
+	fmt.Fprintln(w)
+
+	var refused []string
+	if f.hidden {
+		refused = append(refused, "dotfiles are SHARED (--hidden)")
+	} else {
+		refused = append(refused, fmt.Sprintf("%d dotfile(s) near the top", e.dotfiles))
+	}
+	if f.followSymlinks {
+		refused = append(refused, "symlinks leading out are FOLLOWED (--follow-symlinks)")
+	} else {
+		refused = append(refused, fmt.Sprintf("%d symlink(s) leading out", e.outLinks))
+	}
+	fmt.Fprintf(w, "refused: %s\n", strings.Join(refused, "; "))
+
+	var writes []string
+	if f.upload || f.write {
+		writes = append(writes, "upload")
+	}
+	if f.overwrite || f.write {
+		writes = append(writes, "overwrite")
+	}
+	if f.del || f.write {
+		writes = append(writes, "delete")
+	}
+	if f.write {
+		writes = append(writes, "move/copy")
+	}
+	if f.cgi {
+		writes = append(writes, "CGI scripts run")
+	}
+	if len(writes) == 0 {
+		writes = append(writes, "none (read-only)")
+	}
+	fmt.Fprintf(w, "writes: %s\n", strings.Join(writes, ", "))
+
+	var addrs []string
+	for _, ln := range ls.List {
+		addrs = append(addrs, ln.Addr().String())
+	}
+	authState := "off: anyone who can reach these addresses can read"
+	if len(f.auth) > 0 {
+		authState = fmt.Sprintf("on (%d user(s))", len(f.auth))
+		if f.authAnonRead {
+			authState += ", anyone may read"
+		}
+	}
+	tlsState := "off (plain HTTP)"
+	if tls {
+		tlsState = "on"
+	}
+	fmt.Fprintf(w, "bound: %s; auth %s; TLS %s\n", strings.Join(addrs, ", "), authState, tlsState)
+	if f.limitRate != "" || f.limitTotal != "" {
+		var lim []string
+		if f.limitRate != "" {
+			lim = append(lim, f.limitRate+"/s per connection")
+		}
+		if f.limitTotal != "" {
+			lim = append(lim, f.limitTotal+"/s in total")
+		}
+		fmt.Fprintf(w, "rate limit: %s\n", strings.Join(lim, ", "))
+	}
+}
+
+// openHandler makes the handler for a folder, or for a set of named files.
+// With a folder, --once means the first complete download (a file, or the
+// folder as an archive) ends the share, as --exit-after 1.
+func openHandler(dir string, files []string, opts ferry.Options) (*ferry.Handler, error) {
+	if files == nil {
+		if opts.Once && opts.ExitAfter == 0 {
+			opts.ExitAfter = 1
+		}
+		h, err := ferry.New(dir, opts)
+		if err != nil {
+			return nil, usagef("cannot serve %s: %v", dir, describeFSErr(err))
+		}
+		return h, nil
+	}
+	h, err := ferry.NewFiles(files, opts)
+	var ue *share.UsageError
+	switch {
+	case err == nil:
+		return h, nil
+	case errors.Is(err, ferry.ErrFilesReadOnly):
+		return nil, usagef("--upload, --delete, --overwrite, -w and --cgi need a folder to serve; named files are shared read-only")
+	case errors.As(err, &ue):
+		return nil, usagef("%s", ue.Msg)
+	default:
+		return nil, usagef("cannot share %s: %v", strings.Join(files, " "), describeFSErr(err))
+	}
+}
+
+// servedLabel says what the banner serves: the folder, or the named files.
+func servedLabel(dir string, shared []string) string {
+	if shared == nil {
+		return dir
+	}
+	if len(shared) == 1 {
+		return "1 named file or folder"
+	}
+	return fmt.Sprintf("%d named files and folders", len(shared))
+}
+
+// bannerFiles lists the names to print a direct link for.
+func bannerFiles(dir string, f *serveFlags) []string {
+	if f.shared == nil {
+		return topFiles(dir, f.hidden)
+	}
+	out := make([]string, 0, len(f.shared))
+	for _, p := range f.shared {
+		abs, err := filepath.Abs(p)
+		if err == nil {
+			out = append(out, filepath.Base(abs))
+		}
+	}
+	return out
+}
+
+func exposureRoots(dir string, shared []string) []string {
+	if shared != nil {
+		return shared
+	}
+	return []string{dir}
+}
+
+func onceDoneMessage(shared []string) string {
+	if shared == nil {
+		return "the folder was downloaded once; exiting as asked (--once)"
+	}
+	return "every shared file was downloaded completely once; exiting as asked (--once)"
+}
