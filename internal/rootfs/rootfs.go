@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -94,11 +95,15 @@ func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
 	if !f.Exposed(name) {
 		return nil, nil, fs.ErrNotExist
 	}
-	file, err := f.root.Open(name)
+	// O_NONBLOCK makes opening a FIFO return at once instead of waiting for
+	// a writer (which would hang the request); it is then refused below.
+	// Regular files and folders ignore the flag.
+	const flags = os.O_RDONLY | syscall.O_NONBLOCK
+	file, err := f.root.OpenFile(name, flags, 0)
 	if err != nil && f.policy.FollowSymlinks && !errors.Is(err, fs.ErrNotExist) {
 		// The lexical name holds no "..", so the only way out is through a
 		// symlink, which the operator allowed.
-		file, err = os.Open(filepath.Join(f.dir, filepath.FromSlash(name)))
+		file, err = os.OpenFile(filepath.Join(f.dir, filepath.FromSlash(name)), flags, 0)
 	}
 	if err != nil {
 		return nil, nil, classify(err)
