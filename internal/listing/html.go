@@ -232,6 +232,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 {{- if .Can.Archive}}
 <span class="archives">Download folder: <a class="btn" href="?zip" download>.zip</a> <a class="btn" href="?tar" download>.tar</a></span>
 {{- end}}
+<details class="qr"><summary class="btn">QR</summary><img src="{{.Assets}}../qr.svg?u={{.Path}}" alt="QR code of this folder's address" width="180" height="180" loading="lazy"></details>
 </div>
 {{- if .Can.Upload}}
 <section class="write" aria-label="Add files and folders">
