@@ -183,6 +183,9 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 		stdin = bytes.NewReader(body)
 	} else if contentLength > 0 {
 		stdin = r.Body
+		// A script may print its headers before it reads its input; without
+		// full duplex, net/http would close the body once they are sent.
+		http.NewResponseController(w).EnableFullDuplex()
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
@@ -226,7 +229,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 		switch {
 		case r.Context().Err() != nil:
 			// The client left; there is nobody to answer.
-		case ctx.Err() != nil:
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			log.Warn("cgi script killed: no response within the timeout", "timeout", h.opts.Timeout.String())
 			httperr.Write(w, r, http.StatusGatewayTimeout, "CGI script did not answer in time")
 		default:
@@ -249,7 +252,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 	werr := wait()
 	switch {
 	case r.Context().Err() != nil:
-	case ctx.Err() != nil:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		log.Warn("cgi script killed after the timeout; response cut short", "timeout", h.opts.Timeout.String())
 	case copyErr != nil:
 		log.Warn("cgi script output failed", "error", copyErr.Error())
