@@ -76,7 +76,8 @@ type column struct {
 // frame is what the template needs; rows are written by hand (see writeRows).
 type frame struct {
 	Path       string
-	Assets     string
+	Assets     string // relative URL of <mount>/.ferry/assets/
+	Ferry      string // relative URL of <mount>/.ferry/ (ferry's own pages)
 	Crumbs     []crumb
 	Columns    []column
 	Parent     bool
@@ -155,6 +156,7 @@ func (p *Page) frame() frame {
 	f := frame{
 		Path:       path,
 		Assets:     AssetPrefix(path),
+		Ferry:      strings.Repeat("../", depth) + ".ferry/",
 		Crumbs:     crumbs,
 		Columns:    cols,
 		Parent:     depth > 0,
@@ -232,7 +234,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 {{- if .Can.Archive}}
 <span class="archives">Download folder: <a class="btn" href="?zip" download>.zip</a> <a class="btn" href="?tar" download>.tar</a></span>
 {{- end}}
-<details class="qr"><summary class="btn">QR</summary><img src="{{.Assets}}../qr.svg?u={{.Path}}" alt="QR code of this folder's address" width="180" height="180" loading="lazy"></details>
+<details class="qr"><summary class="btn">QR</summary><img src="{{.Ferry}}qr.svg?u={{.Path}}" alt="QR code of this folder's address" width="180" height="180" loading="lazy"></details>
 </div>
 {{- if .Can.Upload}}
 <section class="write" aria-label="Add files and folders">
