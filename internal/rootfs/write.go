@@ -96,6 +96,16 @@ func (f *FS) CreateTemp(name string) (*os.File, error) {
 	return file, writeErr(err)
 }
 
+// OpenTemp opens the existing temporary file name for writing, so that a
+// resumable upload can go on storing into it across requests.
+func (f *FS) OpenTemp(name string) (*os.File, error) {
+	if !IsTemp(name) {
+		return nil, errors.New("rootfs: OpenTemp of a name that is no temporary")
+	}
+	file, err := f.root.OpenFile(name, os.O_WRONLY, 0)
+	return file, writeErr(err)
+}
+
 // MkdirTemp creates the temporary folder name (from TempName), where a
 // folder copy is assembled before it is renamed into place.
 func (f *FS) MkdirTemp(name string) error {
