@@ -107,7 +107,7 @@ type upload struct {
 }
 
 func (u *upload) dataName() string { return path.Join(u.Dir, namePrefix+u.ID) }
-func infoName(id string) string   { return namePrefix + id + infoSuffix }
+func infoName(id string) string    { return namePrefix + id + infoSuffix }
 
 // New returns a Handler. It loads the unfinished uploads a previous run left
 // (removing the expired ones) and starts removing expired uploads in the
