@@ -108,7 +108,7 @@ func (h *Handler) mkdirNames(dir string, vals []string) ([]string, error) {
 			return nil, err
 		}
 		full := path.Join(dir, v)
-		if err := h.checkNew(full); err != nil {
+		if err := reserved(full); err != nil {
 			return nil, err
 		}
 		out = append(out, full)
@@ -186,8 +186,13 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 			// An empty file input: browsers send a part without data.
 			continue
 		}
+		// Validate what the client sent, before path.Join would clean
+		// "a//b" or "./x" into something acceptable.
+		if err := rootfs.ValidateRelPath(rel, h.fs.Policy().Hidden); err != nil {
+			return nil, err
+		}
 		final := path.Join(dir, rel)
-		if err := h.checkNew(final); err != nil {
+		if err := reserved(final); err != nil {
 			return nil, err
 		}
 		if err := h.checkTarget(final); err != nil {

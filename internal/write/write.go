@@ -201,8 +201,13 @@ func (h *Handler) checkNew(name string) error {
 	if err := rootfs.ValidateRelPath(name, h.fs.Policy().Hidden); err != nil {
 		return err
 	}
+	return reserved(name)
+}
+
+// reserved refuses names under /.ferry/, which is ferry's own: a file there
+// could never be fetched.
+func reserved(name string) error {
 	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
-		// /.ferry/ is ferry's own; a file there could never be fetched.
 		return &rootfs.NameError{Reason: "name is reserved"}
 	}
 	return nil
