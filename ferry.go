@@ -43,6 +43,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/share"
 	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/transfer"
+	"github.com/ferry-sh/ferry/internal/tus"
 	"github.com/ferry-sh/ferry/internal/write"
 )
 
@@ -59,6 +60,12 @@ type Options struct {
 	NoListing      bool // folders without an index file answer 404
 
 	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
+
+	// Resumable (with Upload) offers tus 1.0 resumable uploads under
+	// /.ferry/tus/; the page's uploader then uses them. Unfinished ones
+	// are removed after PartialTTL without activity (0 = 24h).
+	Resumable  bool
+	PartialTTL time.Duration
 
 	// CGI runs executable files under /cgi-bin/ as CGI/1.1 scripts, for
 	// every method; a script running longer than CGITimeout (default 60s)
@@ -86,6 +93,9 @@ type Options struct {
 	// Logger receives one record per request (message "request") and any
 	// warnings. Nil logs nothing.
 	Logger *slog.Logger
+	// Observer hears of every download and upload as it starts and ends
+	// (the command line's live terminal view). Nil hears nothing.
+	Observer accesslog.Observer
 }
 
 // Handler is ferry's file server as an http.Handler.
@@ -97,6 +107,7 @@ type Handler struct {
 	write   *write.Handler
 	tracker *transfer.Tracker
 	cgi     *cgi.Handler // nil without Options.CGI
+	tus     *tus.Handler // nil without Options.Upload and Resumable
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 
@@ -135,6 +146,11 @@ func New(dir string, opts Options) (*Handler, error) {
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
 		MaxUpload: opts.MaxUpload, Logger: opts.Logger,
 	})
+	if opts.Upload && opts.Resumable {
+		h.tus = tus.New(fsys, tus.Options{
+			Overwrite: opts.Overwrite, MaxSize: opts.MaxUpload, TTL: opts.PartialTTL, Logger: opts.Logger,
+		})
+	}
 	if opts.CGI {
 		h.cgi = cgi.New(fsys, cgi.Options{Timeout: opts.CGITimeout, Logger: opts.Logger})
 	}
@@ -146,13 +162,16 @@ func New(dir string, opts Options) (*Handler, error) {
 		inner = auth.New(rules, auth.Options{AnonRead: opts.AuthAnonRead}).Middleware(inner)
 	}
 	inner = ratelimit.New(ratelimit.Limits{PerConn: opts.LimitRate, Total: opts.LimitTotal}).Middleware(inner)
-	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, nil)
+	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, opts.Observer)
 	return h, nil
 }
 
 // Close removes partial uploads still in flight and releases the folder.
 func (h *Handler) Close() error {
 	h.write.Close()
+	if h.tus != nil {
+		h.tus.Close()
+	}
 	if h.share != nil {
 		h.share.Close()
 	}
@@ -290,6 +309,15 @@ func notAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 
 // serveOwn answers under /.ferry/: embedded assets (and, later, status pages).
 func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+	if h.tus != nil && (rest == "tus" || strings.HasPrefix(rest, "tus/")) {
+		// Resumable uploads are writes like any other.
+		if err := h.xorigin.Check(r); err != nil {
+			httperr.Write(w, r, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		h.tus.ServeHTTP(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "tus"), "/"))
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		notAllowed(w, r, "GET, HEAD")
 		return

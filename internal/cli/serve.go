@@ -67,6 +67,8 @@ Flags:
       --log FORMAT          text, json or combined (default text)
   -q, --quiet               no per-request log lines
       --max-upload SIZE     largest accepted upload, e.g. 500M (default none)
+      --partial-ttl DUR     remove unfinished resumable uploads after this long
+                            without activity (default 24h)
       --limit-rate SIZE     bytes per second per connection, e.g. 2M (downloads
                             and uploads each)
       --limit-total SIZE    bytes per second for the whole server
@@ -84,6 +86,12 @@ Examples:
   ferry --once --qr a.pdf ~/b.jpg     share two files, exit once both were fetched
   curl -C - -O http://HOST:8000/big.iso    resume a download
   curl -T notes.txt http://HOST:8000/      upload with --upload
+  ferry --cgi .                       also run executables in ./cgi-bin/ as CGI
+  curl -X FUNC http://HOST:8000/cgi-bin/app.sh/x   any method reaches a script
+  ferry echo                          inspect requests: curl -F f=@a.txt http://localhost:8000/x?a=1
+  ferry time                          time service: nc localhost 8765, then type asctime
+
+Run 'ferry echo -h' and 'ferry time -h' for their flags.
 `
 
 type serveFlags struct {
@@ -112,6 +120,7 @@ type serveFlags struct {
 	logFormat      string
 	quiet          bool
 	maxUpload      string
+	partialTTL     time.Duration
 	limitRate      string
 	limitTotal     string
 	qr             bool
@@ -142,6 +151,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log", accesslog.FormatText, "")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
 	fs.StringVar(&f.maxUpload, "max-upload", "", "")
+	fs.DurationVar(&f.partialTTL, "partial-ttl", 24*time.Hour, "")
 	fs.StringVar(&f.limitRate, "limit-rate", "", "")
 	fs.StringVar(&f.limitTotal, "limit-total", "", "")
 	fs.BoolVar(&f.qr, "qr", false, "")
@@ -252,6 +262,9 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	if f.cgiTimeout <= 0 {
 		return o, usagef("invalid --cgi-timeout %s: use a positive duration", f.cgiTimeout)
 	}
+	if f.partialTTL <= 0 {
+		return o, usagef("invalid --partial-ttl %s: use a positive duration", f.partialTTL)
+	}
 	sizes := []struct {
 		name string
 		val  string
@@ -288,6 +301,8 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	}
 
 	o.Upload = f.upload || f.write
+	o.Resumable = o.Upload
+	o.PartialTTL = f.partialTTL
 	o.Delete = f.del || f.write
 	o.Overwrite = f.overwrite || f.write
 	o.Move = f.write
