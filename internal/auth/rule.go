@@ -6,8 +6,8 @@ package auth
 
 import (
 	"encoding/base64"
-	"errors"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -80,6 +80,10 @@ func ParseRule(spec string) (Rule, error) {
 		where, r.Write = strings.TrimSuffix(where, ":ro"), false
 	case strings.HasSuffix(where, ":rw"):
 		where = strings.TrimSuffix(where, ":rw")
+	case modeTypo.MatchString(where):
+		// "/docs:r" or "/docs:wr" is more likely a mistyped mode than a
+		// folder name; a folder really named so takes an explicit ":rw".
+		return r, specErr("unknown access mode in " + quote(where) + ": use :ro or :rw")
 	}
 	p, err := cleanRulePath(where)
 	if err != nil {
@@ -103,9 +107,6 @@ func cleanRulePath(p string) (string, error) {
 		if seg == ".." {
 			return "", specErr("path " + quote(p) + " may not contain ..")
 		}
-		if strings.Contains(seg, ":") && (strings.HasSuffix(seg, ":r") || strings.HasSuffix(seg, ":w")) {
-			return "", specErr("unknown access mode in " + quote(p) + ": use :ro or :rw")
-		}
 	}
 	c := path.Clean(p)
 	if c == "/" {
@@ -125,8 +126,7 @@ func hasCtl(s string) bool {
 
 func quote(s string) string { return "\"" + s + "\"" }
 
-// ErrNoBasic reports an Authorization header that is not Basic credentials.
-var ErrNoBasic = errors.New("no basic credentials")
+var modeTypo = regexp.MustCompile(`:[A-Za-z]{1,3}$`)
 
 // ParseBasic extracts the user and password of an RFC 7617 Authorization
 // header value. The scheme is case-insensitive; the user ends at the first

@@ -31,6 +31,9 @@ func TestParseRule(t *testing.T) {
 		{spec: "alice:pw@/docs:r", fails: "unknown access mode"},
 		{spec: "alice:$2a$10$short", fails: "bcrypt"},
 		{spec: "al\nice:pw", fails: "control character"},
+		{spec: "alice:pw@/docs:rx", fails: "unknown access mode"},
+		{spec: "alice:pw@/docs:RO", fails: "unknown access mode"},
+		{spec: "alice:pw@/docs:rx:ro", want: Rule{User: "alice", Secret: "pw", Path: "docs:rx"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
