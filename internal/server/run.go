@@ -99,10 +99,19 @@ func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
 	}
 	var reason Reason
 	var serveErr error
+	// signals counts interrupts seen on cfg.Interrupt. The command line's
+	// ctx is cancelled by the same SIGINT that also lands on cfg.Interrupt,
+	// so a stop by signal must wait for a second one before cutting the
+	// transfers in flight.
+	signals := 0
 wait:
 	for {
 		select {
 		case <-ctx.Done():
+			reason = ReasonSignal
+			break wait
+		case <-cfg.Interrupt:
+			signals++
 			reason = ReasonSignal
 			break wait
 		case <-cfg.Done:
@@ -124,12 +133,20 @@ wait:
 	grace := or(cfg.Grace, 5*time.Second)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	need := 1
+	if reason == ReasonSignal {
+		need = 2
+	}
 	go func() {
-		select {
-		case <-cfg.Interrupt:
-			cancel()
-		case <-sctx.Done():
+		for signals < need {
+			select {
+			case <-cfg.Interrupt:
+				signals++
+			case <-sctx.Done():
+				return
+			}
 		}
+		cancel()
 	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
