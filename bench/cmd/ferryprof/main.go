@@ -1,0 +1,50 @@
+// Command ferryprof serves a folder with ferry's public handler and exposes
+// net/http/pprof on a second port, so that bench/run --profile can take CPU
+// and allocation profiles of the handler under load without touching the
+// product's command line.
+package main
+
+import (
+	"flag"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/ferry-sh/ferry"
+	"github.com/ferry-sh/ferry/internal/accesslog"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address for ferry")
+	paddr := flag.String("pprof", "127.0.0.1:6060", "listen address for pprof")
+	dir := flag.String("dir", ".", "folder to serve")
+	flag.Parse()
+
+	// The logger `ferry -q` builds: records are still made, then dropped.
+	logger := slog.New(accesslog.NewHandler(io.Discard, io.Discard, accesslog.FormatText, true))
+	h, err := ferry.New(*dir, ferry.Options{Logger: logger})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer h.Close()
+
+	// A mux of its own: pprof must not be reachable through ferry's port.
+	pm := http.NewServeMux()
+	pm.HandleFunc("/debug/pprof/", pprof.Index)
+	pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	go func() { log.Fatal(http.ListenAndServe(*paddr, pm)) }()
+
+	// The same limits internal/server sets, so the profile matches the binary.
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Fatal(srv.ListenAndServe())
+}

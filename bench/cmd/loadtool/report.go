@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// servers in table order; nginx is the reference.
+var servers = []string{"nginx", "lighttpd", "caddy", "gofs", "python", "ferry"}
+
+type metricDef struct {
+	ID     string `json:"id"`
+	Label  string `json:"label"`
+	Unit   string `json:"unit"`
+	Better string `json:"better"` // "higher", "lower" or "" (no direction)
+}
+
+// peerMetrics are measured on every server; ferryMetrics on ferry alone.
+var peerMetrics = []metricDef{
+	{"load1", "machine load average (1 min) as the server's pass began", "", ""},
+	{"a_rps", "(a) 1 KiB GET, keep-alive, 64 conns", "req/s", "higher"},
+	{"a_p50", "(a) p50 latency", "ms", "lower"},
+	{"a_p99", "(a) p99 latency", "ms", "lower"},
+	{"b_rps", "(b) 1 KiB GET, new connection each, 64 conns", "req/s", "higher"},
+	{"b_p50", "(b) p50 latency", "ms", "lower"},
+	{"b_p99", "(b) p99 latency", "ms", "lower"},
+	{"c1_mbps", "(c) 1 GiB download, 1 stream", "MB/s", "higher"},
+	{"c8_mbps", "(c) 1 GiB download, 8 streams", "MB/s", "higher"},
+	{"d_rps", "(d) listing of 10,000 entries", "req/s", "higher"},
+	{"d_bytes", "(d) listing page size", "bytes", ""},
+	{"e_rps", "(e) 1,000-byte Range, 64 conns", "req/s", "higher"},
+	{"f_rss_start", "(f) RSS at start", "KiB", "lower"},
+	{"f_rss_held", "(f) RSS holding 1,000 idle conns", "KiB", "lower"},
+	{"f_per_conn", "(f) RSS per idle conn", "KiB", "lower"},
+	{"f_held", "(f) idle conns still open after 2 s", "conns", ""},
+	{"f_p50", "(f) new request while held, p50", "ms", "lower"},
+	{"f_p99", "(f) new request while held, p99", "ms", "lower"},
+	{"g_p50", "(g) small GET during 1 MB/s download, p50", "ms", "lower"},
+	{"g_p99", "(g) small GET during 1 MB/s download, p99", "ms", "lower"},
+}
+
+var ferryMetrics = []metricDef{
+	{"h_put_mbps", "(h) upload 1 GiB by PUT, curl -T", "MB/s", "higher"},
+	{"h_put_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
+	{"h_put_go_mbps", "(h) upload 1 GiB by PUT, Go client (1 MiB buffers)", "MB/s", "higher"},
+	{"h_put_go_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
+	{"h_post_mbps", "(h) upload 1 GiB by multipart POST, curl -F", "MB/s", "higher"},
+	{"h_post_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
+	{"h_post_go_mbps", "(h) upload 1 GiB by multipart POST, Go client", "MB/s", "higher"},
+	{"h_post_go_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
+	{"sink_put_curl", "client ceiling: curl -T into a discarding Go server", "MB/s", "higher"},
+	{"sink_put_go", "client ceiling: Go PUT into a discarding Go server", "MB/s", "higher"},
+	{"sink_post_curl", "client ceiling: curl -F into a discarding Go server", "MB/s", "higher"},
+	{"sink_post_go", "client ceiling: Go POST into a discarding Go server", "MB/s", "higher"},
+	{"h_zip_mbps", "(h) ?zip of the 10,000-file folder", "MB/s", "higher"},
+	{"h_zip_bytes", "(h) ?zip archive size", "bytes", ""},
+	{"h_zip_hwm", "(h) ?zip peak RSS (VmHWM)", "MiB", "lower"},
+	{"s_1k_ms", "(h) listing 1,000 entries, one client", "ms", "lower"},
+	{"s_10k_ms", "(h) listing 10,000 entries, one client", "ms", "lower"},
+	{"s_100k_ms", "(h) listing 100,000 entries, one client", "ms", "lower"},
+	{"s_1k_us", "(h) per entry at 1,000", "µs", "lower"},
+	{"s_100k_us", "(h) per entry at 100,000", "µs", "lower"},
+	{"s_growth", "(h) growth 1k→100k ÷ 100 (1.0 = linear)", "×", "lower"},
+}
+
+type sample struct {
+	Value float64
+	Note  string
+	ok    bool
+}
+
+type key struct{ metric, server, run string }
+
+type result struct {
+	Metric   string   `json:"metric"`
+	Server   string   `json:"server"`
+	Run      int      `json:"run"`
+	Value    *float64 `json:"value"`
+	Unit     string   `json:"unit"`
+	Better   string   `json:"better,omitempty"`
+	Note     string   `json:"note,omitempty"`
+	VsNginx  *float64 `json:"vs_nginx,omitempty"`
+	VsBest   *float64 `json:"vs_best_peer,omitempty"`
+	BestPeer string   `json:"best_peer,omitempty"`
+}
+
+// report reads the lines bench/run wrote ("server metric run value note",
+// tab-separated) and writes the JSON file and the Markdown tables.
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	in := fs.String("in", "", "results TSV")
+	metaIn := fs.String("meta", "", "key<TAB>value lines describing the run")
+	jsonOut := fs.String("json", "", "results.json to write")
+	mdOut := fs.String("md", "", "Markdown to write (also printed)")
+	fs.Parse(args)
+	if *in == "" {
+		return errors.New("report: -in is required")
+	}
+	data := map[key]sample{}
+	runsOf := map[string]map[string]bool{}
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		if len(fields) < 4 {
+			continue
+		}
+		s := sample{Note: strings.Join(fields[4:], " ")}
+		if v, err := strconv.ParseFloat(fields[3], 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			s.Value, s.ok = v, true
+		}
+		data[key{fields[1], fields[0], fields[2]}] = s
+		if runsOf[fields[1]] == nil {
+			runsOf[fields[1]] = map[string]bool{}
+		}
+		runsOf[fields[1]][fields[2]] = true
+	}
+	f.Close()
+
+	meta := map[string]string{}
+	if *metaIn != "" {
+		if b, err := os.ReadFile(*metaIn); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				k, v, ok := strings.Cut(line, "\t")
+				if ok {
+					meta[k] = v
+				}
+			}
+		}
+	}
+
+	var md strings.Builder
+	var results []result
+	fmt.Fprintf(&md, "Cells: value (÷ nginx, ÷ best other server). ↑ higher is better, ↓ lower is better. MB = 10⁶ bytes.\n\n")
+	fmt.Fprintf(&md, "| metric | unit | | %s |\n", strings.Join(servers, " | "))
+	fmt.Fprintf(&md, "|---|---|---|%s\n", strings.Repeat("---:|", len(servers)))
+	for _, m := range peerMetrics {
+		for _, run := range []string{"1", "2"} {
+			if !runsOf[m.ID][run] {
+				continue
+			}
+			label := m.Label
+			if runsOf[m.ID]["2"] {
+				label += " — run " + run
+			}
+			arrow := arrows[m.Better]
+			cells := make([]string, len(servers))
+			for i, srv := range servers {
+				r := compute(data, m, srv, run)
+				results = append(results, r)
+				cells[i] = cell(r, m)
+			}
+			fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", label, m.Unit, arrow, strings.Join(cells, " | "))
+		}
+	}
+
+	fmt.Fprintf(&md, "\nferry only (with the clients' ceiling for context):\n\n| metric | unit | | ferry |\n|---|---|---|---:|\n")
+	for _, m := range ferryMetrics {
+		s, ok := data[key{m.ID, "ferry", "1"}]
+		if !ok {
+			continue
+		}
+		r := result{Metric: m.ID, Server: "ferry", Run: 1, Unit: m.Unit, Better: m.Better, Note: s.Note}
+		if s.ok {
+			v := s.Value
+			r.Value = &v
+		}
+		results = append(results, r)
+		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", m.Label, m.Unit, arrows[m.Better], cell(r, m))
+	}
+
+	if *jsonOut != "" {
+		out := map[string]any{
+			"meta":    meta,
+			"servers": servers,
+			"metrics": append(append([]metricDef{}, peerMetrics...), ferryMetrics...),
+			"results": results,
+		}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if *mdOut != "" {
+		if err := os.WriteFile(*mdOut, []byte(md.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Print(md.String())
+	return nil
+}
+
+var arrows = map[string]string{"higher": "↑", "lower": "↓"}
+
+func compute(data map[key]sample, m metricDef, srv, run string) result {
+	s := data[key{m.ID, srv, run}]
+	r := result{Metric: m.ID, Server: srv, Unit: m.Unit, Better: m.Better, Note: s.Note}
+	r.Run, _ = strconv.Atoi(run)
+	if !s.ok {
+		return r
+	}
+	v := s.Value
+	r.Value = &v
+	if m.Better == "" {
+		return r
+	}
+	if n, ok := data[key{m.ID, "nginx", run}]; ok && n.ok && n.Value != 0 {
+		q := v / n.Value
+		r.VsNginx = &q
+	}
+	best, bestName := 0.0, ""
+	for _, p := range servers {
+		ps := data[key{m.ID, p, run}]
+		if p == srv || !ps.ok {
+			continue
+		}
+		if bestName == "" || (m.Better == "higher" && ps.Value > best) || (m.Better == "lower" && ps.Value < best) {
+			best, bestName = ps.Value, p
+		}
+	}
+	if bestName != "" && best != 0 {
+		q := v / best
+		r.VsBest, r.BestPeer = &q, bestName
+	}
+	return r
+}
+
+func cell(r result, m metricDef) string {
+	if r.Value == nil {
+		if r.Note != "" {
+			return "n/a (" + r.Note + ")"
+		}
+		return "n/a"
+	}
+	s := num(*r.Value)
+	if r.Note != "" {
+		s += " [" + r.Note + "]"
+	}
+	if r.VsNginx == nil && r.VsBest == nil {
+		return s
+	}
+	ratio := func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", *p)
+	}
+	return fmt.Sprintf("%s (%s, %s)", s, ratio(r.VsNginx), ratio(r.VsBest))
+}
+
+// num prints with thousands separators above 100 and three significant
+// digits below.
+func num(v float64) string {
+	if math.Abs(v) >= 100 {
+		s := strconv.FormatInt(int64(math.Round(v)), 10)
+		var b strings.Builder
+		neg := strings.HasPrefix(s, "-")
+		s = strings.TrimPrefix(s, "-")
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		if neg {
+			return "-" + b.String()
+		}
+		return b.String()
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
