@@ -263,3 +263,66 @@ func TestIdleExit(t *testing.T) {
 		t.Fatalf("no idle exit after the download: %d", code)
 	}
 }
+
+func TestStalledClientsDoNotBlockOthers(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"a.txt": "hello"})
+	p := Start(t, dir, "-p", "0", "-q")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 50 {
+		c, err := net.Dial("tcp", hostPort(p))
+		if err != nil {
+			t.Fatalf("stalled conn %d: %v", i, err)
+		}
+		// Half a request head, never finished.
+		fmt.Fprintf(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		conns = append(conns, c)
+	}
+	for range 5 {
+		start := time.Now()
+		resp, body := Do(t, "GET", p.URL+"/a.txt", nil)
+		if took := time.Since(start); took > time.Second || resp.StatusCode != 200 || string(body) != "hello" {
+			t.Fatalf("GET with 50 stalled clients: %d in %s", resp.StatusCode, took)
+		}
+	}
+}
+
+func TestConcurrentBigDownloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 × 64 MiB")
+	}
+	dir := t.TempDir()
+	data := writeBig(t, dir, "big.bin", 64<<20)
+	want := sha(data)
+	p := Start(t, dir, "-p", "0")
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range 8 {
+		wg.Go(func() {
+			resp, err := http.Get(p.URL + "/big.bin")
+			if err != nil {
+				t.Errorf("download %d: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != 200 || sha(b) != want {
+				t.Errorf("download %d: %d, %d bytes, %v", i, resp.StatusCode, len(b), err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("8 × 64 MiB in %s", time.Since(start).Round(time.Millisecond))
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(p.Stdout(), "GET /big.bin 200 64.0 MiB") < 8 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(p.Stdout(), " complete\n"); n != 8 {
+		t.Errorf("%d complete lines, want 8:\n%s", n, p.Stdout())
+	}
+}
