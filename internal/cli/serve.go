@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/server"
+	"github.com/ferry-sh/ferry/internal/termview"
 	"github.com/ferry-sh/ferry/internal/version"
 )
 
@@ -173,6 +175,10 @@ func (a *app) serve(args []string) error {
 		return err
 	}
 	f.shared = files
+	if view := a.startView(&f); view != nil {
+		defer view.Close()
+		opts.Observer = view
+	}
 	opts.Logger = a.newLogger(f.logFormat, f.quiet)
 
 	handler, err := openHandler(dir, files, opts)
@@ -364,6 +370,29 @@ func describeNetErr(err error) string {
 		return "address not available on this machine"
 	}
 	return err.Error()
+}
+
+// startView shows the live transfer view when stdout is a terminal and the
+// log is text lines; from then on stdout (and stderr, when it shares the
+// terminal) go through it, so that lines scroll above the bars unbroken.
+// Elsewhere (a pipe, a file, --log json/combined, -q) nothing changes and
+// no escape code is ever written.
+func (a *app) startView(f *serveFlags) *termview.View {
+	out, ok := a.stdout.(*os.File)
+	if !ok || f.quiet || f.logFormat != accesslog.FormatText || !term.IsTerminal(int(out.Fd())) {
+		return nil
+	}
+	view := termview.New(out, termview.Options{Width: func() int {
+		if w, _, err := term.GetSize(int(out.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return 100
+	}})
+	a.stdout = view.Writer(out)
+	if errOut, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(errOut.Fd())) {
+		a.stderr = view.Writer(errOut)
+	}
+	return view
 }
 
 // newLogger builds the logger the handler writes requests and warnings to.

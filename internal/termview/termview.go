@@ -189,7 +189,7 @@ func (v *View) add(tr *transfer.Transfer) {
 		mpb.BarRemoveOnComplete(),
 		mpb.BarFillerClearOnComplete(),
 		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return e.label })),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *e.stats.Load() })),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *e.stats.Load() }, decor.WCSyncWidthR)),
 	)
 	e.bar.SetCurrent(min(tr.Done(), max(total-1, 0)))
 	v.live[tr.ID] = e
