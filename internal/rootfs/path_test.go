@@ -1,0 +1,202 @@
+package rootfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestParseURLPath(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		name string
+		dir  bool
+		bad  bool
+	}{
+		{in: "/", name: ".", dir: true},
+		{in: "//", name: ".", dir: true},
+		{in: "/./", name: ".", dir: true},
+		{in: "/a.txt", name: "a.txt"},
+		{in: "/a/b/", name: "a/b", dir: true},
+		{in: "//a//b", name: "a/b"},
+		{in: "/./a/./b/.", name: "a/b"},
+		{in: "/sp%20ace", name: "sp ace"},
+		{in: "/%41", name: "A"},
+		{in: "/%252e%252e", name: "%2e%2e"}, // decoded once only
+		{in: "/%c3%bc", name: "ü"},
+		{in: "/a%3Fb", name: "a?b"},
+		{in: "/...", name: "..."},
+		{in: "/..a", name: "..a"},
+		{in: "/a..", name: "a.."},
+		{in: "/%2e", name: ".", dir: true},
+		{in: "/%2e/a", name: "a"},
+		{in: "/..", bad: true},
+		{in: "/../", bad: true},
+		{in: "/a/../b", bad: true},
+		{in: "/%2e%2e", bad: true},
+		{in: "/%2E%2E/", bad: true},
+		{in: "/.%2e/x", bad: true},
+		{in: "/%2e./x", bad: true},
+		{in: "/a%2fb", bad: true},
+		{in: "/a%2Fb", bad: true},
+		{in: "/..%2fx", bad: true},
+		{in: "/a\\b", bad: true},
+		{in: "/..\\x", bad: true},
+		{in: "/a%5cb", bad: true},
+		{in: "/a%00b", bad: true},
+		{in: "/a\x00b", bad: true},
+		{in: "/%zz", bad: true},
+		{in: "/%", bad: true},
+		{in: "", bad: true},
+		{in: "a", bad: true},
+		{in: "*", bad: true},
+		{in: "http://x/a", bad: true},
+	} {
+		name, dir, err := ParseURLPath(tc.in)
+		if tc.bad {
+			if !errors.Is(err, ErrBadPath) {
+				t.Errorf("ParseURLPath(%q) = %q, %v; want ErrBadPath", tc.in, name, err)
+			}
+			continue
+		}
+		if err != nil || name != tc.name || dir != tc.dir {
+			t.Errorf("ParseURLPath(%q) = %q, %v, %v; want %q, %v", tc.in, name, dir, err, tc.name, tc.dir)
+		}
+	}
+}
+
+// FuzzParseURLPathPlain covers the brief's property for paths without
+// escapes: the name's components are exactly the input's non-empty, non-"."
+// components, and nothing with a "..", backslash or NUL is accepted.
+func FuzzParseURLPathPlain(f *testing.F) {
+	for _, s := range []string{"/", "/a/b", "//a/./b/", "/../a", "/a\\b", "/a\x00", "/...", "/ü/ä"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.Contains(in, "%") {
+			return
+		}
+		name, _, err := ParseURLPath(in)
+		var want []string
+		hasBad := false
+		if strings.HasPrefix(in, "/") {
+			for seg := range strings.SplitSeq(in[1:], "/") {
+				switch {
+				case seg == "" || seg == ".":
+				case seg == ".." || strings.ContainsAny(seg, "\\\x00"):
+					hasBad = true
+				default:
+					want = append(want, seg)
+				}
+			}
+		}
+		if !strings.HasPrefix(in, "/") || hasBad {
+			if err == nil {
+				t.Fatalf("ParseURLPath(%q) = %q, want an error", in, name)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("ParseURLPath(%q): %v", in, err)
+		}
+		got := strings.Split(name, "/")
+		if name == "." {
+			got = nil
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("ParseURLPath(%q) = %q, want components %q", in, name, want)
+		}
+	})
+}
+
+func BenchmarkParseURLPath(b *testing.B) {
+	for _, in := range []string{"/", "/docs/reports/2024/q3-summary.pdf", "/sp%20ace/%C3%BCber/file%20name.txt"} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ParseURLPath(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestOpenPolicy(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "root")
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(parent, "outside.txt"), []byte("out"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "in.txt"), []byte("in"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("dot"), 0o644)
+	os.WriteFile(filepath.Join(dir, TempPrefix+"x"), []byte("partial"), 0o644)
+	os.Symlink("../outside.txt", filepath.Join(dir, "out-link"))
+	os.Symlink(filepath.Join(parent, "outside.txt"), filepath.Join(dir, "abs-out"))
+	os.Symlink("sub/in.txt", filepath.Join(dir, "in-link"))
+	fifo := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644) == nil
+
+	cases := []struct {
+		policy Policy
+		name   string
+		ok     bool
+	}{
+		{Policy{}, "sub/in.txt", true},
+		{Policy{}, "in-link", true},
+		{Policy{}, ".env", false},
+		{Policy{Hidden: true}, ".env", true},
+		{Policy{Hidden: true}, TempPrefix + "x", false},
+		{Policy{}, "out-link", false},
+		{Policy{}, "abs-out", false},
+		{Policy{FollowSymlinks: true}, "out-link", true},
+		{Policy{FollowSymlinks: true}, "abs-out", true},
+		{Policy{FollowSymlinks: true}, "missing", false},
+		{Policy{}, "pipe", false},
+		{Policy{FollowSymlinks: true}, "pipe", false},
+	}
+	for _, tc := range cases {
+		if tc.name == "pipe" && !fifo {
+			continue
+		}
+		fsys, err := Open(dir, tc.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			f, _, err := fsys.Open(tc.name)
+			if err == nil {
+				f.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err = <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%+v Open(%q) hangs", tc.policy, tc.name)
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v Open(%q) = %v, want ok=%v", tc.policy, tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%+v Open(%q) = %v, want ErrNotExist (refusals look absent)", tc.policy, tc.name, err)
+		}
+		if f, err := fsys.root.Open("."); err == nil {
+			entries, _ := fsys.ReadDir(f, ".")
+			f.Close()
+			var listed []string
+			for _, e := range entries {
+				listed = append(listed, e.Name)
+			}
+			if tc.name != "sub/in.txt" && slices.Contains(listed, tc.name) != tc.ok {
+				t.Errorf("%+v ReadDir lists %v; %q should be listed: %v", tc.policy, listed, tc.name, tc.ok)
+			}
+		}
+		fsys.Close()
+	}
+}
