@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -19,14 +20,28 @@ type Limits struct {
 	Total   int64
 }
 
-// burstFor is the bucket size: a tenth of a second's worth, so pacing is
-// smooth, within bounds that keep syscalls large enough and the initial
-// burst small next to a ten-second measurement.
+// chunkFor is the most written or read between two waits: a tenth of a
+// second's worth, so pacing is smooth, within bounds that keep syscalls
+// large enough.
+func chunkFor(bps int64) int {
+	c := min(bps/10, 64<<10)
+	c = max(c, 1<<10)
+	return int(min(c, max(bps, 1)))
+}
+
+// burstFor is the bucket size: half a second's worth (at least one chunk),
+// so a process that was not scheduled for a while (a busy machine) catches
+// up instead of losing the time. Buckets start empty (newBucket), so the
+// burst never shows as a fast start.
 func burstFor(bps int64) int {
-	b := bps / 10
-	b = min(b, 64<<10)
-	b = max(b, 1<<10)
-	return int(min(b, max(bps, 1)))
+	return max(chunkFor(bps), int(min(bps/2, 8<<20)))
+}
+
+func newBucket(bps int64) *rate.Limiter {
+	b := burstFor(bps)
+	l := rate.NewLimiter(rate.Limit(bps), b)
+	l.AllowN(time.Now(), b)
+	return l
 }
 
 // Limiter holds the server-wide buckets and the per-connection ones in use.
@@ -51,13 +66,12 @@ func New(lim Limits) *Limiter {
 	}
 	l := &Limiter{lim: lim, conns: map[string]*conn{}, chunkLimit: 1 << 30}
 	if lim.Total > 0 {
-		b := burstFor(lim.Total)
-		l.totalDown = rate.NewLimiter(rate.Limit(lim.Total), b)
-		l.totalUp = rate.NewLimiter(rate.Limit(lim.Total), b)
-		l.chunkLimit = b
+		l.totalDown = newBucket(lim.Total)
+		l.totalUp = newBucket(lim.Total)
+		l.chunkLimit = chunkFor(lim.Total)
 	}
 	if lim.PerConn > 0 {
-		l.chunkLimit = min(l.chunkLimit, burstFor(lim.PerConn))
+		l.chunkLimit = min(l.chunkLimit, chunkFor(lim.PerConn))
 	}
 	return l
 }
@@ -92,9 +106,8 @@ func (l *Limiter) acquire(key string) *conn {
 	if c == nil {
 		c = &conn{}
 		if l.lim.PerConn > 0 {
-			b := burstFor(l.lim.PerConn)
-			c.down = rate.NewLimiter(rate.Limit(l.lim.PerConn), b)
-			c.up = rate.NewLimiter(rate.Limit(l.lim.PerConn), b)
+			c.down = newBucket(l.lim.PerConn)
+			c.up = newBucket(l.lim.PerConn)
 		}
 		l.conns[key] = c
 	}
@@ -114,7 +127,7 @@ func (l *Limiter) release(key string) {
 }
 
 // pacer waits for tokens in the buckets that apply, in chunks no larger
-// than the smallest burst (WaitN refuses more than the burst).
+// than the smallest chunk (WaitN refuses more than the burst).
 type pacer struct {
 	ctx   context.Context
 	lims  [2]*rate.Limiter

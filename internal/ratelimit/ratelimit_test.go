@@ -21,9 +21,12 @@ func TestNilWhenUnlimited(t *testing.T) {
 }
 
 func TestBurst(t *testing.T) {
-	for bps, want := range map[int64]int{1: 1, 100: 100, 50 << 10: 5 << 10, 2 << 20: 64 << 10, 1 << 30: 64 << 10} {
-		if got := burstFor(bps); got != want {
-			t.Errorf("burstFor(%d) = %d, want %d", bps, got, want)
+	for bps, want := range map[int64][2]int{
+		1: {1, 1}, 100: {100, 100}, 50 << 10: {5 << 10, 25 << 10},
+		2 << 20: {64 << 10, 1 << 20}, 1 << 30: {64 << 10, 8 << 20},
+	} {
+		if c, b := chunkFor(bps), burstFor(bps); c != want[0] || b != want[1] {
+			t.Errorf("%d B/s: chunk %d, burst %d; want %v", bps, c, b, want)
 		}
 	}
 }
@@ -51,8 +54,8 @@ func TestPaces(t *testing.T) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
 		el := time.Since(start)
-		// The bucket starts full (64 KiB), so 0.6 MiB takes ~0.54 s.
-		if el < 450*time.Millisecond || el > 900*time.Millisecond {
+		// Buckets start empty, so 0.6 MiB takes 0.6 s.
+		if el < 550*time.Millisecond || el > 900*time.Millisecond {
 			t.Errorf("%s of %d bytes at %d B/s took %s", method, len(payload), rate, el)
 		}
 		if method == "GET" && w.Body.Len() != len(payload) {
