@@ -706,3 +706,112 @@ func TestWriteFullDisk(t *testing.T) {
 		t.Fatalf("PUT that fits after failures: %d", r.StatusCode)
 	}
 }
+
+// wrPattern yields n bytes of a repeated random block without holding
+// more than that block in memory.
+type wrPattern struct {
+	block []byte
+	off   int
+	n     int64
+}
+
+func (p *wrPattern) Read(b []byte) (int, error) {
+	if p.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > p.n {
+		b = b[:p.n]
+	}
+	k := copy(b, p.block[p.off:])
+	p.off = (p.off + k) % len(p.block)
+	p.n -= int64(k)
+	return k, nil
+}
+
+// wrPeakRSS reads a process's peak resident set size (VmHWM) in KiB.
+func wrPeakRSS(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// TestWriteBigUpload streams 2 GiB by PUT and by multipart POST on
+// loopback and reports throughput and ferry's peak memory. It needs
+// FERRY_BIG=1 (and about 4.5 GiB of free disk).
+func TestWriteBigUpload(t *testing.T) {
+	if os.Getenv("FERRY_BIG") != "1" || testing.Short() {
+		t.Skip("set FERRY_BIG=1 to upload 2 GiB")
+	}
+	const size = 2 << 30
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "--upload", "-q")
+	pid := p.cmd.Process.Pid
+	block := wrRandom(t, 1<<20+7)
+	sum := func(r io.Reader) string {
+		h := sha256.New()
+		io.Copy(h, r)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	want := sum(&wrPattern{block: block, n: size})
+	fileSum := func(name string) string {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return sum(f)
+	}
+	client := &http.Client{Timeout: 10 * time.Minute}
+
+	start := time.Now()
+	req, _ := http.NewRequest("PUT", p.URL+"/put.bin", &wrPattern{block: block, n: size})
+	req.ContentLength = size
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != 201 {
+		t.Fatalf("PUT: %d", resp.StatusCode)
+	}
+	rssPut := wrPeakRSS(t, pid)
+	t.Logf("PUT 2 GiB: %.2fs, %.0f MiB/s, ferry peak RSS %.1f MiB", took.Seconds(), size/took.Seconds()/(1<<20), float64(rssPut)/1024)
+	if got := fileSum("put.bin"); got != want {
+		t.Fatalf("put.bin sha256 %s, want %s", got, want)
+	}
+	os.Remove(filepath.Join(dir, "put.bin"))
+
+	head := "--BIGBOUNDARY\r\nContent-Disposition: form-data; name=\"f\"; filename=\"post.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+	tail := "\r\n--BIGBOUNDARY--\r\n"
+	start = time.Now()
+	req, _ = http.NewRequest("POST", p.URL+"/", io.MultiReader(strings.NewReader(head), &wrPattern{block: block, n: size}, strings.NewReader(tail)))
+	req.ContentLength = int64(len(head)) + size + int64(len(tail))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=BIGBOUNDARY")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	took = time.Since(start)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	rssPost := wrPeakRSS(t, pid)
+	t.Logf("multipart POST 2 GiB: %.2fs, %.0f MiB/s, ferry peak RSS %.1f MiB (peak over both)", took.Seconds(), size/took.Seconds()/(1<<20), float64(rssPost)/1024)
+	if got := fileSum("post.bin"); got != want {
+		t.Fatalf("post.bin sha256 %s, want %s", got, want)
+	}
+	if rssPost > 64<<10 {
+		t.Errorf("ferry's peak RSS %d KiB is over 64 MiB", rssPost)
+	}
+}
