@@ -1,0 +1,167 @@
+package accesslog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ferry-sh/ferry/internal/transfer"
+)
+
+func requestRecord(path, outcome string) slog.Record {
+	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelInfo, MsgRequest, 0)
+	r.AddAttrs(
+		slog.String("client", "127.0.0.1:5555"),
+		slog.String("method", "GET"),
+		slog.String("path", path),
+		slog.Int("status", 200),
+		slog.Int64("bytes", 3<<20),
+		slog.Float64("duration_ms", 12.5),
+		slog.String("proto", "HTTP/1.1"),
+		slog.String("user_agent", "curl/8.5.0"),
+	)
+	if outcome != "" {
+		r.AddAttrs(slog.String("outcome", outcome), slog.Int64("size", 10<<20))
+	}
+	return r
+}
+
+func TestFormats(t *testing.T) {
+	cases := []struct {
+		format, path, outcome, want string
+	}{
+		{FormatText, "/a b.txt", "complete", "2026-01-02 03:04:05 127.0.0.1:5555 GET /a b.txt 200 3.0 MiB 12.5ms complete\n"},
+		{FormatText, "/big", "cut short", "2026-01-02 03:04:05 127.0.0.1:5555 GET /big 200 3.0 MiB 12.5ms cut short: 3.0 MiB of 10.0 MiB\n"},
+		{FormatText, "/\x1b[31m\nX", "", "2026-01-02 03:04:05 127.0.0.1:5555 GET /\\x1b[31m\\x0aX 200 3.0 MiB 12.5ms\n"},
+		{FormatCombined, `/q"x`, "", `127.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET /q\"x HTTP/1.1" 200 3145728 "-" "curl/8.5.0"` + "\n"},
+		{FormatJSON, "/a", "cut short", `{"time":"2026-01-02T03:04:05Z","client":"127.0.0.1:5555","method":"GET","path":"/a","status":200,"bytes":3145728,"duration_ms":12.5,"outcome":"cut short","size":10485760,"proto":"HTTP/1.1"}` + "\n"},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		h := NewHandler(&out, &errOut, tc.format, false)
+		if err := h.Handle(context.Background(), requestRecord(tc.path, tc.outcome)); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.format, out.String(), tc.want)
+		}
+		if errOut.Len() != 0 {
+			t.Errorf("%s: request went to errOut", tc.format)
+		}
+	}
+	// Warnings go to errOut; quiet drops requests only.
+	var out, errOut bytes.Buffer
+	log := slog.New(NewHandler(&out, &errOut, FormatText, true))
+	log.Warn("disk almost full", "free", "1 GiB")
+	h := log.Handler()
+	h.Handle(context.Background(), requestRecord("/x", ""))
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "WARN disk almost full free=1 GiB") {
+		t.Errorf("quiet: out %q err %q", out.String(), errOut.String())
+	}
+}
+
+func TestAppendSize(t *testing.T) {
+	for n, want := range map[int64]string{-1: "?", 0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 10 << 20: "10.0 MiB", 200 << 30: "200 GiB"} {
+		if got := string(AppendSize(nil, n)); got != want {
+			t.Errorf("AppendSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// noControl reports the first byte < 0x20 (other than the final newline) or DEL.
+func noControl(t *testing.T, what string, line []byte) {
+	t.Helper()
+	body, ok := bytes.CutSuffix(line, []byte("\n"))
+	if !ok {
+		t.Fatalf("%s: no final newline: %q", what, line)
+	}
+	for i, c := range body {
+		if c < 0x20 || c == 0x7f {
+			t.Fatalf("%s: control byte %#x at %d in %q", what, c, i, line)
+		}
+	}
+	// C1 controls (U+0080–U+009F) act as escapes on some terminals.
+	for _, r := range string(body) {
+		if r >= 0x80 && r < 0xa0 {
+			t.Fatalf("%s: C1 control %U in %q", what, r, line)
+		}
+	}
+}
+
+// FuzzEscaping feeds hostile values through every format: no line may carry
+// a raw control byte, JSON lines must parse back to the same path, and the
+// text form must be exactly one line.
+func FuzzEscaping(f *testing.F) {
+	for _, s := range []string{"/a", "/\x1b[31mred", "/a\nb", "/\r\n", "\xff\xfe", "/\u009b31m", "/\u2028", `"\`, "/%0a"} {
+		f.Add(s, "curl")
+	}
+	f.Fuzz(func(t *testing.T, path, agent string) {
+		for _, format := range []string{FormatText, FormatJSON, FormatCombined} {
+			var out bytes.Buffer
+			h := NewHandler(&out, &out, format, false)
+			r := slog.NewRecord(time.Now(), slog.LevelInfo, MsgRequest, 0)
+			r.AddAttrs(slog.String("client", agent), slog.String("method", agent), slog.String("path", path),
+				slog.Int("status", 404), slog.String("user_agent", agent), slog.String("referer", path), slog.String("user", agent))
+			h.Handle(context.Background(), r)
+			noControl(t, format, out.Bytes())
+			if format == FormatJSON {
+				var m map[string]any
+				if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+					t.Fatalf("JSON line does not parse: %v\n%q", err, out.Bytes())
+				}
+				if utf8.ValidString(path) && m["path"] != path {
+					t.Fatalf("JSON path %q, want %q", m["path"], path)
+				}
+			}
+		}
+		b := appendEscaped(nil, path, true)
+		for _, c := range b {
+			if c < 0x20 || c == 0x7f {
+				t.Fatalf("appendEscaped(%q) = %q", path, b)
+			}
+		}
+	})
+}
+
+func BenchmarkFormat(b *testing.B) {
+	for _, format := range []string{FormatText, FormatJSON, FormatCombined} {
+		b.Run(format, func(b *testing.B) {
+			h := NewHandler(discard{}, discard{}, format, false)
+			r := requestRecord("/docs/reports/2024/q3 summary.pdf", "complete")
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Handle(context.Background(), r)
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestMiddlewareLogsOutcome(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(NewHandler(&out, &out, FormatText, false))
+	tr := transfer.NewTracker(0)
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		transfer.FromContext(r.Context()).Describe(transfer.KindFile, 5)
+		w.Header().Set("Content-Length", "5")
+		w.Write([]byte("hello"))
+	}), tr, log, nil)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/f%0a", nil))
+	if !regexp.MustCompile(`^\S+ \S+ 192\.0\.2\.1:1234 GET /f\\x0a 200 5 B \S+ complete\n$`).MatchString(out.String()) {
+		t.Errorf("line %q", out.String())
+	}
+	if s := tr.Snapshot(); s.Requests != 1 || s.Completed != 1 || s.BytesSent != 5 {
+		t.Errorf("snapshot %+v", s)
+	}
+}
