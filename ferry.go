@@ -138,6 +138,7 @@ func New(dir string, opts Options) (*Handler, error) {
 		Can: listing.Capabilities{
 			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move,
 			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
+			Resumable: opts.Upload && opts.Resumable,
 		},
 		Archive: archiveHook(fsys, opts),
 		Hash:    hashFile,

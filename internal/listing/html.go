@@ -16,6 +16,7 @@ type Capabilities struct {
 	Upload, Delete, Move bool  // POST/PUT/MKCOL; DELETE; MOVE (rename)
 	Archive              bool  // links to ?zip and ?tar
 	MaxUpload            int64 // bytes; 0 = no limit
+	Resumable            bool  // tus uploads at .ferry/tus/: loads tus.js, data-can-resume
 }
 
 // Page is one folder listing, ready to render.
@@ -219,9 +220,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <title>Index of {{.Path}}</title>
 <link rel="stylesheet" href="{{.Assets}}app.css">
 <link rel="icon" href="{{.Assets}}favicon.svg" type="image/svg+xml">
-<script src="{{.Assets}}app.js" defer></script>
+{{if .Can.Resumable}}<script src="{{.Assets}}tus.js" defer></script>
+{{end}}<script src="{{.Assets}}app.js" defer></script>
 </head>
-<body data-path="{{.Path}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}" data-max-upload="{{.MaxBytes}}">
+<body data-path="{{.Path}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}" data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}>
 <header class="top">
 <nav class="crumbs" aria-label="Breadcrumb"><ol>
 {{- range .Crumbs}}<li>{{if .Current}}<span aria-current="page"{{if .Root}} class="home"{{end}}>{{.Name}}</span>{{else}}<a href="{{.Href}}"{{if .Root}} class="home"{{end}}>{{.Name}}</a>{{end}}</li>{{end -}}

@@ -359,7 +359,11 @@
     }
   };
 
-  function pickTransport(/* job */) { return transports.put; }
+  // Resumable uploads (tus.js) when the server offers them, PUT otherwise.
+  function pickTransport(/* job */) {
+    if (body.dataset.canResume !== '1' || !window.ferryTus) return transports.put;
+    return function (job, events) { return window.ferryTus.transport(job, events, transports.put); };
+  }
 
   var CONCURRENCY = 3;
 
@@ -407,7 +411,8 @@
       this.active++;
       view.update(job, 0, job.file.size);
       job.handle = pickTransport(job)(job, {
-        progress: function (sent, total) { view.update(job, sent, total); },
+        progress: function (sent, total) { job.sent = sent; view.update(job, sent, total); },
+        note: function () { job.view.last = 0; view.update(job, job.sent || 0, job.file.size); },
         done: function () { self.active--; self.succeeded++; self.finish(job, 'done', 'uploaded'); },
         fail: function (status, text) {
           self.active--;
@@ -480,6 +485,7 @@
         var left = humanDuration((total - sent) / speed);
         if (left && sent < total) parts.push(left + ' left');
       }
+      if (job.note) parts.push(job.note);
       if (sent >= total && total > 0) parts = ['100%', 'finishing…'];
       v.stat.textContent = parts.join(' · ');
     },

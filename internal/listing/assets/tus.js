@@ -1,0 +1,256 @@
+// ferry listing page: resumable uploads (tus 1.0, https://tus.io).
+//
+// Loaded before app.js, it offers window.ferryTus.transport, which app.js
+// uses in place of its PUT transport when the page says resumable uploads
+// are on (<body data-can-resume="1">). An upload is created with POST on
+// <mount>/.ferry/tus/ and sent with PATCH from the offset the server has;
+// its URL is remembered in localStorage under the folder, relative path,
+// size and modification time of the file, so that after a dropped
+// connection, or a page reload and the same file chosen again, it goes on
+// from where the server stopped ("resuming at 42%") instead of starting
+// over. Network errors are retried with growing pauses (and at once when
+// the browser says it is back online). When the server has no tus
+// endpoint (404, 405, 501) the file goes by the fallback transport (PUT).
+//
+// Contract (the same as app.js transports):
+//   ferryTus.transport(job, events, fallback) -> { abort() }
+//   job:    { file: File, path: 'relative/path/in/this/folder' }; the
+//           transport sets job.note to a short text for the view
+//           ("resuming at 42%", "connection lost; retrying in 4 s") and
+//           clears it when it no longer applies.
+//   events: progress(sent, total), done(status), fail(status, text)
+//           (status 0 = network, given up), aborted(), and optionally
+//           note(text) to repaint at once.
+//   fallback: a transport to use when the server does not speak tus.
+// Also: ferryTus.endpoint (the URL), ferryTus.chunkSize (bytes per PATCH),
+// ferryTus.retryDelays (seconds), ferryTus.forget(job) (drop the stored URL).
+(function () {
+  'use strict';
+
+  if (!window.XMLHttpRequest || !window.URL) return;
+
+  var VERSION = '1.0.0';
+  var script = document.currentScript;
+  // The script is served from <mount>/.ferry/assets/, the endpoint is
+  // <mount>/.ferry/tus/: this holds under any mount prefix.
+  var endpoint = new URL('../tus/', script ? script.src : location.href).href;
+
+  var api = {
+    endpoint: endpoint,
+    // Each PATCH carries at most this much, so that a stored offset is
+    // never far behind what was sent.
+    chunkSize: 32 * 1024 * 1024,
+    // Pauses before each retry after a network error; then it gives up.
+    retryDelays: [1, 2, 4, 8, 15, 30, 30, 60, 60, 120, 120, 300],
+    transport: transport,
+    forget: function (job) { store.remove(key(job)); }
+  };
+  window.ferryTus = api;
+
+  // ---------------------------------------------------------------- storage
+
+  var store = {
+    get: function (k) {
+      try {
+        var v = JSON.parse(window.localStorage.getItem(k) || 'null');
+        return v && typeof v.url === 'string' ? v : null;
+      } catch (e) { return null; }
+    },
+    set: function (k, url) {
+      try { window.localStorage.setItem(k, JSON.stringify({ url: url, created: Date.now() })); } catch (e) { /* private mode: no resume across reloads */ }
+    },
+    remove: function (k) {
+      try { window.localStorage.removeItem(k); } catch (e) { /* see set */ }
+    }
+  };
+
+  function folder() { return (document.body && document.body.dataset.path) || '/'; }
+
+  function key(job) {
+    var f = job.file;
+    return 'ferry-tus\n' + endpoint + '\n' + folder() + '\n' + job.path + '\n' + f.size + '\n' + (f.lastModified || 0);
+  }
+
+  // base64 of a string's UTF-8 bytes (Upload-Metadata values).
+  function b64(s) {
+    var bytes = new TextEncoder().encode(s), bin = '';
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin);
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  function transport(job, events, fallback) {
+    var total = job.file.size;
+    var k = key(job);
+    var st = { xhr: null, timer: 0, retries: 0, conflicts: 0, cancelled: false, finished: false, url: '', inner: null };
+
+    function note(text) {
+      job.note = text || '';
+      if (events.note) events.note(job.note);
+    }
+
+    function finish(kind, a, b) {
+      if (st.finished) return;
+      st.finished = true;
+      window.removeEventListener('online', onOnline);
+      clearTimeout(st.timer);
+      note('');
+      events[kind](a, b);
+    }
+
+    function req(method, url, headers, body, onload, onprogress) {
+      var xhr = new XMLHttpRequest();
+      st.xhr = xhr;
+      xhr.open(method, url);
+      xhr.setRequestHeader('Tus-Resumable', VERSION);
+      for (var h in headers) xhr.setRequestHeader(h, headers[h]);
+      if (onprogress) xhr.upload.onprogress = onprogress;
+      xhr.onload = function () { st.xhr = null; onload(xhr.status, xhr); };
+      xhr.onerror = xhr.ontimeout = function () { st.xhr = null; onload(0, xhr); };
+      xhr.onabort = function () { st.xhr = null; if (st.cancelled) finish('aborted'); };
+      xhr.send(body);
+    }
+
+    // retry runs fn after the next pause, or at once when the browser
+    // comes back online; after the last pause it gives up.
+    var pending = null;
+    function retry(fn) {
+      if (st.retries >= api.retryDelays.length) {
+        finish('fail', 0, '');
+        return;
+      }
+      var d = api.retryDelays[st.retries++];
+      note('connection lost; retrying in ' + d + ' s');
+      pending = fn;
+      st.timer = setTimeout(function () { pending = null; fn(); }, d * 1000);
+    }
+    function onOnline() {
+      if (!pending) return;
+      clearTimeout(st.timer);
+      var fn = pending;
+      pending = null;
+      fn();
+    }
+    window.addEventListener('online', onOnline);
+
+    function pct(off) { return total > 0 ? Math.floor(off * 100 / total) : 0; }
+
+    function create() {
+      note('');
+      var meta = 'filename ' + b64(job.path) + ',folder ' + b64(folder());
+      if (job.file.type) meta += ',filetype ' + b64(job.file.type);
+      req('POST', endpoint, { 'Upload-Length': String(total), 'Upload-Metadata': meta }, null, function (status, xhr) {
+        if (st.cancelled) return;
+        if (status === 201) {
+          st.url = new URL(xhr.getResponseHeader('Location') || '', endpoint).href;
+          store.set(k, st.url);
+          st.retries = 0;
+          if (total === 0) { store.remove(k); finish('done', 201); return; }
+          send(0);
+        } else if (status === 0 || status === 503 || status === 423) {
+          retry(create);
+        } else if ((status === 404 || status === 405 || status === 501) && fallback) {
+          // This server has no tus endpoint: plain PUT.
+          window.removeEventListener('online', onOnline);
+          st.finished = true;
+          st.inner = fallback(job, events);
+        } else {
+          finish('fail', status, xhr.responseText);
+        }
+      });
+    }
+
+    // resume asks the server how much it has (HEAD) and goes on from there.
+    function resume() {
+      req('HEAD', st.url, {}, null, function (status, xhr) {
+        if (st.cancelled) return;
+        if (status === 200 || status === 204) {
+          var off = parseInt(xhr.getResponseHeader('Upload-Offset'), 10);
+          var len = parseInt(xhr.getResponseHeader('Upload-Length'), 10);
+          if (isNaN(off) || off < 0 || off > total || (!isNaN(len) && len !== total)) {
+            store.remove(k);
+            create();
+            return;
+          }
+          st.retries = 0;
+          if (off === total) { store.remove(k); events.progress(total, total); finish('done', 204); return; }
+          note(off > 0 ? 'resuming at ' + pct(off) + '%' : '');
+          // The view's speed starts afresh from here, not from zero.
+          if (job.samples) job.samples.length = 0;
+          events.progress(off, total);
+          send(off);
+        } else if (status === 0 || status === 423 || status === 503) {
+          retry(resume);
+        } else {
+          // Gone (expired, finished elsewhere, removed): start over.
+          store.remove(k);
+          create();
+        }
+      });
+    }
+
+    function send(off) {
+      var end = Math.min(off + api.chunkSize, total);
+      req('PATCH', st.url, { 'Upload-Offset': String(off), 'Content-Type': 'application/offset+octet-stream' },
+        job.file.slice(off, end),
+        function (status, xhr) {
+          if (st.cancelled) return;
+          if (status === 204 || status === 200) {
+            var now = parseInt(xhr.getResponseHeader('Upload-Offset'), 10);
+            if (isNaN(now) || now <= off) { resume(); return; }
+            st.retries = 0;
+            st.conflicts = 0;
+            if (now >= total) { store.remove(k); finish('done', status); return; }
+            send(now);
+          } else if (status === 0 || status === 423 || status === 503) {
+            retry(resume);
+          } else if ((status === 409 || status === 400) && st.conflicts++ < 5) {
+            // Offset mismatch or a cut body: ask where the server is. If
+            // the upload was refused at completion (the name was taken
+            // meanwhile) HEAD finds it gone and POST says why.
+            resume();
+          } else if (status === 404 || status === 410) {
+            store.remove(k);
+            create();
+          } else {
+            finish('fail', status, xhr.responseText);
+          }
+        },
+        function (e) {
+          if (!st.cancelled) {
+            if (job.note && job.note.indexOf('connection lost') === 0) note('');
+            events.progress(off + e.loaded, total);
+          }
+        });
+    }
+
+    var saved = store.get(k);
+    if (saved) {
+      st.url = saved.url;
+      resume();
+    } else {
+      create();
+    }
+
+    return {
+      abort: function () {
+        if (st.inner) { st.inner.abort(); return; }
+        if (st.cancelled || st.finished) return;
+        st.cancelled = true;
+        clearTimeout(st.timer);
+        store.remove(k);
+        if (st.url) {
+          // Cancelled by the user: free the server's partial data
+          // (termination). Nothing waits for the answer.
+          var del = new XMLHttpRequest();
+          del.open('DELETE', st.url);
+          del.setRequestHeader('Tus-Resumable', VERSION);
+          del.send();
+        }
+        if (st.xhr) st.xhr.abort(); // onabort reports it
+        else finish('aborted');
+      }
+    };
+  }
+})();
