@@ -1,0 +1,282 @@
+package transfer
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// serve runs one simulated request through the tracker: status, the body
+// bytes actually written, and the Content-Length/Content-Range announced.
+func serve(t *Tracker, remote, method, path string, status int, size, wrote int64, contentRange string) (string, bool) {
+	r := httptest.NewRequest(method, path, nil)
+	r.RemoteAddr = remote
+	w := httptest.NewRecorder()
+	rec := NewRecorder(w, t.Sent)
+	tr := t.Begin(r, rec)
+	if method == http.MethodGet || method == http.MethodHead {
+		tr.Describe(KindFile, size)
+	}
+	length := size
+	if contentRange != "" {
+		start, end, _, _ := parseContentRange(contentRange)
+		length = end - start + 1
+		w.Header().Set("Content-Range", contentRange)
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(length, 10))
+	rec.WriteHeader(status)
+	if method != http.MethodHead && status != http.StatusNotModified {
+		rec.Write(make([]byte, wrote))
+	}
+	return t.End(tr, r, rec, w.Header())
+}
+
+func TestWhatCounts(t *testing.T) {
+	const size = 1000
+	cases := []struct {
+		name    string
+		remote  string
+		method  string
+		status  int
+		wrote   int64
+		cr      string
+		outcome string
+		counted bool
+	}{
+		{"full GET", "10.0.0.1:1", "GET", 200, size, "", Complete, true},
+		{"HEAD", "10.0.0.1:1", "HEAD", 200, 0, "", "", false},
+		{"304", "10.0.0.1:1", "GET", 304, 0, "", "", false},
+		{"middle range", "10.0.0.1:1", "GET", 206, 5, "bytes 5-9/1000", Complete, false},
+		{"range from zero", "10.0.0.1:1", "GET", 206, size, "bytes 0-999/1000", Complete, true},
+		{"cut short", "10.0.0.2:1", "GET", 200, 400, "", CutShort, false},
+		{"resume by another client", "10.0.0.3:1", "GET", 206, 600, "bytes 400-999/1000", Complete, false},
+		{"resume by the same client, new port", "10.0.0.2:2", "GET", 206, 600, "bytes 400-999/1000", Complete, true},
+		{"second resume does not count again", "10.0.0.2:3", "GET", 206, 600, "bytes 400-999/1000", Complete, false},
+		{"404", "10.0.0.1:1", "GET", 404, 10, "", "", false},
+	}
+	tr := NewTracker(0)
+	want := Snapshot{}
+	for _, tc := range cases {
+		outcome, counted := serve(tr, tc.remote, tc.method, "/f", tc.status, size, tc.wrote, tc.cr)
+		if outcome != tc.outcome || counted != tc.counted {
+			t.Errorf("%s: %q, %v; want %q, %v", tc.name, outcome, counted, tc.outcome, tc.counted)
+		}
+		if tc.counted {
+			want.Completed++
+		}
+		if tc.outcome == CutShort {
+			want.CutShort++
+		}
+	}
+	s := tr.Snapshot()
+	if s.Completed != want.Completed || s.CutShort != want.CutShort || s.Requests != int64(len(cases)) {
+		t.Errorf("snapshot %d completed, %d cut, %d requests; want %d, %d, %d",
+			s.Completed, s.CutShort, s.Requests, want.Completed, want.CutShort, len(cases))
+	}
+	if len(s.InFlight) != 0 {
+		t.Errorf("%d transfers still in flight", len(s.InFlight))
+	}
+}
+
+func TestParallelCountsAtomically(t *testing.T) {
+	for _, limit := range []int64{1, 3} {
+		tr := NewTracker(limit)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		counted := int64(0)
+		for i := range 200 {
+			wg.Go(func() {
+				_, c := serve(tr, "10.0.0."+strconv.Itoa(i%250)+":1", "GET", "/f", 200, 10, 10, "")
+				if c {
+					mu.Lock()
+					counted++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if counted != limit || tr.Counted() != limit {
+			t.Errorf("limit %d: %d counted (tracker says %d)", limit, counted, tr.Counted())
+		}
+		select {
+		case <-tr.Done():
+		default:
+			t.Errorf("limit %d: Done not closed", limit)
+		}
+	}
+}
+
+func TestIdle(t *testing.T) {
+	tr := NewTracker(0)
+	r := httptest.NewRequest("GET", "/", nil)
+	rec := NewRecorder(httptest.NewRecorder(), nil)
+	x := tr.Begin(r, rec)
+	if tr.Idle(time.Now().Add(time.Hour)) != 0 {
+		t.Errorf("idle while a request is in flight")
+	}
+	tr.End(x, r, rec, http.Header{})
+	if d := tr.Idle(time.Now().Add(time.Minute)); d < 59*time.Second {
+		t.Errorf("idle %s", d)
+	}
+}
+
+func TestParseContentRange(t *testing.T) {
+	for in, ok := range map[string]bool{"bytes 0-9/10": true, "bytes */10": false, "bytes 0-9": false, "items 0-9/10": false, "bytes a-9/10": false} {
+		if _, _, _, got := parseContentRange(in); got != ok {
+			t.Errorf("parseContentRange(%q) ok=%v", in, got)
+		}
+	}
+}
+
+// TestRecorderKeepsReaderFrom checks the wrapper counts a ranged file body
+// sent through ReadFrom exactly, in chunks, and leaves the LimitedReader as
+// io.Copy expects.
+func TestRecorderKeepsReaderFrom(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	data := make([]byte, 3*sendfileChunk+17)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	os.WriteFile(p, data, 0o644)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, _ := os.Open(p)
+		defer f.Close()
+		rec := NewRecorder(w, nil)
+		http.ServeContent(rec, r, "f", time.Time{}, f)
+		if want := r.Header.Get("X-Want"); want != strconv.FormatInt(rec.Sent(), 10) {
+			t.Errorf("Sent %d, want %s", rec.Sent(), want)
+		}
+	}))
+	defer srv.Close()
+	for _, rng := range []string{"", "bytes=1-" + strconv.Itoa(sendfileChunk+5), "bytes=-3"} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		want := len(data)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+			want = map[string]int{"bytes=-3": 3}[rng]
+			if want == 0 {
+				want = sendfileChunk + 5
+			}
+		}
+		req.Header.Set("X-Want", strconv.Itoa(want))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if len(b) != want {
+			t.Errorf("%q: %d bytes, want %d", rng, len(b), want)
+		}
+	}
+}
+
+// BenchmarkServeFile sends a 256 MiB file over a real loopback socket with
+// and without the Recorder: equal figures mean sendfile survives the wrapper.
+func BenchmarkServeFile(b *testing.B) {
+	const size = 256 << 20
+	p := filepath.Join(b.TempDir(), "big")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i * 7)
+	}
+	for range size / len(chunk) {
+		f.Write(chunk)
+	}
+	f.Close()
+
+	for _, wrapped := range []bool{false, true} {
+		name := "direct"
+		if wrapped {
+			name = "recorder"
+		}
+		b.Run(name, func(b *testing.B) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				f, err := os.Open(p)
+				if err != nil {
+					http.Error(w, "open", 500)
+					return
+				}
+				defer f.Close()
+				if wrapped {
+					w = NewRecorder(w, nil)
+				}
+				http.ServeContent(w, r, "big", time.Time{}, f)
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := &http.Server{Handler: h}
+			go srv.Serve(ln)
+			defer srv.Close()
+			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			url := "http://" + ln.Addr().String() + "/big"
+			buf := make([]byte, 1<<20)
+			b.SetBytes(size)
+			b.ResetTimer()
+			for range b.N {
+				resp, err := client.Get(url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.CopyBuffer(io.Discard, struct{ io.Reader }{resp.Body}, buf)
+				resp.Body.Close()
+				if n != size {
+					b.Fatalf("%d bytes", n)
+				}
+			}
+		})
+	}
+}
+
+// readerFromSpy records what reaches the real writer's ReadFrom: net/http
+// only uses sendfile when it is an *os.File, bare or under an
+// *io.LimitedReader.
+type readerFromSpy struct {
+	http.ResponseWriter
+	sources []io.Reader
+}
+
+func (s *readerFromSpy) ReadFrom(src io.Reader) (int64, error) {
+	s.sources = append(s.sources, src)
+	return io.Copy(io.Discard, src)
+}
+
+func TestRecorderHandsFileToReadFrom(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, make([]byte, 2*sendfileChunk+1), 0o644)
+	f, _ := os.Open(p)
+	defer f.Close()
+	spy := &readerFromSpy{ResponseWriter: httptest.NewRecorder()}
+	rec := NewRecorder(spy, nil)
+	lr := &io.LimitedReader{R: f, N: 2*sendfileChunk + 1}
+	n, err := rec.ReadFrom(lr)
+	if err != nil || n != 2*sendfileChunk+1 || rec.Sent() != n || lr.N != 0 {
+		t.Fatalf("ReadFrom = %d, %v; Sent %d; N left %d", n, err, rec.Sent(), lr.N)
+	}
+	if len(spy.sources) != 3 {
+		t.Errorf("%d ReadFrom calls, want 3 chunks", len(spy.sources))
+	}
+	for i, src := range spy.sources {
+		l, ok := src.(*io.LimitedReader)
+		if !ok {
+			t.Fatalf("chunk %d: %T reaches ReadFrom", i, src)
+		}
+		if _, ok := l.R.(*os.File); !ok {
+			t.Errorf("chunk %d: LimitedReader over %T, not *os.File: no sendfile", i, l.R)
+		}
+	}
+}
