@@ -42,7 +42,7 @@ func TestQRPage(t *testing.T) {
 	if !bytes.Contains(page, []byte(`<img src="../.ferry/qr.svg?u=%2fdocs%2f"`)) {
 		t.Errorf("page has no QR image:\n%s", page)
 	}
-	if resp, _ := Do(t, "GET", p.URL+"/docs/../.ferry/qr.svg?u=%2fdocs%2f", nil); resp.StatusCode != 200 {
+	if resp, _ := Do(t, "GET", p.URL+"/.ferry/qr.svg?u=%2fdocs%2f", nil); resp.StatusCode != 200 {
 		t.Errorf("the page's QR image answers %d", resp.StatusCode)
 	}
 	cases := []struct {
