@@ -216,7 +216,11 @@ func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 	if cl := h.Get("Content-Length"); cl != "" {
 		want, _ = strconv.ParseInt(cl, 10, 64)
 	}
-	complete := !rec.Failed() && (want < 0 || sent == want) && r.Context().Err() == nil
+	// With a known length, every byte handed to the socket is the whole
+	// answer: a client that hangs up right after reading the last byte
+	// cancels the context but got everything. Without one (archives), a
+	// cancelled context is the only sign the stream was cut.
+	complete := !rec.Failed() && (sent == want || want < 0 && r.Context().Err() == nil)
 	key := clientIP(r.RemoteAddr) + " " + r.URL.Path
 	if !complete {
 		t.cutShort.Add(1)

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -277,6 +278,30 @@ func TestRecorderHandsFileToReadFrom(t *testing.T) {
 		}
 		if _, ok := l.R.(*os.File); !ok {
 			t.Errorf("chunk %d: LimitedReader over %T, not *os.File: no sendfile", i, l.R)
+		}
+	}
+}
+
+func TestCompleteDespiteHangUpAfterLastByte(t *testing.T) {
+	tr := NewTracker(1)
+	for _, tc := range []struct {
+		length  string
+		wrote   int
+		outcome string
+	}{{"10", 10, Complete}, {"", 10, CutShort}, {"10", 4, CutShort}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := httptest.NewRequest("GET", "/f", nil).WithContext(ctx)
+		w := httptest.NewRecorder()
+		rec := NewRecorder(w, nil)
+		x := tr.Begin(r, rec)
+		x.Describe(KindArchive, -1)
+		if tc.length != "" {
+			w.Header().Set("Content-Length", tc.length)
+		}
+		rec.Write(make([]byte, tc.wrote))
+		cancel() // the client hung up after reading what was written
+		if outcome, _ := tr.End(x, r, rec, w.Header()); outcome != tc.outcome {
+			t.Errorf("Content-Length %q, wrote %d: %q, want %q", tc.length, tc.wrote, outcome, tc.outcome)
 		}
 	}
 }
