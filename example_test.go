@@ -1,16 +1,21 @@
 package ferry_test
 
 import (
+	"bufio"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferry-sh/ferry"
 )
@@ -149,4 +154,57 @@ func must(r *http.Request, err error) *http.Request {
 		log.Fatal(err)
 	}
 	return r
+}
+
+// Serve the line-protocol time service on a listener you made.
+func ExampleServeTime() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ferry.ServeTime(ctx, ln, ferry.TimeOptions{}) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintln(conn, "SECONDS")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	secs, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	fmt.Println("within a minute of now:", time.Since(time.Unix(secs, 0)).Abs() < time.Minute)
+
+	stop()
+	fmt.Println("stopped:", <-done)
+	// Output:
+	// within a minute of now: true
+	// stopped: <nil>
+}
+
+// Mount the request inspector beside your own routes.
+func ExampleNewEchoHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("/echo/", ferry.NewEchoHandler(ferry.EchoOptions{MaxBody: 1 << 20}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/echo/x?a=1&format=json", "application/x-www-form-urlencoded", strings.NewReader("name=v"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var report struct {
+		Method string
+		Path   string
+		Query  map[string][]string
+		Body   struct {
+			Size int
+			Form map[string][]string
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&report)
+	fmt.Println(report.Method, report.Path, report.Query["a"], report.Body.Size, report.Body.Form["name"])
+	// Output: POST /echo/x [1] 6 [v]
 }
