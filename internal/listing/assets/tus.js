@@ -10,7 +10,8 @@
 // from where the server stopped ("resuming at 42%") instead of starting
 // over. Network errors are retried with growing pauses (and at once when
 // the browser says it is back online). When the server has no tus
-// endpoint (404, 405, 501) the file goes by the fallback transport (PUT).
+// endpoint for this user (403, 404, 405, 501) the file goes by the
+// fallback transport (PUT).
 //
 // Contract (the same as app.js transports):
 //   ferryTus.transport(job, events, fallback) -> { abort() }
@@ -150,8 +151,10 @@
           send(0);
         } else if (status === 0 || status === 503 || status === 423) {
           retry(create);
-        } else if ((status === 404 || status === 405 || status === 501) && fallback) {
-          // This server has no tus endpoint: plain PUT.
+        } else if ((status === 403 || status === 404 || status === 405 || status === 501) && fallback) {
+          // No tus endpoint here, or this user may write only in some
+          // folders (--auth path rules cover /.ferry/tus/ as a whole):
+          // plain PUT, which answers for itself.
           window.removeEventListener('online', onOnline);
           st.finished = true;
           st.inner = fallback(job, events);
