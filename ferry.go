@@ -95,8 +95,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer hears of every download and upload as it starts and ends
 	// (the command line's live terminal view). Nil hears nothing.
-	Observer accesslog.Observer
+	Observer Observer
 }
+
+// Observer hears of transfers as they start and end; Started and Ended are
+// called on the request's goroutine, so they must return quickly.
+type Observer = accesslog.Observer
+
+// Transfer is a download or upload in flight: who, what, how large, and
+// (through Done) how far it has come.
+type Transfer = transfer.Transfer
 
 // Handler is ferry's file server as an http.Handler.
 type Handler struct {
