@@ -252,4 +252,6 @@ func NeedCommand(t testing.TB, name string) string {
 	return path
 }
 
-func dialTimeout(addr string, d time.Duration) (net.Conn, error) { return net.DialTimeout("tcp", addr, d) }
+func dialTimeout(addr string, d time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", addr, d)
+}
