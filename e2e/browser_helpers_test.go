@@ -115,6 +115,7 @@ type tab struct {
 	requests []string // every URL the page asked for
 	dialogs  []*page.EventJavascriptDialogOpening
 	answers  []dialogAnswer
+	hooks    []func(ev any) // extra listeners; same rules as onEvent
 }
 
 // newTab opens a tab in the browser and checks, when the subtest ends, that
@@ -141,6 +142,12 @@ func newTab(t *testing.T, browser context.Context) *tab {
 }
 
 func (tb *tab) onEvent(ev any) {
+	tb.mu.Lock()
+	hooks := tb.hooks
+	tb.mu.Unlock()
+	for _, h := range hooks {
+		h(ev)
+	}
 	switch ev := ev.(type) {
 	case *runtime.EventConsoleAPICalled:
 		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
@@ -263,6 +270,14 @@ func (tb *tab) check() {
 	if len(tb.answers) > 0 {
 		tb.t.Errorf("browser: %d expected dialog(s) never opened", len(tb.answers))
 	}
+}
+
+// listen adds a listener for the tab's events. It runs in the tab's read
+// loop: it must return fast and send commands only from a goroutine.
+func (tb *tab) listen(h func(ev any)) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.hooks = append(tb.hooks, h)
 }
 
 // expectDialogs queues answers for the next dialogs, in order.

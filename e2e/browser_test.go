@@ -3,15 +3,19 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -472,11 +476,111 @@ func testBrowserNoJS(t *testing.T, browser context.Context) {
 	}
 }
 
-// testBrowserResumable uploads through the page's resumable (tus) transport,
-// once the page has one.
+// testBrowserResumable uploads through the page's resumable (tus)
+// transport in small chunks, cuts one PATCH off as a dropped connection
+// would, and checks that the page asks the server where it stopped (HEAD)
+// and goes on from that offset instead of starting over.
 func testBrowserResumable(t *testing.T, browser context.Context) {
 	if _, err := os.Stat(filepath.Join("..", "internal", "listing", "assets", "tus.js")); err != nil {
-		t.Skip("the page has no resumable (tus) upload transport yet (internal/listing/assets/tus.js)")
+		t.Skip("the page has no resumable (tus) upload transport (internal/listing/assets/tus.js)")
 	}
-	t.Skip("tus.js exists: write this test against its transport")
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload")
+	tb := newTab(t, browser)
+	tb.navigate(p.URL + "/")
+	tb.waitFor("app.js to run", `document.body.classList.contains('js')`)
+	if !eval[bool](tb, `document.body.dataset.canResume === '1' && !!window.ferryTus`) {
+		t.Fatal("with --upload the page offers no resumable uploads (data-can-resume, window.ferryTus)")
+	}
+	const chunk = 256 << 10
+	tb.do("small chunks, quick retries", chromedp.Evaluate[chromedp.Void](
+		`ferryTus.chunkSize = 262144; ferryTus.retryDelays = [0.2, 0.5, 1];`))
+
+	// Every tus request passes through here; the second PATCH is cut as if
+	// the connection dropped before the server saw it.
+	type seen struct {
+		method, offset string
+		cut            bool
+	}
+	var mu sync.Mutex
+	var tusReqs []seen
+	patches := 0
+	tb.listen(func(ev any) {
+		e, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		s := seen{method: e.Request.Method}
+		for k, v := range e.Request.Headers {
+			if strings.EqualFold(k, "Upload-Offset") {
+				s.offset = fmt.Sprint(v)
+			}
+		}
+		if s.method == "PATCH" {
+			patches++
+			s.cut = patches == 2
+		}
+		tusReqs = append(tusReqs, s)
+		mu.Unlock()
+		go func() {
+			if s.cut {
+				chromedp.Call(tb.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+				return
+			}
+			chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}()
+	})
+	call(tb, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/.ferry/tus/*"}}})
+	// The cut PATCH is logged as a failed load: provoked on purpose.
+	tb.allow("ERR_CONNECTION_RESET")
+
+	src := t.TempDir()
+	content := randomBytes(t, 4*chunk+1000)
+	file := filepath.Join(src, "resumed.bin")
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.do("choose a file", chromedp.SetUploadFiles(chromedp.CSS(`#upload-form input[type=file]`), []string{file}))
+	tb.waitFor("the upload to complete", `(() => {
+		const li = document.querySelector('#uploads li');
+		return li && li.classList.contains('done') && li.querySelector('progress').value === 100;
+	})()`)
+	tb.waitFor("the file listed", `document.querySelector(`+jsString(rowSel("resumed.bin"))+`)`)
+	if got, err := os.ReadFile(filepath.Join(dir, "resumed.bin")); err != nil || sha(got) != sha(content) {
+		t.Errorf("resumed.bin on disk: %d bytes, %v; want %d bytes with sha256 %s", len(got), err, len(content), sha(content))
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("folder holds %q, want only resumed.bin (tus leftovers?)", names)
+	}
+	if n := eval[int](tb, `Object.keys(localStorage).filter(k => k.startsWith('ferry-tus')).length`); n != 0 {
+		t.Errorf("%d resume entries left in localStorage after a finished upload", n)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, s := range tusReqs {
+		e := s.method
+		if s.offset != "" {
+			e += "@" + s.offset
+		}
+		if s.cut {
+			e += "(cut)"
+		}
+		got = append(got, e)
+	}
+	want := []string{"POST", "PATCH@0", "PATCH@262144(cut)", "HEAD", "PATCH@262144", "PATCH@524288", "PATCH@786432", "PATCH@1048576"}
+	if !slices.Equal(got, want) {
+		t.Errorf("tus requests = %q\nwant %q", got, want)
+	}
+	for _, r := range tb.seenRequests() {
+		if strings.HasPrefix(r, "PUT ") {
+			t.Errorf("the page fell back to PUT: %s", r)
+		}
+	}
 }
