@@ -31,6 +31,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("Screenshots", func(t *testing.T) { testBrowserScreenshots(t, browser) })
 	t.Run("NoJavaScript", func(t *testing.T) { testBrowserNoJS(t, browser) })
 	t.Run("Resumable", func(t *testing.T) { testBrowserResumable(t, browser) })
+	t.Run("PutFallback", func(t *testing.T) { testBrowserPutFallback(t, browser) })
+	t.Run("UploadErrors", func(t *testing.T) { testBrowserUploadErrors(t, browser) })
 }
 
 // readOnlyTree has distinct sizes so that size order differs from name order.
@@ -582,5 +584,87 @@ func testBrowserResumable(t *testing.T, browser context.Context) {
 		if strings.HasPrefix(r, "PUT ") {
 			t.Errorf("the page fell back to PUT: %s", r)
 		}
+	}
+}
+
+// testBrowserPutFallback makes the tus endpoint answer 404, as a server
+// without one would, and checks that the page then uploads with PUT.
+func testBrowserPutFallback(t *testing.T, browser context.Context) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload")
+	tb := newTab(t, browser)
+	tb.listen(func(ev any) {
+		e, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		go func() {
+			if e.Request.Method == "POST" {
+				chromedp.Call(tb.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: e.RequestID, ResponseCode: 404, Body: []byte("404 Not Found\n")})
+				return
+			}
+			chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}()
+	})
+	call(tb, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/.ferry/tus/*"}}})
+	tb.allow("status of 404")
+	tb.navigate(p.URL + "/")
+	tb.waitFor("app.js to run", `document.body.classList.contains('js')`)
+
+	src := t.TempDir()
+	content := randomBytes(t, 100<<10)
+	file := filepath.Join(src, "by put.bin")
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.do("choose a file", chromedp.SetUploadFiles(chromedp.CSS(`#upload-form input[type=file]`), []string{file}))
+	tb.waitFor("the upload to complete", `document.querySelector('#uploads li.done') && document.querySelector(`+jsString(rowSel("by put.bin"))+`)`)
+	if got, err := os.ReadFile(filepath.Join(dir, "by put.bin")); err != nil || sha(got) != sha(content) {
+		t.Errorf("on disk: %d bytes, %v; want %d bytes with sha256 %s", len(got), err, len(content), sha(content))
+	}
+	if !slices.ContainsFunc(tb.seenRequests(), func(r string) bool { return r == "PUT "+p.URL+"/by%20put.bin" }) {
+		t.Errorf("no PUT of the file after the tus endpoint refused; requests: %q", tb.seenRequests())
+	}
+}
+
+// testBrowserUploadErrors checks that refused uploads say why in words: a
+// file over --max-upload, and a name that exists without --overwrite.
+func testBrowserUploadErrors(t *testing.T, browser context.Context) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"taken.txt": "original"})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload", "--max-upload", "64K")
+	tb := newTab(t, browser)
+	tb.allow("status of 409")
+	tb.navigate(p.URL + "/")
+	tb.waitFor("app.js to run", `document.body.classList.contains('js')`)
+
+	src := t.TempDir()
+	big := filepath.Join(src, "big.bin")
+	taken := filepath.Join(src, "taken.txt")
+	ok := filepath.Join(src, "fine.txt")
+	WriteFiles(t, src, map[string]string{"big.bin": strings.Repeat("x", 65<<10), "taken.txt": "replacement", "fine.txt": "fine"})
+	tb.do("choose files", chromedp.SetUploadFiles(chromedp.CSS(`#upload-form input[type=file]`), []string{big, taken, ok}))
+	tb.waitFor("all three to finish", `document.querySelectorAll('#uploads li.done, #uploads li.failed').length === 3`)
+	stats := eval[map[string]string](tb, `Object.fromEntries(Array.from(document.querySelectorAll('#uploads li:not(.u-clear-row)'),
+		li => [li.querySelector('.u-name').textContent, li.className + ': ' + li.querySelector('.u-stat').textContent]))`)
+	for name, want := range map[string]string{
+		"big.bin":   "failed: failed: too large",
+		"taken.txt": "failed: failed: already exists",
+		"fine.txt":  "done: uploaded",
+	} {
+		if !strings.HasPrefix(stats[name], want) {
+			t.Errorf("%s: upload list says %q, want it to start with %q", name, stats[name], want)
+		}
+	}
+	tb.waitFor("a message about the failures", `(() => { const t = document.querySelector('.toast.error'); return t && !t.hidden && /2 uploads failed/.test(t.textContent); })()`)
+	tb.screenshot("upload-errors-light.png")
+	if b, _ := os.ReadFile(filepath.Join(dir, "taken.txt")); string(b) != "original" {
+		t.Errorf("taken.txt became %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "big.bin")); !os.IsNotExist(err) {
+		t.Errorf("big.bin was stored: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "fine.txt")); string(b) != "fine" {
+		t.Errorf("fine.txt on disk: %q", b)
 	}
 }
