@@ -174,19 +174,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	}
 	fmt.Fprintf(w, "refused: %s\n", strings.Join(refused, "; "))
 
-	var writes []string
-	if f.upload || f.write {
-		writes = append(writes, "upload")
-	}
-	if f.overwrite || f.write {
-		writes = append(writes, "overwrite")
-	}
-	if f.del || f.write {
-		writes = append(writes, "delete")
-	}
-	if f.write {
-		writes = append(writes, "move/copy")
-	}
+	writes := f.writeFeatures()
 	if f.cgi {
 		writes = append(writes, "CGI scripts run")
 	}

@@ -400,26 +400,31 @@ func (a *app) newLogger(format string, quiet bool) *slog.Logger {
 	return slog.New(accesslog.NewHandler(a.stdout, a.stderr, format, quiet))
 }
 
+// writeFeatures names the write features the flags turn on.
+func (f *serveFlags) writeFeatures() []string {
+	var can []string
+	if f.upload || f.write {
+		can = append(can, "upload")
+	}
+	if f.overwrite || f.write {
+		can = append(can, "overwrite")
+	}
+	if f.del || f.write {
+		can = append(can, "delete")
+	}
+	if f.write {
+		can = append(can, "move/copy")
+	}
+	return can
+}
+
 func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	w := a.stdout
 	if ls.FellBack {
 		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", def, ls.Port)
 	}
 	mode := "read-only"
-	var can []string
-	if f.upload || f.write {
-		can = append(can, "upload")
-	}
-	if f.del || f.write {
-		can = append(can, "delete")
-	}
-	if f.overwrite || f.write {
-		can = append(can, "overwrite")
-	}
-	if f.write {
-		can = append(can, "move")
-	}
-	if len(can) > 0 {
+	if can := f.writeFeatures(); len(can) > 0 {
 		mode = "writable: " + strings.Join(can, ", ")
 	}
 	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, servedLabel(dir, f.shared), mode)

@@ -147,12 +147,18 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, na
 		}
 		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
 	}
-	page.Sort.Apply(page.Entries)
+	WritePage(w, r, &page)
+}
 
+// WritePage sorts and renders a listing as JSON (?format=json or Accept) or
+// HTML into a buffer first, so a render error is a clean 500, then sends it.
+func WritePage(w http.ResponseWriter, r *http.Request, page *listing.Page) {
+	page.Sort.Apply(page.Entries)
 	buf := getBuffer()
 	defer putBuffer(buf)
 	h := w.Header()
-	if wantsJSON(r, q) {
+	var err error
+	if wantsJSON(r, r.URL.Query()) {
 		err = page.WriteJSON(buf)
 		h.Set("Content-Type", "application/json")
 	} else {

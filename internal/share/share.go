@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/archive"
@@ -196,29 +195,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Entries = append(page.Entries, e)
 	}
-	page.Sort.Apply(page.Entries)
-	var buf strings.Builder
-	var err error
-	h := w.Header()
-	if q.Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
-		err = page.WriteJSON(&buf)
-		h.Set("Content-Type", "application/json")
-	} else {
-		err = page.WriteHTML(&buf)
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		fileserver.SetPageHeaders(h)
-	}
-	if err != nil {
-		httperr.Write(w, r, http.StatusInternalServerError, "")
-		return
-	}
-	h.Set("Vary", "Accept")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(buf.String()))
-	}
+	fileserver.WritePage(w, r, &page)
 }
 
 // LinkNames are the URL path segments of the items, for the banner.
