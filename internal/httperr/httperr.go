@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
 // Write answers with status and an optional client-facing detail.
@@ -67,4 +69,22 @@ func FromFS(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		Write(w, r, http.StatusInternalServerError, "")
 	}
+}
+
+// ForStorage maps an error from storing data in the tree to a status and a
+// client-facing reason; ok is false for errors it does not know (a 500).
+func ForStorage(err error) (status int, msg string, ok bool) {
+	switch {
+	case errors.Is(err, rootfs.ErrNoSpace):
+		return http.StatusInsufficientStorage, "not enough space on the server; nothing was stored", true
+	case errors.Is(err, rootfs.ErrFileTooBig):
+		return http.StatusRequestEntityTooLarge, "file too large for the server's filesystem", true
+	case errors.Is(err, rootfs.ErrNameTooLong):
+		return http.StatusBadRequest, "name too long", true
+	case errors.Is(err, rootfs.ErrReadOnly), errors.Is(err, fs.ErrPermission):
+		return http.StatusForbidden, "the server may not write there", true
+	case errors.Is(err, rootfs.ErrNotDir):
+		return http.StatusConflict, "a parent is not a folder", true
+	}
+	return http.StatusInternalServerError, "", false
 }

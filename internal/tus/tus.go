@@ -637,20 +637,9 @@ func refuse(status int, msg string) error { return &refusal{status, msg} }
 // fail turns an error into a response: the one place for statuses.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *refusal
-	status, msg := http.StatusInternalServerError, ""
-	switch {
-	case errors.As(err, &re):
+	status, msg, _ := httperr.ForStorage(err)
+	if errors.As(err, &re) {
 		status, msg = re.status, re.msg
-	case errors.Is(err, rootfs.ErrNoSpace):
-		status, msg = http.StatusInsufficientStorage, "not enough space on the server"
-	case errors.Is(err, rootfs.ErrFileTooBig):
-		status, msg = http.StatusRequestEntityTooLarge, "file too large for the server's filesystem"
-	case errors.Is(err, rootfs.ErrNameTooLong):
-		status, msg = http.StatusBadRequest, "name too long"
-	case errors.Is(err, rootfs.ErrReadOnly), errors.Is(err, fs.ErrPermission):
-		status, msg = http.StatusForbidden, "the server may not write there"
-	case errors.Is(err, rootfs.ErrNotDir):
-		status, msg = http.StatusConflict, "a parent is not a folder"
 	}
 	if status >= 500 && h.opts.Logger != nil {
 		h.opts.Logger.Warn("resumable upload failed", "method", r.Method, "path", r.URL.Path, "err", err)

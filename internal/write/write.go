@@ -145,7 +145,7 @@ var (
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *clientError
 	var ne *rootfs.NameError
-	status, msg := http.StatusInternalServerError, ""
+	status, msg, known := httperr.ForStorage(err)
 	switch {
 	case errors.As(err, &ce):
 		status, msg = ce.status, ce.msg
@@ -157,16 +157,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, "request body ended early; nothing was stored"
 	case errors.Is(err, errClosed):
 		status, msg = http.StatusServiceUnavailable, "server is stopping; nothing was stored"
-	case errors.Is(err, rootfs.ErrNoSpace):
-		status, msg = http.StatusInsufficientStorage, "not enough space on the server; nothing was stored"
-	case errors.Is(err, rootfs.ErrFileTooBig):
-		status, msg = http.StatusRequestEntityTooLarge, "file too large for the server's filesystem"
-	case errors.Is(err, rootfs.ErrNameTooLong):
-		status, msg = http.StatusBadRequest, "name too long"
-	case errors.Is(err, rootfs.ErrReadOnly), errors.Is(err, fs.ErrPermission):
-		status, msg = http.StatusForbidden, "the server may not write there"
-	case errors.Is(err, rootfs.ErrNotDir):
-		status, msg = http.StatusConflict, "a parent is not a folder"
+	case known:
 	case errors.Is(err, rootfs.ErrIsDir):
 		status, msg = http.StatusConflict, "a folder has that name"
 	case errors.Is(err, fs.ErrExist):
