@@ -21,11 +21,12 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address for ferry")
 	paddr := flag.String("pprof", "127.0.0.1:6060", "listen address for pprof")
 	dir := flag.String("dir", ".", "folder to serve")
+	upload := flag.Bool("upload", false, "accept uploads (--upload --overwrite), to profile PUT and POST")
 	flag.Parse()
 
 	// The logger `ferry -q` builds: records are still made, then dropped.
 	logger := slog.New(accesslog.NewHandler(io.Discard, io.Discard, accesslog.FormatText, true))
-	h, err := ferry.New(*dir, ferry.Options{Logger: logger})
+	h, err := ferry.New(*dir, ferry.Options{Logger: logger, Upload: *upload, Overwrite: *upload})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -127,6 +127,7 @@ func idle(args []string) error {
 	n := fs.Int("n", 1000, "idle connections to hold")
 	pid := fs.Int("pid", 0, "server process (its children are counted too)")
 	samples := fs.Int("samples", 200, "new requests timed while holding")
+	hold := fs.Duration("hold", 0, "keep the connections open this much longer (to inspect the server)")
 	fs.Parse(args)
 	pu, err := url.Parse(*u)
 	if err != nil {
@@ -185,6 +186,7 @@ func idle(args []string) error {
 		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
 	}
 	slices.Sort(lat)
+	time.Sleep(*hold)
 	perConn := "nan"
 	if held > 0 {
 		perConn = fmt.Sprintf("%.2f", float64(heldRSS-base)/float64(held))
