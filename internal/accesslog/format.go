@@ -42,7 +42,14 @@ func NewHandler(out, errOut io.Writer, format string, quiet bool) *Handler {
 	return &Handler{format: format, shared: &sink{out: out, errOut: errOut, quiet: quiet}}
 }
 
-func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+// Enabled lets callers skip building records nobody will see: with quiet,
+// everything below a warning (request and connection lines) is dropped.
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
+	if h.shared.quiet && l < slog.LevelWarn {
+		return false
+	}
+	return l >= h.level
+}
 
 func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	h2 := *h

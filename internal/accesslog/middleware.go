@@ -47,7 +47,7 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 		if observed {
 			obs.Ended(tr)
 		}
-		if log == nil {
+		if log == nil || !log.Enabled(r.Context(), slog.LevelInfo) {
 			return
 		}
 		status := rec.Status()

@@ -156,6 +156,9 @@ func WritePage(w http.ResponseWriter, r *http.Request, page *listing.Page) {
 	page.Sort.Apply(page.Entries)
 	buf := getBuffer()
 	defer putBuffer(buf)
+	// Pooled buffers over 1 MiB are dropped, so size a big page up front
+	// rather than growing it by doubling.
+	buf.Grow(len(page.Entries) * 280)
 	h := w.Header()
 	var err error
 	if wantsJSON(r, r.URL.Query()) {

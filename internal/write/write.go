@@ -483,7 +483,9 @@ func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
 	}
 	var total int64
 	for {
-		nr, rerr := src.Read(buf)
+		// A multipart part hands out at most 4 KiB per Read; filling the
+		// whole buffer first turns 64 write syscalls into one.
+		nr, rerr := fill(src, buf)
 		if nr > 0 {
 			nw, werr := dst.Write(buf[:nr])
 			total += int64(nw)
@@ -501,6 +503,20 @@ func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
 			return total, &readErr{rerr}
 		}
 	}
+}
+
+// fill reads into buf until it is full or the reader reports an error
+// (io.EOF included), which it returns as the reader gave it.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // copyFile copies a stored file (COPY), where both sides are the server's:
