@@ -5,12 +5,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 )
 
 // sendfileChunk bounds one zero-copy step so that progress is visible while a
 // large file goes out; a few MiB per syscall round keeps the cost negligible.
 const sendfileChunk = 4 << 20
+
+// smallBody is the size up to which a body is copied rather than sent with
+// sendfile.
+const smallBody = 8 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
 
 // Recorder wraps a ResponseWriter to learn the status and how many body bytes
 // really went out. It passes io.ReaderFrom through so that net/http can still
@@ -73,6 +80,13 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 	base, remain := src, int64(-1)
 	if lr, ok := src.(*io.LimitedReader); ok {
 		base, remain = lr.R, lr.N
+	}
+	if remain >= 0 && remain <= smallBody {
+		// A small body copied through the response's buffer leaves with the
+		// headers in one write; sendfile would cost a write and a sendfile.
+		bp := smallBufs.Get().(*[]byte)
+		defer smallBufs.Put(bp)
+		return io.CopyBuffer(writerOnly{r}, src, *bp)
 	}
 	var total int64
 	for remain != 0 {
