@@ -14,6 +14,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/mount"
 )
 
 // maxURL bounds what is encoded: a QR code of a longer URL is too dense to
@@ -103,7 +104,13 @@ func SVG(text string) ([]byte, error) {
 
 // Serve answers /.ferry/qr.svg?u=URL.
 func Serve(w http.ResponseWriter, r *http.Request) {
-	target, err := Target(r.URL.Query().Get("u"), r.Host, r.TLS != nil)
+	u := r.URL.Query().Get("u")
+	if strings.HasPrefix(u, "/") {
+		// The page names folders relative to the handler; under a prefix the
+		// URL a phone needs includes it.
+		u = (&url.URL{Path: mount.Prefix(r)}).EscapedPath() + u
+	}
+	target, err := Target(u, r.Host, r.TLS != nil)
 	if err != nil {
 		httperr.Write(w, r, http.StatusBadRequest, err.Error())
 		return

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
@@ -177,7 +178,7 @@ func destination(r *http.Request) (string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return "", refuse(http.StatusBadRequest, "Destination must be an absolute URL")
 	}
-	rest, ok := stripMount(p, mountPrefix(r))
+	rest, ok := stripMount(p, mount.Prefix(r))
 	if !ok {
 		return "", refuse(http.StatusBadRequest, "Destination is outside the served folder")
 	}
@@ -209,32 +210,6 @@ func hostPort(host, scheme string) string {
 		return strings.TrimSuffix(host, ":443")
 	}
 	return host
-}
-
-// mountPrefix is the decoded part of the request path that sits in front
-// of what the handler sees: http.StripPrefix trims r.URL.Path but leaves
-// r.RequestURI as the client sent it.
-func mountPrefix(r *http.Request) string {
-	uri := r.RequestURI
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	if uri == "" || uri == "*" {
-		return ""
-	}
-	if !strings.HasPrefix(uri, "/") {
-		// The absolute form (RFC 9112 §3.2.2), as sent to proxies.
-		u, err := url.Parse(uri)
-		if err != nil {
-			return ""
-		}
-		uri = u.EscapedPath()
-	}
-	full, err := url.PathUnescape(uri)
-	if err != nil || !strings.HasSuffix(full, r.URL.Path) {
-		return ""
-	}
-	return full[:len(full)-len(r.URL.Path)]
 }
 
 // stripMount removes the decoded prefix from an escaped path, cutting only
