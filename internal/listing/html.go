@@ -293,16 +293,23 @@ func (p *Page) WriteHTML(w io.Writer) error {
 // writeRows writes one <tr> per entry. It is a hand-written loop rather than
 // a template because at 100,000 entries reflection per row costs more than
 // everything else together; every name goes through appendHTML and every
-// href through url.PathEscape, so nothing reaches the page unescaped.
+// href through appendEntryHref, so nothing reaches the page unescaped. Rows
+// are appended straight into the bufio.Writer's free space
+// (AvailableBuffer), so each byte is copied once, into the writer below.
 func writeRows(w *bufio.Writer, entries []Entry) error {
-	var row []byte // reused for every row
-	var name []byte
 	for i := range entries {
 		e := &entries[i]
-		name = appendHTML(name[:0], e.Name)
-		row = row[:0]
+		// The longest row: a 255-byte name escaped as 6-byte entities
+		// twice and percent-encoded (3 bytes) once, plus about 400 bytes
+		// of markup. Longer names are rare and merely make the buffer grow.
+		if w.Available() < 16*len(e.Name)+512 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+		row := w.AvailableBuffer()
 		row = append(row, `<tr data-name="`...)
-		row = append(row, name...)
+		row = appendHTML(row, e.Name)
 		row = append(row, `" data-kind="`...)
 		row = append(row, KindOf(*e)...)
 		if e.IsDir {
@@ -311,14 +318,15 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		row = append(row, `"><td class="n"><a href="`...)
 		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
-		row = append(row, name...)
+		row = appendHTML(row, e.Name)
 		if e.IsDir {
 			row = append(row, `/</a></td><td class="s">—</td>`...)
 		} else {
 			row = append(row, `</a></td><td class="s" data-bytes="`...)
+			start := len(row)
 			row = strconv.AppendInt(row, e.Size, 10)
 			row = append(row, `" title="`...)
-			row = strconv.AppendInt(row, e.Size, 10)
+			row = append(row, row[start:len(row)-len(`" title="`)]...)
 			row = append(row, ` bytes">`...)
 			row = appendHumanSize(row, e.Size)
 			row = append(row, `</td>`...)
@@ -328,7 +336,7 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 			row = append(row, `<time datetime="`...)
 			row = e.ModTime.UTC().AppendFormat(row, time.RFC3339)
 			row = append(row, `">`...)
-			row = e.ModTime.AppendFormat(row, timeLayout)
+			row = appendLocalTime(row, e.ModTime)
 			row = append(row, `</time>`...)
 		}
 		row = append(row, "</td></tr>\n"...)
@@ -337,6 +345,21 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		}
 	}
 	return nil
+}
+
+// appendLocalTime appends t in timeLayout ("2006-01-02 15:04"), as
+// t.AppendFormat(dst, timeLayout) does for years 0 to 9999, without parsing
+// the layout for every row.
+func appendLocalTime(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	h, mi, _ := t.Clock()
+	return append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), ' ',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10))
 }
 
 // appendEntryHref appends the relative link to an entry, ready for an

@@ -66,39 +66,163 @@ func (s Sort) normalized() Sort {
 // code point order as the tie-break, and equal sizes or times fall back on
 // that name order. Descending is the exact reverse of ascending within each
 // group, so flipping ?order= always flips the list (folders staying on top).
+//
+// Each name is case-folded once, into a key whose byte order is the order of
+// compareNames (folded runes in UTF-8 compare as their code points do), so
+// the n log n comparisons are plain string comparisons; the result is then
+// applied to entries by permutation.
 func (s Sort) Apply(entries []Entry) {
 	s = s.normalized()
+	if len(entries) < 2 {
+		return
+	}
+	items := make([]sortItem, len(entries))
+	// The keys that differ from their names share one buffer: one
+	// allocation for the keys whatever the number of entries.
+	var arena strings.Builder
+	var spans []keySpan
+	for i := range entries {
+		e := &entries[i]
+		it := &items[i]
+		it.idx, it.dir, it.fold = int32(i), e.IsDir, e.Name
+		switch s.Key {
+		case SortSize:
+			// Folder sizes are meaningless (and often the filesystem's
+			// block size), so folders sort by name under ?sort=size.
+			if !e.IsDir {
+				it.n = e.Size
+			}
+		case SortTime:
+			it.n, it.ns = e.ModTime.Unix(), int32(e.ModTime.Nanosecond())
+		}
+		if needsFold(e.Name) {
+			if spans == nil {
+				spans = make([]keySpan, 0, len(entries)-i)
+				size := 0
+				for j := i; j < len(entries); j++ {
+					size += len(entries[j].Name)
+				}
+				arena.Grow(size + size/8)
+			}
+			appendFold(&arena, e.Name)
+			spans = append(spans, keySpan{int32(i), int32(arena.Len())})
+		}
+	}
+	keys, start := arena.String(), 0
+	for _, sp := range spans {
+		items[sp.item].fold = keys[start:sp.end]
+		start = int(sp.end)
+	}
 	// Not a stable sort: the order is total (only two entries with the same
 	// name and kind compare equal, which a folder cannot hold), and pdqsort
 	// makes several times fewer comparisons than the stable merge.
-	slices.SortFunc(entries, s.compare)
+	byName := func(a, b *sortItem) int {
+		if c := strings.Compare(a.fold, b.fold); c != 0 {
+			return c
+		}
+		return strings.Compare(entries[a.idx].Name, entries[b.idx].Name)
+	}
+	sign := 1
+	if s.Desc {
+		sign = -1
+	}
+	if s.Key == SortName {
+		slices.SortFunc(items, func(a, b sortItem) int {
+			if a.dir != b.dir {
+				if a.dir {
+					return -1
+				}
+				return 1
+			}
+			return sign * byName(&a, &b)
+		})
+	} else {
+		slices.SortFunc(items, func(a, b sortItem) int {
+			if a.dir != b.dir {
+				if a.dir {
+					return -1
+				}
+				return 1
+			}
+			c := cmpInt64(a.n, b.n)
+			if c == 0 {
+				c = cmpInt64(int64(a.ns), int64(b.ns))
+			}
+			if c == 0 {
+				c = byName(&a, &b)
+			}
+			return sign * c
+		})
+	}
+	permute(entries, items)
 }
 
-func (s Sort) compare(a, b Entry) int {
-	if a.IsDir != b.IsDir {
-		if a.IsDir {
-			return -1
+// sortItem is an entry as the comparison sees it. n and ns hold the size or
+// the time (seconds, nanoseconds) for those keys, and stay zero otherwise.
+type sortItem struct {
+	fold string // the case-folded name
+	n    int64
+	ns   int32
+	idx  int32 // the entry's index before sorting
+	dir  bool
+}
+
+// keySpan says that items[item] has the key ending at end in the arena (and
+// starting where the previous span ended).
+type keySpan struct{ item, end int32 }
+
+// permute rearranges entries so that entries[i] becomes the entry that was at
+// items[i].idx, following each cycle of the permutation in place.
+func permute(entries []Entry, items []sortItem) {
+	for i := range items {
+		if items[i].idx < 0 || int(items[i].idx) == i {
+			continue
 		}
-		return 1
-	}
-	c := 0
-	switch s.Key {
-	case SortSize:
-		// Folder sizes are meaningless (and often the filesystem's block
-		// size), so folders sort by name under ?sort=size.
-		if !a.IsDir {
-			c = cmpInt64(a.Size, b.Size)
+		tmp := entries[i]
+		j := i
+		for {
+			k := int(items[j].idx)
+			items[j].idx = -1
+			if k == i {
+				entries[j] = tmp
+				break
+			}
+			entries[j] = entries[k]
+			j = k
 		}
-	case SortTime:
-		c = a.ModTime.Compare(b.ModTime)
 	}
-	if c == 0 {
-		c = compareNames(a.Name, b.Name)
+}
+
+// needsFold reports whether folding would change name: any upper-case ASCII
+// letter or any non-ASCII byte (which may fold, or be invalid UTF-8).
+func needsFold(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return true
+		}
 	}
-	if s.Desc {
-		return -c
+	return false
+}
+
+// appendFold appends name with every rune folded as compareFold folds it:
+// ASCII upper case to lower case, other runes through foldRune, and invalid
+// UTF-8 as U+FFFD, so that comparing two results byte by byte gives
+// compareFold's answer.
+func appendFold(dst *strings.Builder, name string) {
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst.WriteByte(c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(name[i:])
+		dst.WriteRune(foldRune(r))
+		i += n
 	}
-	return c
 }
 
 func cmpInt64(a, b int64) int {
@@ -109,69 +233,6 @@ func cmpInt64(a, b int64) int {
 		return 1
 	}
 	return 0
-}
-
-// compareNames orders names case-insensitively, then by code point (which,
-// for valid UTF-8, is plain byte order) so that "a" and "A" still have a
-// fixed order. It allocates nothing, which matters at 100,000 entries.
-func compareNames(a, b string) int {
-	if c := compareFold(a, b); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
-}
-
-// compareFold compares a and b rune by rune after simple case folding.
-func compareFold(a, b string) int {
-	// Skip the common prefix byte by byte (names in a folder often share
-	// one), then back up to a rune boundary so folding sees whole runes.
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
-		i++
-	}
-	for i > 0 && (i < len(a) && !utf8.RuneStart(a[i]) || i < len(b) && !utf8.RuneStart(b[i])) {
-		i--
-	}
-	a, b = a[i:], b[i:]
-	for a != "" && b != "" {
-		var ra, rb rune
-		// ASCII fast path: most file names are ASCII.
-		if c := a[0]; c < utf8.RuneSelf {
-			ra, a = rune(c), a[1:]
-			if 'A' <= ra && ra <= 'Z' {
-				ra += 'a' - 'A'
-			}
-		} else {
-			var n int
-			ra, n = utf8.DecodeRuneInString(a)
-			a = a[n:]
-			ra = foldRune(ra)
-		}
-		if c := b[0]; c < utf8.RuneSelf {
-			rb, b = rune(c), b[1:]
-			if 'A' <= rb && rb <= 'Z' {
-				rb += 'a' - 'A'
-			}
-		} else {
-			var n int
-			rb, n = utf8.DecodeRuneInString(b)
-			b = b[n:]
-			rb = foldRune(rb)
-		}
-		if ra != rb {
-			if ra < rb {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case a == "" && b == "":
-		return 0
-	case a == "":
-		return -1
-	}
-	return 1
 }
 
 // foldRune maps a rune to a lower-case representative of its case class.

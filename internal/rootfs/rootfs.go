@@ -159,34 +159,63 @@ type Entry struct {
 
 // ReadDir lists an open folder under the policy: hidden and temporary names
 // are skipped, and so are symlinks that lead out (unless FollowSymlinks) or
-// nowhere. name is the folder's clean relative name.
+// nowhere, and anything that is neither a file nor a folder (FIFOs, devices,
+// sockets). name is the folder's clean relative name. On Linux the folder is
+// read with getdents and each entry stat'ed relative to the folder's
+// descriptor (readdir_linux.go); elsewhere through os.File.ReadDir.
 func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
+	return f.readDir(dir, name)
+}
+
+// listed reports whether a folder member's base name may be listed at all,
+// before anything is known of it but its name.
+func (f *FS) listed(n string) bool {
+	return n != "" && !strings.HasPrefix(n, TempPrefix) && (f.policy.Hidden || n[0] != '.')
+}
+
+// symlinkEntry resolves a listed symlink the way Open would (inside the root,
+// or anywhere with FollowSymlinks); ok is false for links that lead out,
+// nowhere, or to something that is neither a file nor a folder.
+func (f *FS) symlinkEntry(dirName, n string) (e Entry, ok bool) {
+	info, err := f.Stat(path.Join(dirName, n))
+	if err != nil {
+		return Entry{}, false
+	}
+	return entryOf(n, info)
+}
+
+func entryOf(n string, info fs.FileInfo) (e Entry, ok bool) {
+	e = Entry{Name: n, IsDir: info.IsDir(), ModTime: info.ModTime()}
+	if !e.IsDir {
+		if !info.Mode().IsRegular() {
+			return Entry{}, false
+		}
+		e.Size = info.Size()
+	}
+	return e, true
+}
+
+// readDirPortable is ReadDir through os.File.ReadDir: the fallback where the
+// descriptor cannot be used directly.
+func (f *FS) readDirPortable(dir *os.File, name string) ([]Entry, error) {
 	var out []Entry
 	for {
 		batch, err := dir.ReadDir(1024)
 		for _, de := range batch {
 			n := de.Name()
-			if strings.HasPrefix(n, TempPrefix) || (!f.policy.Hidden && n[0] == '.') {
+			if !f.listed(n) {
 				continue
 			}
-			var info fs.FileInfo
-			var ierr error
+			var e Entry
+			var ok bool
 			if de.Type()&fs.ModeSymlink != 0 {
-				info, ierr = f.Stat(path.Join(name, n))
-			} else {
-				info, ierr = de.Info()
+				e, ok = f.symlinkEntry(name, n)
+			} else if info, ierr := de.Info(); ierr == nil {
+				e, ok = entryOf(n, info)
 			}
-			if ierr != nil {
-				continue
+			if ok {
+				out = append(out, e)
 			}
-			e := Entry{Name: n, IsDir: info.IsDir(), ModTime: info.ModTime()}
-			if !e.IsDir {
-				if !info.Mode().IsRegular() {
-					continue
-				}
-				e.Size = info.Size()
-			}
-			out = append(out, e)
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || len(batch) == 0 {

@@ -1,0 +1,117 @@
+package rootfs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// direntBufs hold getdents buffers between listings. 64 KiB takes a
+// 10,000-entry folder in 5 calls rather than the 40 of os.File's 8 KiB.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// readDir reads the folder with getdents and stats each listed name with
+// fstatat relative to the folder's descriptor. Compared with os.File.ReadDir
+// it allocates one string per listed entry and nothing else (no DirEntry, no
+// FileInfo), and never stats the names the policy hides. The stat itself is
+// the same one syscall per entry: Linux has no other way to learn sizes and
+// times, and that syscall is most of a big listing's cost.
+//
+// The descriptor is used through SyscallConn rather than Fd, which would put
+// the file in blocking mode for the rest of its life; Control also keeps the
+// descriptor from being closed and reused while the loop runs.
+func (f *FS) readDir(dir *os.File, name string) ([]Entry, error) {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return f.readDirPortable(dir, name)
+	}
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	var out []Entry
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		out, rerr = f.readDirFd(int(fd), name, *bp)
+	}); err != nil {
+		return nil, err
+	}
+	return out, rerr
+}
+
+// Offsets in struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16,
+// d_type u8, then the NUL-terminated name.
+const (
+	direntReclen = 16
+	direntName   = 19
+)
+
+func (f *FS) readDirFd(fd int, dirName string, buf []byte) ([]Entry, error) {
+	var out []Entry
+	var st unix.Stat_t
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return out, &fs.PathError{Op: "readdirent", Path: dirName, Err: err}
+		}
+		if n <= 0 {
+			return out, nil
+		}
+		for rec := buf[:n]; len(rec) >= direntName; {
+			reclen := int(binary.NativeEndian.Uint16(rec[direntReclen:]))
+			if reclen < direntName || reclen > len(rec) {
+				break
+			}
+			nb := rec[direntName:reclen]
+			rec = rec[reclen:]
+			if i := bytes.IndexByte(nb, 0); i >= 0 {
+				nb = nb[:i]
+			}
+			// Hidden, temporary, "." and ".." are dropped before any
+			// allocation or syscall.
+			if len(nb) == 0 || nb[0] == '.' && (!f.policy.Hidden || len(nb) == 1 || len(nb) == 2 && nb[1] == '.') ||
+				bytes.HasPrefix(nb, tempPrefixBytes) {
+				continue
+			}
+			nm := string(nb)
+			for {
+				err = unix.Fstatat(fd, nm, &st, unix.AT_SYMLINK_NOFOLLOW)
+				if err != unix.EINTR {
+					break
+				}
+			}
+			if err != nil {
+				if err == unix.ENOENT {
+					continue // deleted since getdents
+				}
+				return out, &fs.PathError{Op: "fstatat", Path: nm, Err: err}
+			}
+			e := Entry{Name: nm}
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFREG:
+				e.Size = st.Size
+			case unix.S_IFDIR:
+				e.IsDir = true
+			case unix.S_IFLNK:
+				var ok bool
+				if e, ok = f.symlinkEntry(dirName, nm); ok {
+					out = append(out, e)
+				}
+				continue
+			default:
+				continue // FIFOs, devices, sockets
+			}
+			// As os.Stat does, so the times are the same as before.
+			e.ModTime = time.Unix(st.Mtim.Unix())
+			out = append(out, e)
+		}
+	}
+}
+
+var tempPrefixBytes = []byte(TempPrefix)
