@@ -178,6 +178,9 @@ func New(dir string, opts Options) (*Handler, error) {
 // Close removes partial uploads still in flight and releases the folder.
 func (h *Handler) Close() error {
 	h.write.Close()
+	if c, ok := h.read.(interface{ Close() }); ok {
+		c.Close() // the file server's cache of open files
+	}
 	if h.tus != nil {
 		h.tus.Close()
 	}

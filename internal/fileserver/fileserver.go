@@ -38,29 +38,40 @@ type Options struct {
 
 // Server serves reads from a rooted tree.
 type Server struct {
-	fs   *rootfs.FS
-	opts Options
+	fs    *rootfs.FS
+	opts  Options
+	files *openFiles // nil where the platform offers no cache
 }
 
 // New returns a Server over fsys.
 func New(fsys *rootfs.FS, opts Options) *Server {
-	return &Server{fs: fsys, opts: opts}
+	return &Server{fs: fsys, opts: opts, files: newOpenFiles()}
 }
 
-// ServeHTTP answers GET or HEAD for the clean relative name; dir reports
+// Serve answers GET or HEAD for the clean relative name; dir reports
 // whether the request path ended in a slash.
 func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir bool) {
 	if !s.visible(name) {
 		httperr.Write(w, r, http.StatusNotFound, "")
 		return
 	}
+	// ?hash reads the file through its own offset, so it never gets a
+	// shared descriptor.
+	hash := s.opts.Hash != nil && r.URL.RawQuery != "" && r.URL.Query().Has("hash")
+	if !dir && !hash && s.files != nil {
+		if e, info := s.files.get(s.fs, r, name); e != nil {
+			s.serveFile(w, r, &content{f: e.f, size: info.Size(), shared: true}, info, name, e.etag)
+			s.files.release(e)
+			return
+		}
+	}
 	f, info, err := s.fs.Open(name)
 	if err != nil {
 		httperr.FromFS(w, r, err)
 		return
 	}
-	defer f.Close()
 	if info.IsDir() {
+		defer f.Close()
 		if !dir {
 			redirect(w, r, "./"+url.PathEscape(path.Base(name))+"/")
 			return
@@ -70,11 +81,27 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	}
 	if dir {
 		// "/file.txt/" names a file as if it were a folder; point at the file.
+		f.Close()
 		redirect(w, r, "../"+url.PathEscape(path.Base(name)))
 		return
 	}
-	s.serveFile(w, r, f, info, name)
+	if hash {
+		defer f.Close()
+		s.opts.Hash(w, r, f, name)
+		return
+	}
+	if s.files != nil && cacheable(r, info) {
+		e := s.files.put(name, f, info)
+		defer s.files.release(e)
+		s.serveFile(w, r, &content{f: f, size: info.Size(), shared: true}, info, name, e.etag)
+		return
+	}
+	defer f.Close()
+	s.serveFile(w, r, &content{f: f, size: info.Size()}, info, name, nil)
 }
+
+// Close releases the cached descriptors.
+func (s *Server) Close() { s.files.close() }
 
 func (s *Server) visible(name string) bool {
 	if s.opts.Only == nil || name == "." {
@@ -84,22 +111,30 @@ func (s *Server) visible(name string) bool {
 	return s.opts.Only[top]
 }
 
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, info fs.FileInfo, name string) {
-	if s.opts.Hash != nil && r.URL.Query().Has("hash") {
-		s.opts.Hash(w, r, f, name)
-		return
-	}
+// Header values every file response carries, shared read-only: assigning
+// them spares Header.Set a slice per header per request.
+var (
+	nosniff = []string{"nosniff"}
+	// A user's HTML or SVG must not run script with ferry's origin: the
+	// sandbox gives it an opaque origin of its own.
+	sandbox = []string{"sandbox"}
+)
+
+// serveFile sends a regular file through http.ServeContent (ranges and
+// preconditions); etag is the precomputed header value or nil.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, info fs.FileInfo, name string, etag []string) {
 	tr := transfer.FromContext(r.Context())
 	if r.Method == http.MethodGet {
 		tr.Describe(transfer.KindFile, info.Size())
 	}
+	if etag == nil {
+		etag = []string{ETag(info)}
+	}
 	h := w.Header()
-	h.Set("Etag", ETag(info))
-	h.Set("X-Content-Type-Options", "nosniff")
-	// A user's HTML or SVG must not run script with ferry's origin: the
-	// sandbox gives it an opaque origin of its own.
-	h.Set("Content-Security-Policy", "sandbox")
-	http.ServeContent(w, withRange(r, info.Size()), name, info.ModTime(), f)
+	h["Etag"] = etag
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = sandbox
+	http.ServeContent(w, withRange(r, info.Size()), name, info.ModTime(), c)
 }
 
 // ETag is a strong validator from size and modification time, as Caddy does;
@@ -202,7 +237,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, dir string) 
 			f.Close()
 			continue
 		}
-		s.serveFile(w, r, f, info, name)
+		s.serveFile(w, r, &content{f: f, size: info.Size()}, info, name, nil)
 		f.Close()
 		return true
 	}

@@ -22,11 +22,16 @@ func normalizeRange(v string, size int64) (string, bool) {
 	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
 		return "", false
 	}
-	var kept []string
+	// The header is returned as it came (no allocation) unless a range is
+	// dropped or an element needs trimming.
+	same := unit == "bytes"
+	nkept := 0
 	zeroSuffix := false
 	for spec := range strings.SplitSeq(set, ",") {
+		raw := spec
 		spec = strings.TrimSpace(spec)
 		if spec == "" {
+			same = false
 			continue // the list rule (RFC 9110 §5.6.1) allows empty elements
 		}
 		first, last, ok := strings.Cut(spec, "-")
@@ -40,6 +45,7 @@ func normalizeRange(v string, size int64) (string, bool) {
 			}
 			if n == 0 {
 				zeroSuffix = true // selects nothing: unsatisfiable
+				same = false
 				continue
 			}
 		} else {
@@ -54,9 +60,12 @@ func normalizeRange(v string, size int64) (string, bool) {
 				}
 			}
 		}
-		kept = append(kept, spec)
+		if raw != spec {
+			same = false
+		}
+		nkept++
 	}
-	if len(kept) == 0 {
+	if nkept == 0 {
 		if !zeroSuffix {
 			return "", false // "bytes=" names no range at all
 		}
@@ -64,7 +73,56 @@ func normalizeRange(v string, size int64) (string, bool) {
 		// one ServeContent rightly answers 416 with "bytes */SIZE".
 		return "bytes=" + strconv.FormatInt(size, 10) + "-", true
 	}
+	if same {
+		return v, true
+	}
+	kept := make([]string, 0, nkept)
+	for spec := range strings.SplitSeq(set, ",") {
+		spec = strings.TrimSpace(spec)
+		if spec != "" && !isZeroSuffix(spec) {
+			kept = append(kept, spec)
+		}
+	}
 	return "bytes=" + strings.Join(kept, ","), true
+}
+
+// isZeroSuffix reports whether a valid range spec is "-0" (or "-00…").
+func isZeroSuffix(spec string) bool {
+	return spec[0] == '-' && strings.Trim(spec[1:], "0") == ""
+}
+
+// rangeLength is the number of bytes a Range header selects from a file of
+// this size (overlaps counted twice, as ServeContent counts them); false when
+// the header is ignored and the whole file would be sent.
+func rangeLength(v string, size int64) (int64, bool) {
+	nv, keep := normalizeRange(v, size)
+	if !keep {
+		return 0, false
+	}
+	var total int64
+	for spec := range strings.SplitSeq(strings.TrimPrefix(nv, "bytes="), ",") {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue
+		}
+		first, last, _ := strings.Cut(spec, "-")
+		if first == "" {
+			n, _ := strconv.ParseInt(last, 10, 64)
+			total += min(n, size)
+			continue
+		}
+		a, _ := strconv.ParseInt(first, 10, 64)
+		if a >= size {
+			continue // unsatisfiable: no bytes
+		}
+		b := size - 1
+		if last != "" {
+			n, _ := strconv.ParseInt(last, 10, 64)
+			b = min(n, size-1)
+		}
+		total += b - a + 1
+	}
+	return total, true
 }
 
 func digits(s string) bool {

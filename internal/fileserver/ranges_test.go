@@ -73,6 +73,43 @@ func FuzzNormalizeRange(f *testing.F) {
 			if _, err := fmt.Sscanf(w.Header().Get("Content-Range"), "bytes %d-%d/%d", &s, &e, &size); err != nil || s > e || e >= size {
 				t.Fatalf("%q → %q → Content-Range %q", v, nv, w.Header().Get("Content-Range"))
 			}
+			// The cache of open files trusts rangeLength to bound the body.
+			if n, ok := rangeLength(v, int64(len(content))); !ok || n < e-s+1 {
+				t.Fatalf("%q: rangeLength %d, %v; ServeContent sent %d bytes", v, n, ok, e-s+1)
+			}
 		}
 	})
+}
+
+func TestRangeLength(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"bytes=0-9", 10, true},
+		{"bytes=10-", 90, true},
+		{"bytes=-5", 5, true},
+		{"bytes=-500", 100, true},
+		{"bytes=90-500", 10, true},
+		{"bytes=0-9, 20-29", 20, true},
+		{"bytes=0-9,0-9", 20, true},
+		{"bytes=100-", 0, true},
+		{"bytes=-0", 0, true},
+		{"items=0-9", 0, false},
+		{"bytes=9-5", 0, false},
+	}
+	for _, tc := range cases {
+		got, ok := rangeLength(tc.in, 100)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("rangeLength(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func BenchmarkNormalizeRange(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		normalizeRange("bytes=1000-1999", 65536)
+	}
 }

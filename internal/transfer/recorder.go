@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -13,11 +14,11 @@ import (
 // large file goes out; a few MiB per syscall round keeps the cost negligible.
 const sendfileChunk = 4 << 20
 
-// smallBody is the size up to which a body is copied rather than sent with
+// SmallBody is the size up to which a body is copied rather than sent with
 // sendfile.
-const smallBody = 8 << 10
+const SmallBody = 8 << 10
 
-var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, SmallBody); return &b }}
 
 // Recorder wraps a ResponseWriter to learn the status and how many body bytes
 // really went out. It passes io.ReaderFrom through so that net/http can still
@@ -65,6 +66,18 @@ func (r *Recorder) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// FileSource is a reader over a file that reads without moving the file's
+// own offset (pread), such as the one fileserver gives http.ServeContent to
+// spare it the lseek calls it makes to learn the size. SendFile hands over the
+// file itself, positioned where the reader is, so that a large body still
+// leaves by sendfile; after that the reader must not be read again. It returns
+// nil when the file's offset cannot be moved (a descriptor shared between
+// requests), and the body is then copied through Read.
+type FileSource interface {
+	io.Reader
+	SendFile() *os.File
+}
+
 // ReadFrom hands the reader to the underlying writer unchanged, so a file (or
 // a LimitedReader over one, as http.ServeContent makes for ranges) still
 // reaches sendfile. It steps through the file in chunks, each of which keeps
@@ -77,16 +90,28 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 	if !ok {
 		return io.Copy(writerOnly{r}, src)
 	}
+	lr, limited := src.(*io.LimitedReader)
 	base, remain := src, int64(-1)
-	if lr, ok := src.(*io.LimitedReader); ok {
+	if limited {
 		base, remain = lr.R, lr.N
 	}
-	if remain >= 0 && remain <= smallBody {
+	if remain >= 0 && remain <= SmallBody {
 		// A small body copied through the response's buffer leaves with the
 		// headers in one write; sendfile would cost a write and a sendfile.
 		bp := smallBufs.Get().(*[]byte)
-		defer smallBufs.Put(bp)
-		return io.CopyBuffer(writerOnly{r}, src, *bp)
+		n, err := r.copySmall(base, (*bp)[:remain])
+		smallBufs.Put(bp)
+		lr.N -= n
+		return n, err
+	}
+	if fsrc, ok := base.(FileSource); ok {
+		f := fsrc.SendFile()
+		if f == nil {
+			bp := smallBufs.Get().(*[]byte)
+			defer smallBufs.Put(bp)
+			return io.CopyBuffer(writerOnly{r}, src, *bp)
+		}
+		base = f
 	}
 	var total int64
 	for remain != 0 {
@@ -102,7 +127,7 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 		}
 		if err != nil {
 			r.failed = true
-			if lr, ok := src.(*io.LimitedReader); ok {
+			if limited {
 				lr.N = remain
 			}
 			return total, err
@@ -111,10 +136,27 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 			break // end of the source
 		}
 	}
-	if lr, ok := src.(*io.LimitedReader); ok {
+	if limited {
 		lr.N = remain
 	}
 	return total, nil
+}
+
+// copySmall reads all of buf from src, or up to its end, and writes it in one
+// call: io.Copy's path would allocate for the wrapped writer and read twice
+// (the second read only to learn of the end).
+func (r *Recorder) copySmall(src io.Reader, buf []byte) (int64, error) {
+	n, err := io.ReadFull(src, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil // the source ended early: io.Copy reports no error either
+	}
+	if n > 0 {
+		w, werr := r.Write(buf[:n])
+		if werr != nil {
+			return int64(w), werr
+		}
+	}
+	return int64(n), err
 }
 
 func (r *Recorder) count(n int64) {

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -304,4 +305,82 @@ func TestCompleteDespiteHangUpAfterLastByte(t *testing.T) {
 			t.Errorf("Content-Length %q, wrote %d: %q, want %q", tc.length, tc.wrote, outcome, tc.outcome)
 		}
 	}
+}
+
+// fileSource stands for fileserver's reader: pread-like reads, and the file
+// itself when it may be handed over.
+type fileSource struct {
+	f      *os.File
+	shared bool
+	handed int
+}
+
+func (s *fileSource) Read(p []byte) (int, error) { return s.f.Read(p) }
+
+func (s *fileSource) SendFile() *os.File {
+	s.handed++
+	if s.shared {
+		return nil
+	}
+	return s.f
+}
+
+func TestRecorderUnwrapsFileSource(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data := make([]byte, SmallBody+100)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	os.WriteFile(p, data, 0o644)
+	for _, shared := range []bool{false, true} {
+		f, _ := os.Open(p)
+		spy := &readerFromSpy{ResponseWriter: httptest.NewRecorder()}
+		rec := NewRecorder(spy, nil)
+		src := &fileSource{f: f, shared: shared}
+		n, err := rec.ReadFrom(&io.LimitedReader{R: src, N: int64(len(data))})
+		f.Close()
+		if err != nil || n != int64(len(data)) || rec.Sent() != n || src.handed != 1 {
+			t.Fatalf("shared %v: ReadFrom = %d, %v; Sent %d; handed %d", shared, n, err, rec.Sent(), src.handed)
+		}
+		if shared {
+			// Copied through Write: nothing reaches ReadFrom.
+			if len(spy.sources) != 0 || spy.ResponseWriter.(*httptest.ResponseRecorder).Body.Len() != len(data) {
+				t.Errorf("shared: %d ReadFrom calls, %d bytes written", len(spy.sources), spy.ResponseWriter.(*httptest.ResponseRecorder).Body.Len())
+			}
+			continue
+		}
+		for i, s := range spy.sources {
+			if l, ok := s.(*io.LimitedReader); !ok {
+				t.Errorf("chunk %d: %T reaches ReadFrom", i, s)
+			} else if _, ok := l.R.(*os.File); !ok {
+				t.Errorf("chunk %d: LimitedReader over %T, not *os.File: no sendfile", i, l.R)
+			}
+		}
+	}
+}
+
+func TestRecorderCopiesSmallBodyInOneWrite(t *testing.T) {
+	for _, tc := range []struct{ size, limit int }{{1000, 1000}, {500, 1000}, {0, 0}} {
+		w := &countingWriter{ResponseWriter: httptest.NewRecorder()}
+		rec := NewRecorder(w, nil)
+		lr := &io.LimitedReader{R: bytes.NewReader(make([]byte, tc.size)), N: int64(tc.limit)}
+		n, err := rec.ReadFrom(lr)
+		if err != nil || n != int64(tc.size) || w.writes > 1 || lr.N != int64(tc.limit-tc.size) {
+			t.Errorf("%d of %d: ReadFrom = %d, %v in %d writes, N left %d", tc.size, tc.limit, n, err, w.writes, lr.N)
+		}
+	}
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *countingWriter) ReadFrom(src io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{w}, src)
 }

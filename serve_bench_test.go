@@ -1,0 +1,75 @@
+package ferry_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ferry-sh/ferry"
+	"github.com/ferry-sh/ferry/internal/accesslog"
+)
+
+// benchHandler serves a folder with a 1 KiB and a 64 KiB file through the
+// handler `ferry -q` builds: logging, counters, tracking and policy all run.
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	dir := b.TempDir()
+	for name, size := range map[string]int{"1k.bin": 1 << 10, "64k.bin": 64 << 10} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	logger := slog.New(accesslog.NewHandler(io.Discard, io.Discard, accesslog.FormatText, true))
+	h, err := ferry.New(dir, ferry.Options{Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close() })
+	return h
+}
+
+// discardWriter is a ResponseWriter that keeps nothing, so the benchmark
+// measures the handler and not a recorder's buffer.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func benchServe(b *testing.B, h http.Handler, target string, hdr map[string]string, want int) {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	w := &discardWriter{}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.h, w.status = http.Header{}, 0
+		h.ServeHTTP(w, r)
+		if w.status != want {
+			b.Fatalf("status %d, want %d", w.status, want)
+		}
+	}
+}
+
+func BenchmarkServeSmallFile(b *testing.B) {
+	benchServe(b, benchHandler(b), "/1k.bin", nil, http.StatusOK)
+}
+
+func BenchmarkServeRange(b *testing.B) {
+	benchServe(b, benchHandler(b), "/64k.bin", map[string]string{"Range": "bytes=1000-1999"}, http.StatusPartialContent)
+}
+
+func BenchmarkServeNotModified(b *testing.B) {
+	h := benchHandler(b)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/1k.bin", nil))
+	benchServe(b, h, "/1k.bin", map[string]string{"If-None-Match": w.Header().Get("Etag")}, http.StatusNotModified)
+}
