@@ -20,7 +20,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
@@ -226,19 +225,23 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 	if err := wk.ew.dir(name+"/", info); err != nil {
 		return err
 	}
-	entries, err := fsys.ReadDir(f, rel)
-	if err != nil && len(entries) == 0 {
+	// Names only: each member is opened below anyway, and the open's fstat
+	// says what ReadDir's stat would, so stating twice is wasted.
+	names, err := fsys.ReadNames(f, rel)
+	if err != nil && len(names) == 0 {
 		return nil
 	}
 	// Sorted, so the same tree always gives the same archive.
-	slices.SortFunc(entries, func(a, b rootfs.Entry) int { return strings.Compare(a.Name, b.Name) })
-	for _, e := range entries {
-		childRel := path.Join(rel, e.Name)
-		childName := name + "/" + CleanName(e.Name)
-		cf, cinfo, err := fsys.Open(childRel)
+	slices.Sort(names)
+	for _, n := range names {
+		// Opened relative to the folder (one openat), not from the root;
+		// rootfs applies the same policy as Open.
+		cf, cinfo, err := fsys.OpenIn(f, rel, n)
 		if err != nil {
 			continue // raced with a delete, or refused by the policy
 		}
+		childRel := path.Join(rel, n)
+		childName := name + "/" + CleanName(n)
 		if cinfo.IsDir() {
 			err = wk.walk(fsys, cf, cinfo, childRel, childName, ancestors)
 		} else {
@@ -250,14 +253,6 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 		}
 	}
 	return nil
-}
-
-func inodeOf(info fs.FileInfo) (inode, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return inode{}, false
-	}
-	return inode{uint64(st.Dev), uint64(st.Ino)}, true
 }
 
 // CleanName makes one name component safe inside an archive: no separators,

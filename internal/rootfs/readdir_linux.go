@@ -52,16 +52,56 @@ const (
 func (f *FS) readDirFd(fd int, dirName string, buf []byte) ([]Entry, error) {
 	var out []Entry
 	var st unix.Stat_t
+	err := f.eachName(fd, dirName, buf, func(nm string) error {
+		var err error
+		for {
+			err = unix.Fstatat(fd, nm, &st, unix.AT_SYMLINK_NOFOLLOW)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err != nil {
+			if err == unix.ENOENT {
+				return nil // deleted since getdents
+			}
+			return &fs.PathError{Op: "fstatat", Path: nm, Err: err}
+		}
+		e := Entry{Name: nm}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			e.Size = st.Size
+		case unix.S_IFDIR:
+			e.IsDir = true
+		case unix.S_IFLNK:
+			if e, ok := f.symlinkEntry(dirName, nm); ok {
+				out = append(out, e)
+			}
+			return nil
+		default:
+			return nil // FIFOs, devices, sockets
+		}
+		// As os.Stat does, so the times are the same as before.
+		e.ModTime = time.Unix(st.Mtim.Unix())
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// eachName calls fn with every name of the folder open as fd that the
+// policy lets be listed, in the order getdents gives them, until fn returns
+// an error.
+func (f *FS) eachName(fd int, dirName string, buf []byte, fn func(name string) error) error {
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return out, &fs.PathError{Op: "readdirent", Path: dirName, Err: err}
+			return &fs.PathError{Op: "readdirent", Path: dirName, Err: err}
 		}
 		if n <= 0 {
-			return out, nil
+			return nil
 		}
 		for rec := buf[:n]; len(rec) >= direntName; {
 			reclen := int(binary.NativeEndian.Uint16(rec[direntReclen:]))
@@ -79,39 +119,65 @@ func (f *FS) readDirFd(fd int, dirName string, buf []byte) ([]Entry, error) {
 				bytes.HasPrefix(nb, tempPrefixBytes) {
 				continue
 			}
-			nm := string(nb)
-			for {
-				err = unix.Fstatat(fd, nm, &st, unix.AT_SYMLINK_NOFOLLOW)
-				if err != unix.EINTR {
-					break
-				}
+			if err := fn(string(nb)); err != nil {
+				return err
 			}
-			if err != nil {
-				if err == unix.ENOENT {
-					continue // deleted since getdents
-				}
-				return out, &fs.PathError{Op: "fstatat", Path: nm, Err: err}
-			}
-			e := Entry{Name: nm}
-			switch st.Mode & unix.S_IFMT {
-			case unix.S_IFREG:
-				e.Size = st.Size
-			case unix.S_IFDIR:
-				e.IsDir = true
-			case unix.S_IFLNK:
-				var ok bool
-				if e, ok = f.symlinkEntry(dirName, nm); ok {
-					out = append(out, e)
-				}
-				continue
-			default:
-				continue // FIFOs, devices, sockets
-			}
-			// As os.Stat does, so the times are the same as before.
-			e.ModTime = time.Unix(st.Mtim.Unix())
-			out = append(out, e)
 		}
 	}
+}
+
+// readNames is ReadNames on the descriptor, as readDir is ReadDir.
+func (f *FS) readNames(dir *os.File, name string) ([]string, error) {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return f.readNamesPortable(dir)
+	}
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	var out []string
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		rerr = f.eachName(int(fd), name, *bp, func(nm string) error {
+			out = append(out, nm)
+			return nil
+		})
+	}); err != nil {
+		return nil, err
+	}
+	return out, rerr
+}
+
+// openIn opens a member of the folder open as dir with one openat relative
+// to its descriptor: no walk from the root, and O_NOFOLLOW so that the open
+// cannot leave the folder. ok is false when that is not the whole answer
+// (a symlink, which must be resolved under the policy, or an error other
+// than absence); the caller then opens the member from the root.
+func (f *FS) openIn(dir *os.File, member string) (file *os.File, ok bool, err error) {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return nil, false, nil
+	}
+	fd := -1
+	var oerr error
+	if err := rc.Control(func(dfd uintptr) {
+		for {
+			// O_NONBLOCK as in Open: a FIFO put there since the folder was
+			// read must not hang the request.
+			fd, oerr = unix.Openat(int(dfd), member, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if oerr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return nil, false, nil
+	}
+	switch {
+	case oerr == nil:
+		return os.NewFile(uintptr(fd), member), true, nil
+	case oerr == unix.ENOENT:
+		return nil, true, fs.ErrNotExist
+	}
+	return nil, false, nil
 }
 
 var tempPrefixBytes = []byte(TempPrefix)

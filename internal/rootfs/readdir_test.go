@@ -173,3 +173,57 @@ func BenchmarkReadDir(b *testing.B) {
 		})
 	}
 }
+
+// OpenIn must answer exactly as Open does for the same name, and ReadNames
+// must give the names ReadDir's entries are made of (plus those whose open
+// will fail: links out, dangling links, FIFOs).
+func TestOpenInMatchesOpen(t *testing.T) {
+	root, _ := readDirFixture(t, 5)
+	for _, p := range []Policy{{}, {Hidden: true}, {FollowSymlinks: true}, {Hidden: true, FollowSymlinks: true}} {
+		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
+			fsys, err := Open(root, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fsys.Close()
+			d, _, err := fsys.Open("sub")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			names, err := fsys.ReadNames(d, "sub")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d2, _, _ := fsys.Open("sub")
+			entries, _ := fsys.ReadDir(d2, "sub")
+			d2.Close()
+			for _, e := range entries {
+				if !slices.Contains(names, e.Name) {
+					t.Errorf("ReadNames lacks %q", e.Name)
+				}
+			}
+			extra := []string{".", "..", "", "folder/../..", "../sub/a.txt", "missing", ".env", TempPrefix + "x", "pipe"}
+			for _, name := range append(names, extra...) {
+				f1, i1, err1 := fsys.OpenIn(d, "sub", name)
+				f2, i2, err2 := fsys.Open(filepath.ToSlash(filepath.Join("sub", name)))
+				if name == "." || name == ".." || name == "" || strings.Contains(name, "/") {
+					// Open takes paths; OpenIn takes one member name only.
+					f2, i2, err2 = nil, nil, os.ErrNotExist
+				}
+				if (err1 == nil) != (err2 == nil) {
+					t.Errorf("%q: OpenIn err %v, Open err %v", name, err1, err2)
+				}
+				if err1 == nil && err2 == nil && (i1.IsDir() != i2.IsDir() || i1.Size() != i2.Size() || !i1.ModTime().Equal(i2.ModTime())) {
+					t.Errorf("%q: OpenIn %v, Open %v", name, i1, i2)
+				}
+				if f1 != nil {
+					f1.Close()
+				}
+				if f2 != nil {
+					f2.Close()
+				}
+			}
+		})
+	}
+}

@@ -167,6 +167,61 @@ func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
 	return f.readDir(dir, name)
 }
 
+// ReadNames lists the names of an open folder that the policy may show
+// (no dotfiles unless Hidden, never temporary files), without learning
+// anything else of them: for walks that open every member anyway (archives),
+// where OpenIn's fstat gives what ReadDir's stat would.
+func (f *FS) ReadNames(dir *os.File, name string) ([]string, error) {
+	return f.readNames(dir, name)
+}
+
+func (f *FS) readNamesPortable(dir *os.File) ([]string, error) {
+	var out []string
+	for {
+		batch, err := dir.Readdirnames(1024)
+		for _, n := range batch {
+			if f.listed(n) {
+				out = append(out, n)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || len(batch) == 0 {
+				return out, nil
+			}
+			return out, err
+		}
+	}
+}
+
+// OpenIn opens member, a name ReadNames gave, of the folder open as dir
+// whose clean relative name is dirName. It answers as Open(dirName/member)
+// would, with the same policy for symlinks, FIFOs and devices, but on Linux
+// opens a plain file or folder with one openat on dir's descriptor instead of
+// resolving the path from the root again.
+func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo, error) {
+	rel := path.Join(dirName, member)
+	if member == "." || member == ".." || !f.listed(member) || strings.IndexByte(member, '/') >= 0 || !f.Exposed(rel) {
+		return nil, nil, fs.ErrNotExist
+	}
+	file, ok, err := f.openIn(dir, member)
+	if !ok {
+		return f.Open(rel)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, nil, classify(err)
+	}
+	if !info.Mode().IsRegular() && !info.IsDir() {
+		file.Close()
+		return nil, nil, fs.ErrNotExist
+	}
+	return file, info, nil
+}
+
 // listed reports whether a folder member's base name may be listed at all,
 // before anything is known of it but its name.
 func (f *FS) listed(n string) bool {
