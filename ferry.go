@@ -209,9 +209,12 @@ func (h *Handler) HandleMethod(method string, hf http.Handler) error {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// No version: it would only tell an attacker which advisories apply.
-	w.Header().Set("Server", "ferry")
+	// The value is shared read-only, sparing Header.Set a slice per request.
+	w.Header()["Server"] = serverHeader
 	h.chain.ServeHTTP(w, r)
 }
+
+var serverHeader = []string{"ferry"}
 
 var methodsKnown = []string{
 	http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodPut,
@@ -255,13 +258,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	escaped := r.URL.EscapedPath()
-	if strings.HasPrefix(escaped, ferryPrefix) {
-		h.serveOwn(w, r, strings.TrimPrefix(escaped, ferryPrefix))
-		return
-	}
+	// The path is checked before /.ferry/ too: "/.ferry/assets/../x" is a
+	// bad path like any other.
 	name, dir, err := rootfs.ParseURLPath(escaped)
 	if err != nil {
 		httperr.Write(w, r, http.StatusBadRequest, "invalid path")
+		return
+	}
+	if strings.HasPrefix(escaped, ferryPrefix) {
+		h.serveOwn(w, r, strings.TrimPrefix(escaped, ferryPrefix), allow, custom != nil)
+		return
+	}
+	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
+		// Other spellings of /.ferry/ ("//.ferry/", "/%2eferry/") must not
+		// reach a folder of that name in DIR (with --hidden).
+		httperr.Write(w, r, http.StatusNotFound, "")
 		return
 	}
 	if err := h.xorigin.Check(r); err != nil {
@@ -320,7 +331,7 @@ func notAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 }
 
 // serveOwn answers under /.ferry/: embedded assets (and, later, status pages).
-func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow string, custom bool) {
 	if h.tus != nil && (rest == "tus" || strings.HasPrefix(rest, "tus/")) {
 		// Resumable uploads are writes like any other.
 		if err := h.xorigin.Check(r); err != nil {
@@ -330,8 +341,18 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		h.tus.ServeHTTP(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "tus"), "/"))
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		notAllowed(w, r, "GET, HEAD")
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+	case r.Method == http.MethodOptions:
+		// OPTIONS and 501 behave as on every other path.
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case !knownMethod(r.Method) && !custom:
+		httperr.Write(w, r, http.StatusNotImplemented, "")
+		return
+	default:
+		notAllowed(w, r, "GET, HEAD, OPTIONS")
 		return
 	}
 	switch {

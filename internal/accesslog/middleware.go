@@ -18,35 +18,20 @@ import (
 const MsgRequest = "request"
 
 // Observer hears about transfers as they start and end (the terminal view).
-type Observer interface {
-	Started(*transfer.Transfer)
-	Ended(*transfer.Transfer)
-}
+type Observer = transfer.Observer
 
 // Middleware counts, tracks and logs every request that reaches next.
 // log may be nil (no lines); obs may be nil.
 func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := transfer.NewRecorder(w, t.Sent)
-		tr := t.Begin(r, rec)
+		tr, rec := t.Start(w, r, obs)
+		start := tr.Start
 		r = r.WithContext(transfer.WithTransfer(r.Context(), tr))
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &countingBody{ReadCloser: r.Body, t: t, tr: tr}
 		}
-		observed := false
-		tr.OnDescribe = func() {
-			t.Show(tr)
-			if obs != nil {
-				observed = true
-				obs.Started(tr)
-			}
-		}
 		next.ServeHTTP(rec, r)
 		outcome, _ := t.End(tr, r, rec, w.Header())
-		if observed {
-			obs.Ended(tr)
-		}
 		if log == nil || !log.Enabled(r.Context(), slog.LevelInfo) {
 			return
 		}

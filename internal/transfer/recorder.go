@@ -29,6 +29,7 @@ type Recorder struct {
 	sent    atomic.Int64
 	failed  bool // a write to the client failed: it went away
 	onWrite func(int64)
+	tracker *Tracker // counts sent bytes, when made by Tracker.Start
 }
 
 // NewRecorder wraps w. onWrite, when not nil, is told of every chunk sent
@@ -164,6 +165,9 @@ func (r *Recorder) count(n int64) {
 		return
 	}
 	r.sent.Add(n)
+	if r.tracker != nil {
+		r.tracker.Sent(n)
+	}
 	if r.onWrite != nil {
 		r.onWrite(n)
 	}

@@ -42,9 +42,22 @@ type Transfer struct {
 
 	rec      *Recorder
 	received atomic.Int64
-	// OnDescribe, set by the middleware, makes the transfer visible once a
-	// handler has said what it carries.
+	// OnDescribe, when set, is called once a handler has said what the
+	// transfer carries.
 	OnDescribe func()
+
+	// Set by Tracker.Start: Describe makes the transfer visible in the
+	// tracker and tells obs, and End then tells obs it ended.
+	tracker  *Tracker
+	obs      Observer
+	observed bool
+}
+
+// Observer hears about transfers as they start (a handler described them)
+// and end; both are called on the request's goroutine.
+type Observer interface {
+	Started(*Transfer)
+	Ended(*Transfer)
 }
 
 // Describe is called by a handler once it knows what it sends or stores.
@@ -52,6 +65,13 @@ func (t *Transfer) Describe(kind Kind, size int64) {
 	t.Kind, t.Size = kind, size
 	if t.OnDescribe != nil {
 		t.OnDescribe()
+	}
+	if t.tracker != nil {
+		t.tracker.Show(t)
+		if t.obs != nil {
+			t.observed = true
+			t.obs.Started(t)
+		}
 	}
 }
 
@@ -120,7 +140,9 @@ type Tracker struct {
 	mu       sync.Mutex
 	inflight map[uint64]*Transfer
 	cut      map[string]struct{} // client IP + path of downloads cut short, for resumes
-	recent   []Finished          // ring of the last finished downloads
+	recent   [recentMax]Finished // ring of the last finished downloads
+	nrecent  int                 // how many of recent are filled
+	next     int                 // where the next finished download goes
 	wanted   map[string]bool     // --once: paths still to be downloaded once
 }
 
@@ -163,18 +185,34 @@ func (t *Tracker) Idle(now time.Time) time.Duration {
 
 // Begin registers a request. The returned Transfer must be passed to End.
 func (t *Tracker) Begin(r *http.Request, rec *Recorder) *Transfer {
+	tr := new(Transfer)
+	t.begin(tr, r, rec)
+	return tr
+}
+
+func (t *Tracker) begin(tr *Transfer, r *http.Request, rec *Recorder) {
 	t.requests.Add(1)
 	t.active.Add(1)
-	tr := &Transfer{
-		ID:     t.nextID.Add(1),
-		Client: r.RemoteAddr,
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Start:  time.Now(),
-		Size:   -1,
-		rec:    rec,
-	}
-	return tr
+	tr.ID = t.nextID.Add(1)
+	tr.Client, tr.Method, tr.Path = r.RemoteAddr, r.Method, r.URL.Path
+	tr.Start = time.Now()
+	tr.Size = -1
+	tr.rec = rec
+}
+
+// Start registers a request as Begin does, wrapping w in a Recorder that
+// counts sent bytes in the tracker, both made in one allocation. Describe
+// then shows the transfer and tells obs (which may be nil), and End tells
+// obs it ended.
+func (t *Tracker) Start(w http.ResponseWriter, r *http.Request, obs Observer) (*Transfer, *Recorder) {
+	x := new(struct {
+		tr  Transfer
+		rec Recorder
+	})
+	x.rec.ResponseWriter, x.rec.tracker = w, t
+	t.begin(&x.tr, r, &x.rec)
+	x.tr.tracker, x.tr.obs = t, obs
+	return &x.tr, &x.rec
 }
 
 // Show makes a transfer visible in the in-flight list (downloads and uploads).
@@ -196,6 +234,14 @@ func (t *Tracker) Sent(n int64) { t.bytesSent.Add(n) }
 // End closes a request and, for downloads, decides its outcome and whether
 // it counts. It returns the outcome ("" for responses that are no download).
 func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Header) (outcome string, counted bool) {
+	outcome, counted = t.end(tr, r, rec, h)
+	if tr.observed {
+		tr.obs.Ended(tr)
+	}
+	return outcome, counted
+}
+
+func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Header) (outcome string, counted bool) {
 	defer func() {
 		t.lastActive.Store(time.Now().UnixNano())
 		t.active.Add(-1)
@@ -221,26 +267,25 @@ func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 	// cancels the context but got everything. Without one (archives), a
 	// cancelled context is the only sign the stream was cut.
 	complete := !rec.Failed() && (sent == want || want < 0 && r.Context().Err() == nil)
-	key := clientIP(r.RemoteAddr) + " " + r.URL.Path
 	if !complete {
 		t.cutShort.Add(1)
 		t.mu.Lock()
-		t.cut[key] = struct{}{}
+		t.cut[cutKey(r)] = struct{}{}
 		t.finish(tr, rec, CutShort)
 		t.mu.Unlock()
 		return CutShort, false
 	}
 	whole := status == http.StatusOK
 	if status == http.StatusPartialContent {
-		whole = t.finishesDownload(h.Get("Content-Range"), key)
+		whole = t.finishesDownload(h.Get("Content-Range"), r)
 	}
 	if whole {
 		t.completed.Add(1)
 	}
 	t.mu.Lock()
 	t.finish(tr, rec, Complete)
-	if whole {
-		delete(t.cut, key)
+	if whole && len(t.cut) > 0 {
+		delete(t.cut, cutKey(r))
 	}
 	var onceDone bool
 	if whole && t.wanted != nil && t.wanted[r.URL.Path] {
@@ -259,7 +304,7 @@ func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 
 // finishesDownload reports whether a complete 206 delivers a whole file: a
 // range from 0 to the end, or the tail of one this client had cut short.
-func (t *Tracker) finishesDownload(contentRange, key string) bool {
+func (t *Tracker) finishesDownload(contentRange string, r *http.Request) bool {
 	start, end, size, ok := parseContentRange(contentRange)
 	if !ok || end != size-1 {
 		return false
@@ -267,10 +312,16 @@ func (t *Tracker) finishesDownload(contentRange, key string) bool {
 	if start == 0 {
 		return true
 	}
+	key := cutKey(r)
 	t.mu.Lock()
 	_, resumed := t.cut[key]
 	t.mu.Unlock()
 	return resumed
+}
+
+// cutKey names a download for resumes: the client's address and the path.
+func cutKey(r *http.Request) string {
+	return clientIP(r.RemoteAddr) + " " + r.URL.Path
 }
 
 // count adds one counted download unless the limit was reached already, so
@@ -293,11 +344,9 @@ func (t *Tracker) count() bool {
 func (t *Tracker) finish(tr *Transfer, rec *Recorder, outcome string) {
 	f := Finished{Time: time.Now(), Client: tr.Client, Path: tr.Path, Size: tr.Size, Sent: rec.Sent(), Outcome: outcome}
 	f.Duration = f.Time.Sub(tr.Start)
-	if len(t.recent) >= recentMax {
-		copy(t.recent, t.recent[1:])
-		t.recent = t.recent[:recentMax-1]
-	}
-	t.recent = append(t.recent, f)
+	t.recent[t.next] = f
+	t.next = (t.next + 1) % recentMax
+	t.nrecent = min(t.nrecent+1, recentMax)
 }
 
 type ctxKey struct{}
@@ -334,7 +383,11 @@ func (t *Tracker) Snapshot() Snapshot {
 			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start),
 		})
 	}
-	s.Recent = append([]Finished(nil), t.recent...)
+	// Oldest first: the ring's older part starts at next once it is full.
+	oldest := (t.next - t.nrecent + recentMax) % recentMax
+	for i := range t.nrecent {
+		s.Recent = append(s.Recent, t.recent[(oldest+i)%recentMax])
+	}
 	t.mu.Unlock()
 	return s
 }

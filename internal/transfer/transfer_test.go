@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -383,4 +384,54 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 
 func (w *countingWriter) ReadFrom(src io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{w}, src)
+}
+
+func TestRecentKeepsTheLastInOrder(t *testing.T) {
+	tk := NewTracker(0)
+	for i := range recentMax + 12 {
+		serve(tk, "10.0.0.1:1", "GET", "/f"+strconv.Itoa(i), 200, 10, 10, "")
+	}
+	rec := tk.Snapshot().Recent
+	if len(rec) != recentMax {
+		t.Fatalf("%d recent downloads, want %d", len(rec), recentMax)
+	}
+	for i, f := range rec {
+		if want := "/f" + strconv.Itoa(i+12); f.Path != want {
+			t.Fatalf("recent[%d] = %s, want %s", i, f.Path, want)
+		}
+	}
+}
+
+type observerSpy struct{ events []string }
+
+func (o *observerSpy) Started(tr *Transfer) { o.events = append(o.events, "started "+tr.Path) }
+func (o *observerSpy) Ended(tr *Transfer)   { o.events = append(o.events, "ended "+tr.Path) }
+
+// TestStartShowsAndObserves checks what the access-log middleware relies on:
+// a described transfer is in flight and observed, an undescribed one is
+// neither, and the Recorder counts sent bytes in the tracker.
+func TestStartShowsAndObserves(t *testing.T) {
+	tk := NewTracker(0)
+	obs := &observerSpy{}
+	for _, describe := range []bool{true, false} {
+		r := httptest.NewRequest("GET", "/f", nil)
+		w := httptest.NewRecorder()
+		tr, rec := tk.Start(w, r, obs)
+		if describe {
+			tr.Describe(KindFile, 5)
+			if n := len(tk.Snapshot().InFlight); n != 1 {
+				t.Errorf("%d in flight, want 1", n)
+			}
+		}
+		w.Header().Set("Content-Length", "5")
+		rec.Write([]byte("hello"))
+		tk.End(tr, r, rec, w.Header())
+	}
+	if got := strings.Join(obs.events, ", "); got != "started /f, ended /f" {
+		t.Errorf("observer heard %q", got)
+	}
+	s := tk.Snapshot()
+	if s.BytesSent != 10 || len(s.InFlight) != 0 || s.Requests != 2 {
+		t.Errorf("sent %d, in flight %d, requests %d; want 10, 0, 2", s.BytesSent, len(s.InFlight), s.Requests)
+	}
 }
