@@ -16,7 +16,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/timeproto"
 )
 
-var timePortRE = regexp.MustCompile(`try: nc localhost (\d+)`)
+var timePortRE = regexp.MustCompile(`try: nc \S+ (\d+)`)
 
 // startTime runs ferry time and returns it with its port.
 func startTime(t *testing.T, args ...string) (*Proc, string) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -335,6 +336,17 @@ func serveTarget(args []string) (dir string, files []string, err error) {
 			return "", nil, usagef("%s: %s", p, describeFSErr(err))
 		}
 	}
+	// The same path named twice ("ferry a.txt ./a.txt") is one file, not
+	// two: one banner link, and a folder given twice is still served as DIR.
+	seen := make(map[string]bool, len(args))
+	uniq := make([]string, 0, len(args))
+	for _, p := range args {
+		if abs, err := filepath.Abs(p); err != nil || !seen[abs] {
+			seen[abs] = true
+			uniq = append(uniq, p)
+		}
+	}
+	args = uniq
 	if st, _ := os.Stat(args[0]); len(args) == 1 && st.IsDir() {
 		return args[0], nil, nil
 	}
@@ -437,6 +449,10 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 		fmt.Fprintf(w, "  %s\n", u)
 	}
 	if files := bannerFiles(dir, f); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
+		if f.shared == nil {
+			// Directory order is arbitrary; named files keep the order given.
+			slices.Sort(files)
+		}
 		fmt.Fprintln(w, "files:")
 		for _, name := range files {
 			fmt.Fprintf(w, "  %s%s\n", urls[0], url.PathEscape(name))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -80,10 +81,19 @@ func (a *app) time(args []string) error {
 		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", defaultTimePort, ls.Port)
 	}
 	fmt.Fprintf(w, "ferry %s time service: send asctime, seconds or rfc822, one per line\n", version.Version)
-	for _, u := range server.URLs(ls, "tcp") {
+	urls := server.URLs(ls, "tcp")
+	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSuffix(strings.TrimPrefix(u, "tcp://"), "/"))
 	}
-	fmt.Fprintf(w, "try: nc localhost %d\n", ls.Port)
+	// The last address is localhost unless --bind named others; suggesting
+	// localhost then would send the user to a port nothing listens on.
+	host := "localhost"
+	if len(urls) > 0 {
+		if u, err := url.Parse(urls[len(urls)-1]); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+	}
+	fmt.Fprintf(w, "try: nc %s %d\n", host, ls.Port)
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 
 	// Connection records are Info: with -q only warnings and errors remain.

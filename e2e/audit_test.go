@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Regression tests for gaps found by auditing the binary against SPEC.md.
+
+// TestAuditFerryPrefixAliases: /.ferry/ "never serves files from DIR", and a
+// folder named .ferry in DIR (visible with --hidden) must not be reachable
+// through another spelling of the prefix.
+func TestAuditFerryPrefixAliases(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{
+		".ferry/secret.txt":     "LEAK",
+		".ferry/assets/app.css": "LEAK",
+		"a.txt":                 "a",
+	})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--hidden", "-w")
+	addr := strings.TrimPrefix(p.URL, "http://")
+	cases := []struct {
+		name, method, path, status string
+	}{
+		{"canonical", "GET", "/.ferry/secret.txt", "404"},
+		{"double slash", "GET", "//.ferry/secret.txt", "404"},
+		{"dot segment", "GET", "/./.ferry/secret.txt", "404"},
+		{"encoded dot", "GET", "/%2eferry/secret.txt", "404"},
+		{"encoded letter", "GET", "/.%66erry/secret.txt", "404"},
+		{"asset alias", "GET", "//.ferry/assets/app.css", "404"},
+		{"folder alias", "GET", "//.ferry/", "404"},
+		{"no slash", "GET", "/.ferry", "404"},
+		{"delete alias", "DELETE", "/%2eferry/secret.txt", "404"},
+		{"dotdot under prefix", "GET", "/.ferry/assets/../../secret.txt", "400"},
+		{"encoded dotdot under prefix", "GET", "/.ferry/assets/%2e%2e/x", "400"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := RawRequest(t, addr, c.method+" "+c.path+" HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n", 5*time.Second)
+			if !strings.HasPrefix(resp, "HTTP/1.1 "+c.status+" ") {
+				t.Errorf("%s %s: want %s, got %q", c.method, c.path, c.status, firstLine(resp))
+			}
+			if strings.Contains(resp, "LEAK") {
+				t.Errorf("%s %s served a file from DIR/.ferry", c.method, c.path)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ferry", "secret.txt")); err != nil {
+		t.Errorf("DIR/.ferry/secret.txt was removed through an alias: %v", err)
+	}
+	// ferry's own asset is still served.
+	if resp, body := Do(t, "GET", p.URL+"/.ferry/assets/app.css", nil); resp.StatusCode != 200 || strings.Contains(string(body), "LEAK") {
+		t.Errorf("own asset: %d %.40q", resp.StatusCode, body)
+	}
+}
+
+// TestAuditFerryPrefixMethods: OPTIONS answers 204 with the one Allow list and
+// an unknown method 501 under /.ferry/ as on every other path.
+func TestAuditFerryPrefixMethods(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload")
+	root, _ := Do(t, "OPTIONS", p.URL+"/", nil)
+	want := root.Header.Get("Allow")
+	cases := []struct {
+		method string
+		status int
+		allow  string
+	}{
+		{"OPTIONS", 204, want},
+		{"FOO", 501, ""},
+		{"PUT", 405, "GET, HEAD, OPTIONS"},
+		{"GET", 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.method, func(t *testing.T) {
+			resp, _ := Do(t, c.method, p.URL+"/.ferry/assets/app.css", nil)
+			if resp.StatusCode != c.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.status)
+			}
+			if c.allow != "" && resp.Header.Get("Allow") != c.allow {
+				t.Errorf("Allow %q, want %q", resp.Header.Get("Allow"), c.allow)
+			}
+		})
+	}
+}
+
+var bannerLinkRE = regexp.MustCompile(`(?m)^  http://127\.0\.0\.1:\d+/(\S+)$`)
+
+func bannerLinks(out string) []string {
+	var names []string
+	for _, m := range bannerLinkRE.FindAllStringSubmatch(out, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// TestAuditDuplicateArgs: the same path named twice is one shared file (one
+// link, no "2 named files"), and a folder named twice is served as DIR.
+func TestAuditDuplicateArgs(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"a.txt": "a", "sub/b.txt": "b"})
+
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "a.txt", "./a.txt", "sub/../a.txt")
+	out := p.Stdout()
+	if got := bannerLinks(out); strings.Join(got, " ") != "a.txt" {
+		t.Errorf("banner links %q, want just a.txt:\n%s", got, out)
+	}
+	if !strings.Contains(out, "serving 1 named file") {
+		t.Errorf("banner does not count one file:\n%s", out)
+	}
+	if resp, body := Do(t, "GET", p.URL+"/a.txt", nil); resp.StatusCode != 200 || string(body) != "a" {
+		t.Errorf("GET /a.txt: %d %q", resp.StatusCode, body)
+	}
+
+	p = Start(t, dir, "-p", "0", "-b", "127.0.0.1", "sub", "sub/")
+	if !strings.Contains(p.Stdout(), "serving "+filepath.Join(dir, "sub")+" (") {
+		t.Errorf("a folder named twice is not served as DIR:\n%s", p.Stdout())
+	}
+	if resp, body := Do(t, "GET", p.URL+"/b.txt", nil); resp.StatusCode != 200 || string(body) != "b" {
+		t.Errorf("GET /b.txt: %d %q", resp.StatusCode, body)
+	}
+
+	// Two different files with one name still refuse to start.
+	WriteFiles(t, dir, map[string]string{"other/a.txt": "x"})
+	if code, _, errOut := Run(t, dir, 10*time.Second, "-p", "0", "a.txt", "other/a.txt"); code != 2 || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("same name twice: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestAuditBannerLinksSorted: the direct links come in name order, not in
+// whatever order the directory happens to return.
+func TestAuditBannerLinksSorted(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, n := range []string{"m.txt", "c.txt", "x.txt", "a.txt", "q.txt", "b.txt"} {
+		files[n] = n
+	}
+	WriteFiles(t, dir, files)
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1")
+	got := strings.Join(bannerLinks(p.Stdout()), " ")
+	if want := "a.txt b.txt c.txt m.txt q.txt x.txt"; got != want {
+		t.Errorf("banner links %q, want %q", got, want)
+	}
+}
+
+// TestAuditTimeHint: the banner's "try: nc HOST PORT" names an address ferry
+// time listens on; "localhost" is wrong when --bind names another.
+func TestAuditTimeHint(t *testing.T) {
+	cases := []struct{ bind, host string }{
+		{"127.0.0.1", "127.0.0.1"},
+		{"::1", "::1"},
+	}
+	for _, c := range cases {
+		t.Run(c.bind, func(t *testing.T) {
+			if c.bind == "::1" && !ipv6Loopback() {
+				t.Skip("no IPv6 loopback")
+			}
+			p := StartNoWait(t, t.TempDir(), "time", "-p", "0", "-b", c.bind)
+			if !p.WaitOutput("try: nc ", 10*time.Second) {
+				t.Fatalf("no hint:\n%s%s", p.Stdout(), p.Stderr())
+			}
+			m := regexp.MustCompile(`try: nc (\S+) (\d+)`).FindStringSubmatch(p.Stdout())
+			if m == nil || m[1] != c.host {
+				t.Fatalf("hint %q, want host %s:\n%s", m, c.host, p.Stdout())
+			}
+			tc := dialTime(t, net.JoinHostPort(m[1], m[2]))
+			if r := tc.ask("seconds\n"); !regexp.MustCompile(`^\d+$`).MatchString(r) {
+				t.Errorf("seconds via the hinted address: %q", r)
+			}
+		})
+	}
+}
