@@ -113,10 +113,29 @@ func (s Sort) Apply(entries []Entry) {
 		items[sp.item].fold = keys[start:sp.end]
 		start = int(sp.end)
 	}
+	// Names in a folder often share a start (IMG_, file-0): the 8 bytes of
+	// each key after the part common to all, as one integer, settle most
+	// comparisons without reading the strings.
+	lcp := len(items[0].fold)
+	for i := 1; i < len(items) && lcp > 0; i++ {
+		lcp = commonPrefix(items[0].fold[:lcp], items[i].fold)
+	}
+	for i := range items {
+		items[i].pre = prefix8(items[i].fold[lcp:])
+	}
 	// Not a stable sort: the order is total (only two entries with the same
 	// name and kind compare equal, which a folder cannot hold), and pdqsort
 	// makes several times fewer comparisons than the stable merge.
 	byName := func(a, b *sortItem) int {
+		// prefix8 pads with zero bytes, so unequal prefixes order as the
+		// keys do; equal ones (a key ending, or a real zero byte) say
+		// nothing, and the whole keys decide.
+		if a.pre != b.pre {
+			if a.pre < b.pre {
+				return -1
+			}
+			return 1
+		}
 		if c := strings.Compare(a.fold, b.fold); c != 0 {
 			return c
 		}
@@ -161,6 +180,7 @@ func (s Sort) Apply(entries []Entry) {
 // the time (seconds, nanoseconds) for those keys, and stay zero otherwise.
 type sortItem struct {
 	fold string // the case-folded name
+	pre  uint64 // 8 bytes of fold after the prefix all keys share, big-endian
 	n    int64
 	ns   int32
 	idx  int32 // the entry's index before sorting
@@ -191,6 +211,28 @@ func permute(entries []Entry, items []sortItem) {
 			j = k
 		}
 	}
+}
+
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// prefix8 reads up to 8 bytes of s as a big-endian integer, zero-padded.
+func prefix8(s string) uint64 {
+	var v uint64
+	for i := range 8 {
+		v <<= 8
+		if i < len(s) {
+			v |= uint64(s[i])
+		}
+	}
+	return v
 }
 
 // needsFold reports whether folding would change name: any upper-case ASCII
