@@ -175,3 +175,19 @@ func TestAuditTimeHint(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditBindErrorNamesAddress: a --bind the machine lacks is named in the
+// one-line error, not blamed on "port 0".
+func TestAuditBindErrorNamesAddress(t *testing.T) {
+	const addr = "203.0.113.7" // TEST-NET-3: never one of this machine's
+	for _, args := range [][]string{
+		{"-p", "0", "-b", addr},
+		{"echo", "-p", "0", "-b", addr},
+		{"time", "-p", "0", "-b", addr},
+	} {
+		code, _, errOut := Run(t, t.TempDir(), 10*time.Second, args...)
+		if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, addr+":") || strings.Contains(errOut, "port 0") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}

@@ -89,7 +89,7 @@ func (a *app) listen(fs *pflag.FlagSet, f *listenFlags) (*server.Listeners, erro
 	explicit := fs.Changed("port") || a.envSet("FERRY_PORT")
 	ls, err := server.Listen(f.binds, f.port, explicit)
 	if err != nil {
-		return nil, usagef("cannot listen on port %d: %v", f.port, describeNetErr(err))
+		return nil, listenError(err, f.binds, f.port)
 	}
 	return ls, nil
 }

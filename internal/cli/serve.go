@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -205,7 +206,7 @@ func (a *app) serve(args []string) error {
 	explicitPort := fs.Changed("port") || a.envSet("FERRY_PORT")
 	ls, err := server.Listen(f.binds, f.port, explicitPort)
 	if err != nil {
-		return usagef("cannot listen on port %d: %v", f.port, describeNetErr(err))
+		return listenError(err, f.binds, f.port)
 	}
 	defer ls.Close()
 
@@ -370,6 +371,16 @@ func describeFSErr(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// listenError words a failed bind: the address when --bind named one (the
+// port alone would blame the wrong thing), else the port.
+func listenError(err error, binds []string, port int) error {
+	var oe *net.OpError
+	if len(binds) > 0 && errors.As(err, &oe) && oe.Addr != nil {
+		return usagef("cannot listen on %s: %v", oe.Addr, describeNetErr(err))
+	}
+	return usagef("cannot listen on port %d: %v", port, describeNetErr(err))
 }
 
 func describeNetErr(err error) string {
