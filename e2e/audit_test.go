@@ -191,3 +191,16 @@ func TestAuditBindErrorNamesAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditEchoHeadLog: a HEAD to ferry echo sends no body and is logged
+// with 0 bytes, as HEAD of a file is.
+func TestAuditEchoHeadLog(t *testing.T) {
+	p := Start(t, t.TempDir(), "echo", "-p", "0", "-b", "127.0.0.1")
+	resp, body := Do(t, "HEAD", p.URL+"/probe", nil)
+	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength <= 0 {
+		t.Fatalf("HEAD: %d, %d body bytes, Content-Length %d", resp.StatusCode, len(body), resp.ContentLength)
+	}
+	if !p.WaitOutput("HEAD /probe 200 0 B", 5*time.Second) {
+		t.Errorf("log line:\n%s", p.Stdout())
+	}
+}
