@@ -334,7 +334,7 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		row = append(row, `<td class="t">`...)
 		if !e.ModTime.IsZero() {
 			row = append(row, `<time datetime="`...)
-			row = e.ModTime.UTC().AppendFormat(row, time.RFC3339)
+			row = appendRFC3339UTC(row, e.ModTime)
 			row = append(row, `">`...)
 			row = appendLocalTime(row, e.ModTime)
 			row = append(row, `</time>`...)
@@ -345,6 +345,22 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		}
 	}
 	return nil
+}
+
+// appendRFC3339UTC appends t in UTC as t.UTC().AppendFormat(dst,
+// time.RFC3339) does for years 0 to 9999.
+func appendRFC3339UTC(dst []byte, t time.Time) []byte {
+	u := t.UTC()
+	y, mo, d := u.Date()
+	if y < 0 || y > 9999 {
+		return u.AppendFormat(dst, time.RFC3339)
+	}
+	h, mi, sec := u.Clock()
+	return append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), 'Z')
 }
 
 // appendLocalTime appends t in timeLayout ("2006-01-02 15:04"), as

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -37,7 +36,7 @@ func (p *Page) WriteJSON(w io.Writer) error {
 			b = strconv.AppendInt(b, e.Size, 10)
 		}
 		b = append(b, `,"modified":"`...)
-		b = e.ModTime.UTC().AppendFormat(b, time.RFC3339)
+		b = appendRFC3339UTC(b, e.ModTime)
 		b = append(b, `"}`...)
 		if len(b) >= 32<<10 {
 			if _, err := bw.Write(b); err != nil {

@@ -107,3 +107,26 @@ func TestRowsMatchReference(t *testing.T) {
 		t.Fatalf("rows differ at byte %d:\ngot  %q\nwant %q", i, g[max(i-80, 0):min(i+80, len(g))], w[max(i-80, 0):min(i+80, len(w))])
 	}
 }
+
+func TestTimeFormats(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("odd", 5*3600+45*60+7), time.FixedZone("west", -12*3600)}
+	for i := range 20000 {
+		var tm time.Time
+		switch i % 4 {
+		case 0:
+			tm = time.Unix(r.Int64N(1<<36)-1<<35, r.Int64N(1e9))
+		case 1:
+			tm = time.Date(r.IntN(10002)-1, time.Month(1+r.IntN(12)), 1+r.IntN(31), r.IntN(24), r.IntN(60), r.IntN(60), 0, time.UTC)
+		default:
+			tm = time.Unix(r.Int64N(5e9)-1e9, 0)
+		}
+		tm = tm.In(zones[r.IntN(len(zones))])
+		if got, want := string(appendRFC3339UTC(nil, tm)), tm.UTC().Format(time.RFC3339); got != want {
+			t.Fatalf("appendRFC3339UTC(%v) = %q, want %q", tm, got, want)
+		}
+		if got, want := string(appendLocalTime(nil, tm)), tm.Format(timeLayout); got != want {
+			t.Fatalf("appendLocalTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
