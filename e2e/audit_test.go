@@ -204,3 +204,34 @@ func TestAuditEchoHeadLog(t *testing.T) {
 		t.Errorf("log line:\n%s", p.Stdout())
 	}
 }
+
+// Bad values are explained in words, not with Go's parser errors.
+func TestAuditValueErrorsInWords(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--port", "abc"}, "", `invalid value "abc" for --port: expected a whole number`},
+		{[]string{"--idle-exit", "5"}, "", `expected a duration like 90s`},
+		{nil, "FERRY_NO_LISTING=yes", `invalid value "yes" for FERRY_NO_LISTING: expected 1, 0, true or false`},
+	} {
+		var p *Proc
+		if c.env != "" {
+			p = startWithEnv(t, dir, c.env)
+		} else {
+			p = StartNoWait(t, dir, c.args...)
+		}
+		code := p.Wait(10 * time.Second)
+		if code != 2 || !strings.Contains(p.Stderr(), c.want) || strings.Contains(p.Stderr(), "strconv") {
+			t.Errorf("%v %s: exit %d, stderr %q; want 2 and %q", c.args, c.env, code, p.Stderr(), c.want)
+		}
+	}
+}
+
+func startWithEnv(t *testing.T, dir, kv string) *Proc {
+	t.Helper()
+	t.Setenv(strings.SplitN(kv, "=", 2)[0], strings.SplitN(kv, "=", 2)[1])
+	return StartNoWait(t, dir)
+}

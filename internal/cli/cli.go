@@ -98,6 +98,10 @@ func (a *app) parse(fs *pflag.FlagSet, args []string, help string) error {
 			fmt.Fprint(a.stdout, help)
 			return errHelp
 		}
+		var ive *pflag.InvalidValueError
+		if errors.As(err, &ive) {
+			return usagef("invalid value %q for --%s: %s", ive.GetValue(), ive.GetFlag().Name, expected(ive.GetFlag().Value.Type()))
+		}
 		return usagef("%s", err)
 	}
 	if showHelp {
@@ -120,7 +124,7 @@ func (a *app) parse(fs *pflag.FlagSet, args []string, help string) error {
 		}
 		for _, one := range values {
 			if err := fs.Set(f.Name, strings.TrimSpace(one)); err != nil {
-				envErr = usagef("invalid value %q for %s: %v", v, key, unwrapFlagErr(err))
+				envErr = usagef("invalid value %q for %s: %s", v, key, expected(f.Value.Type()))
 				return
 			}
 		}
@@ -128,12 +132,17 @@ func (a *app) parse(fs *pflag.FlagSet, args []string, help string) error {
 	return envErr
 }
 
-func unwrapFlagErr(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		return s[i+2:]
+// expected says in words what a flag of this pflag type takes.
+func expected(typ string) string {
+	switch typ {
+	case "int", "int64", "uint", "uint64":
+		return "expected a whole number"
+	case "duration":
+		return "expected a duration like 90s, 5m or 1h30m"
+	case "bool":
+		return "expected 1, 0, true or false"
 	}
-	return s
+	return "not a valid " + typ
 }
 
 func (a *app) version(args []string) error {
