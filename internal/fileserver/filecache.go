@@ -2,9 +2,13 @@ package fileserver
 
 import (
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -46,8 +50,12 @@ type openFile struct {
 	name string
 	f    *os.File
 	info fs.FileInfo
-	etag []string // the Etag header's value, shared read-only by every response
-	refs int      // requests using f, plus one while cached
+	refs int // requests using f, plus one while cached
+
+	// Header values, shared read-only by every response. lastModified,
+	// ctype and length are what http.ServeContent would send for a 200;
+	// ctype is nil when the extension does not tell (ServeContent sniffs).
+	etag, lastModified, ctype, length []string
 
 	prev, next *openFile
 }
@@ -96,7 +104,16 @@ func (c *openFiles) get(fsys interface {
 // put caches f, just opened for name, replacing what was cached under that
 // name. The caller holds a reference and must release it.
 func (c *openFiles) put(name string, f *os.File, info fs.FileInfo) *openFile {
-	e := &openFile{name: name, f: f, info: info, refs: 2, etag: []string{ETag(info)}}
+	e := &openFile{name: name, f: f, info: info, refs: 2,
+		etag:   []string{ETag(info)},
+		length: []string{strconv.FormatInt(info.Size(), 10)},
+	}
+	if t := info.ModTime(); !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
+		e.lastModified = []string{t.UTC().Format(http.TimeFormat)}
+	}
+	if ct := mime.TypeByExtension(filepath.Ext(name)); ct != "" {
+		e.ctype = []string{ct}
+	}
 	c.mu.Lock()
 	if old := c.entries[name]; old != nil {
 		c.unlink(old)

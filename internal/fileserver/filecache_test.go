@@ -329,3 +329,48 @@ func TestCacheBounds(t *testing.T) {
 		t.Errorf("close left a descriptor open: %v", err)
 	}
 }
+
+// TestPlainResponseMatchesServeContent compares, header by header and byte
+// by byte, the first response for a file (a cache miss, through
+// http.ServeContent) with the next ones (cache hits answered by servePlain).
+func TestPlainResponseMatchesServeContent(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"a.txt":    []byte("hello, text\n"),
+		"b.html":   []byte("<!doctype html><p>hi"),
+		"c.bin":    bytes.Repeat([]byte{0, 1, 2, 3}, 256),
+		"d.svg":    []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"),
+		"noext":    []byte("sniffed, not cached as plain"),
+		"e.json":   []byte(`{"a":1}`),
+		"empty.js": {},
+	}
+	for name, b := range files {
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	_, url := newTestServer(t, dir)
+	for name, want := range files {
+		for _, method := range []string{"GET", "HEAD"} {
+			var first *http.Response
+			for i := range 3 {
+				req, _ := http.NewRequest(method, url+"/"+name, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || method == "GET" && !bytes.Equal(b, want) || method == "HEAD" && len(b) != 0 {
+					t.Fatalf("%s %s #%d: %d, %q", method, name, i, resp.StatusCode, b)
+				}
+				resp.Header.Del("Date")
+				if first == nil {
+					first = resp
+					continue
+				}
+				if fmt.Sprint(resp.Header) != fmt.Sprint(first.Header) || resp.ContentLength != first.ContentLength {
+					t.Errorf("%s %s #%d:\n%v\nfirst:\n%v", method, name, i, resp.Header, first.Header)
+				}
+			}
+		}
+	}
+}
