@@ -309,7 +309,9 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		}
 		row := w.AvailableBuffer()
 		row = append(row, `<tr data-name="`...)
+		nameStart := len(row)
 		row = appendHTML(row, e.Name)
+		nameEnd := len(row)
 		row = append(row, `" data-kind="`...)
 		row = append(row, KindOf(*e)...)
 		if e.IsDir {
@@ -318,7 +320,7 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		row = append(row, `"><td class="n"><a href="`...)
 		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
-		row = appendHTML(row, e.Name)
+		row = append(row, row[nameStart:nameEnd]...) // escaped once, used twice
 		if e.IsDir {
 			row = append(row, `/</a></td><td class="s">—</td>`...)
 		} else {
