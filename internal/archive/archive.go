@@ -188,6 +188,7 @@ type walker struct {
 	ctx    context.Context
 	ew     entryWriter
 	buf    []byte
+	held   int // descriptors opened ahead and not yet taken (lookahead)
 }
 
 type inode struct{ dev, ino uint64 }
@@ -233,10 +234,10 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 	}
 	// Sorted, so the same tree always gives the same archive.
 	slices.Sort(names)
-	for _, n := range names {
-		// Opened relative to the folder (one openat), not from the root;
-		// rootfs applies the same policy as Open.
-		cf, cinfo, err := fsys.OpenIn(f, rel, n)
+	ah := lookahead{wk: wk, fsys: fsys, dir: f, rel: rel, names: names}
+	defer ah.close()
+	for i, n := range names {
+		cf, cinfo, err := ah.take(i)
 		if err != nil {
 			continue // raced with a delete, or refused by the policy
 		}
@@ -253,6 +254,80 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 		}
 	}
 	return nil
+}
+
+const (
+	// ahead is how many members of a folder are opened before their turn,
+	// each with a read-ahead hint (willNeed), so that on a cold page cache
+	// the disk reads several small files at once rather than one after
+	// another.
+	ahead = 16
+	// maxHeld bounds the descriptors held ahead over the whole walk, which
+	// nests one window per folder level.
+	maxHeld = 64
+	// willNeedMax caps the hint: a big file is read in order anyway, and
+	// asking for all of it at once would only churn the page cache.
+	willNeedMax = 1 << 20
+)
+
+// lookahead opens a folder's members (names, in order) a few ahead of the
+// one being written.
+type lookahead struct {
+	wk    *walker
+	fsys  *rootfs.FS
+	dir   *os.File
+	rel   string
+	names []string
+	ring  [ahead]opened
+	next  int // the next member to open ahead
+}
+
+type opened struct {
+	f    *os.File
+	info fs.FileInfo
+	err  error
+}
+
+// take returns member i, opened ahead or now, and opens the following ones.
+// Each member is opened relative to the folder (one openat), not from the
+// root; rootfs applies the same policy as Open.
+func (ah *lookahead) take(i int) (*os.File, fs.FileInfo, error) {
+	var o opened
+	if i < ah.next {
+		o = ah.ring[i%ahead]
+		ah.ring[i%ahead] = opened{}
+		if o.f != nil {
+			ah.wk.held--
+		}
+	} else {
+		o.f, o.info, o.err = ah.fsys.OpenIn(ah.dir, ah.rel, ah.names[i])
+		ah.next = i + 1
+	}
+	for ah.next < len(ah.names) && ah.next <= i+ahead-1 && ah.wk.held < maxHeld {
+		var n opened
+		n.f, n.info, n.err = ah.fsys.OpenIn(ah.dir, ah.rel, ah.names[ah.next])
+		if n.f != nil {
+			ah.wk.held++
+			if n.info.Mode().IsRegular() {
+				willNeed(n.f, min(n.info.Size(), willNeedMax))
+			}
+		}
+		ah.ring[ah.next%ahead] = n
+		ah.next++
+	}
+	return o.f, o.info, o.err
+}
+
+// close releases the members opened ahead and not taken (the walk ended
+// early: an error, or the client gone).
+func (ah *lookahead) close() {
+	for i := range ah.ring {
+		if ah.ring[i].f != nil {
+			ah.ring[i].f.Close()
+			ah.ring[i] = opened{}
+			ah.wk.held--
+		}
+	}
 }
 
 // CleanName makes one name component safe inside an archive: no separators,
