@@ -235,3 +235,24 @@ func startWithEnv(t *testing.T, dir, kv string) *Proc {
 	t.Setenv(strings.SplitN(kv, "=", 2)[0], strings.SplitN(kv, "=", 2)[1])
 	return StartNoWait(t, dir)
 }
+
+// A folder named .ferry in DIR is shadowed by ferry's own namespace, so with
+// --hidden it must not be listed or archived either; missing assets answer
+// in ferry's error format.
+func TestAuditFerryFolderNotListed(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{".ferry/secret.txt": "x", ".seen": "y"})
+	p := Start(t, dir, "-p", "0", "--hidden", "-q")
+	_, body := Do(t, "GET", p.URL+"/?format=json", nil)
+	if strings.Contains(string(body), `".ferry"`) || !strings.Contains(string(body), `".seen"`) {
+		t.Errorf("listing: %s", body)
+	}
+	_, tarball := Do(t, "GET", p.URL+"/?tar", nil)
+	if strings.Contains(string(tarball), "secret.txt") {
+		t.Error("?tar includes .ferry/secret.txt")
+	}
+	resp, body := Do(t, "GET", p.URL+"/.ferry/assets/nope.js", nil)
+	if resp.StatusCode != 404 || string(body) != "404 Not Found\n" {
+		t.Errorf("missing asset: %d %q", resp.StatusCode, body)
+	}
+}

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/httperr"
 )
 
 // The page's script, stylesheet and icon are compiled in, so a listing works
@@ -36,7 +39,10 @@ type asset struct {
 // Assets change only with the binary, so they carry a strong ETag from their
 // content and "no-cache": browsers revalidate (a cheap 304) and never run a
 // stale script after an upgrade, without the page needing versioned URLs.
-func AssetHandler() http.Handler {
+func AssetHandler() http.Handler { return assetHandler() }
+
+// assetHandler hashes the assets once, on first use, not per request.
+var assetHandler = sync.OnceValue(func() http.Handler {
 	assets := make(map[string]asset)
 	// The folder is embedded at build time, so reading it cannot fail at
 	// run time; an unreadable entry would simply be absent (404).
@@ -59,12 +65,12 @@ func AssetHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			httperr.Write(w, r, http.StatusMethodNotAllowed, "")
 			return
 		}
 		a, ok := assets[strings.TrimPrefix(r.URL.Path, "/")]
 		if !ok {
-			http.Error(w, "404 page not found", http.StatusNotFound)
+			httperr.Write(w, r, http.StatusNotFound, "")
 			return
 		}
 		h := w.Header()
@@ -74,7 +80,7 @@ func AssetHandler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
 	})
-}
+})
 
 func contentType(name string) string {
 	switch path.Ext(name) {
