@@ -150,6 +150,9 @@ func New(dir string, opts Options) (*Handler, error) {
 		},
 		Archive: archiveHook(fsys, opts),
 		Hash:    hashFile,
+		// Script in a served file runs at ferry's origin; that matters only
+		// where the origin can write or carries credentials.
+		Sandbox: opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,
 	})
 	h.write = write.New(fsys, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,

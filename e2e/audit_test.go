@@ -256,3 +256,40 @@ func TestAuditFerryFolderNotListed(t *testing.T) {
 		t.Errorf("missing asset: %d %q", resp.StatusCode, body)
 	}
 }
+
+// A read-only share serves a static site whose scripts run, as Python's
+// server does; once the origin can write or holds credentials, user files
+// are sandboxed so their script cannot act as ferry.
+func TestAuditStaticSiteScriptsRun(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"index.html": "<script>document.title='ran'</script>", "clip.webm": "x", "seg.ts": "x", "notes.md": "# hi"})
+	for _, c := range []struct {
+		args    []string
+		sandbox bool
+	}{
+		{[]string{"-p", "0", "-q"}, false},
+		{[]string{"-p", "0", "-q", "--upload"}, true},
+		{[]string{"-p", "0", "-q", "-w"}, true},
+		{[]string{"-p", "0", "-q", "--auth", "u:p", "--auth-anon-read"}, true},
+	} {
+		p := Start(t, dir, c.args...)
+		for _, f := range []string{"/", "/index.html"} {
+			resp, _ := Do(t, "GET", p.URL+f, nil)
+			got := resp.Header.Get("Content-Security-Policy") == "sandbox"
+			if resp.StatusCode != 200 || got != c.sandbox {
+				t.Errorf("%v GET %s: %d, CSP %q; want sandbox=%v", c.args, f, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), c.sandbox)
+			}
+		}
+	}
+	p := Start(t, dir, "-p", "0", "-q")
+	for name, want := range map[string]string{"/clip.webm": "video/webm", "/seg.ts": "video/mp2t", "/notes.md": "text/markdown; charset=utf-8"} {
+		for _, method := range []string{"GET", "HEAD"} {
+			for range 2 { // the second answer may come from the open-file cache
+				resp, _ := Do(t, method, p.URL+name, nil)
+				if ct := resp.Header.Get("Content-Type"); ct != want {
+					t.Errorf("%s %s: Content-Type %q, want %q", method, name, ct, want)
+				}
+			}
+		}
+	}
+}

@@ -2,10 +2,8 @@ package fileserver
 
 import (
 	"io/fs"
-	"mime"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -111,7 +109,7 @@ func (c *openFiles) put(name string, f *os.File, info fs.FileInfo) *openFile {
 	if t := info.ModTime(); !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
 		e.lastModified = []string{t.UTC().Format(http.TimeFormat)}
 	}
-	if ct := mime.TypeByExtension(filepath.Ext(name)); ct != "" {
+	if ct := TypeByExtension(name); ct != "" {
 		e.ctype = []string{ct}
 	}
 	c.mu.Lock()

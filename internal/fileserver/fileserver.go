@@ -6,6 +6,7 @@ package fileserver
 import (
 	"bytes"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,6 +35,12 @@ type Options struct {
 	// Only, when not nil, restricts the tree to these top-level names (sharing
 	// named files): everything else is absent.
 	Only map[string]bool
+	// Sandbox serves files with "Content-Security-Policy: sandbox". It is
+	// for servers where a file's script could do harm at ferry's origin:
+	// ones that accept writes or hold credentials. A plain read-only share
+	// leaves it off, so a static site's own scripts run, as they do under
+	// python -m http.server.
+	Sandbox bool
 }
 
 // Server serves reads from a rooted tree.
@@ -117,8 +124,8 @@ func (s *Server) visible(name string) bool {
 // them spares Header.Set a slice per header per request.
 var (
 	nosniff = []string{"nosniff"}
-	// A user's HTML or SVG must not run script with ferry's origin: the
-	// sandbox gives it an opaque origin of its own.
+	// Where a user's HTML or SVG must not run script with ferry's origin,
+	// the sandbox gives it an opaque origin of its own.
 	sandbox = []string{"sandbox"}
 )
 
@@ -148,7 +155,9 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile,
 	}
 	h["Etag"] = e.etag
 	h["X-Content-Type-Options"] = nosniff
-	h["Content-Security-Policy"] = sandbox
+	if s.opts.Sandbox {
+		h["Content-Security-Policy"] = sandbox
+	}
 	h["Last-Modified"] = e.lastModified
 	h["Content-Type"] = e.ctype
 	h["Accept-Ranges"] = acceptRanges
@@ -180,8 +189,32 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, i
 	h := w.Header()
 	h["Etag"] = etag
 	h["X-Content-Type-Options"] = nosniff
-	h["Content-Security-Policy"] = sandbox
+	if s.opts.Sandbox {
+		h["Content-Security-Policy"] = sandbox
+	}
+	if ct, ok := typeOverrides[strings.ToLower(path.Ext(name))]; ok && h["Content-Type"] == nil {
+		h["Content-Type"] = ct
+	}
 	http.ServeContent(w, withRange(r, info.Size()), name, info.ModTime(), c)
+}
+
+// typeOverrides fix extensions where Go's built-in table or a system's
+// mime.types disagree with what browsers and Python's http.server use.
+var typeOverrides = map[string][]string{
+	".webm": {"video/webm"},
+	".ts":   {"video/mp2t"},
+	".mjs":  {"text/javascript; charset=utf-8"},
+	".md":   {"text/markdown; charset=utf-8"},
+}
+
+// TypeByExtension is the Content-Type ferry sends for a file name, "" when
+// the extension does not tell (the content is then sniffed).
+func TypeByExtension(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if ct, ok := typeOverrides[ext]; ok {
+		return ct[0]
+	}
+	return mime.TypeByExtension(ext)
 }
 
 // ETag is a strong validator from size and modification time, as Caddy does;
