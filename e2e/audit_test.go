@@ -293,3 +293,29 @@ func TestAuditStaticSiteScriptsRun(t *testing.T) {
 		}
 	}
 }
+
+// Logs tell a ?zip from a listing, keep the combined request line parseable,
+// and name only users whose credentials were checked.
+func TestAuditLogQueryAndUser(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"b c.txt": "x"})
+
+	p := Start(t, dir, "-p", "0")
+	Do(t, "GET", p.URL+"/?zip", nil)
+	Do(t, "GET", p.URL+"/b%20c.txt", nil, "Authorization", "Basic Ym9iOng=") // bob:x, never checked
+	if !p.WaitOutput("GET /b c.txt", 5*time.Second) || !strings.Contains(p.Stdout(), "GET /?zip 200") {
+		t.Errorf("text log lacks the query:\n%s", p.Stdout())
+	}
+
+	p = Start(t, dir, "-p", "0", "--log", "combined")
+	Do(t, "GET", p.URL+"/b%20c.txt", nil, "Authorization", "Basic Ym9iOng=")
+	if !p.WaitOutput(`"GET /b%20c.txt HTTP/1.1" 200`, 5*time.Second) || strings.Contains(p.Stdout(), "bob") {
+		t.Errorf("combined line: want the escaped target and no unchecked user:\n%s", p.Stdout())
+	}
+
+	p = Start(t, dir, "-p", "0", "--log", "json", "--auth", "alice:pw")
+	Do(t, "GET", p.URL+"/?format=json", nil, "Authorization", "Basic YWxpY2U6cHc=") // alice:pw
+	if !p.WaitOutput(`"user":"alice"`, 5*time.Second) || !strings.Contains(p.Stdout(), `"query":"format=json"`) {
+		t.Errorf("json line: want user alice and the query:\n%s", p.Stdout())
+	}
+}

@@ -172,7 +172,7 @@ func TestLogFormats(t *testing.T) {
 		if !p.WaitOutput(`"HEAD /nope`, 5*time.Second) {
 			t.Fatalf("no lines:\n%s", p.Stdout())
 		}
-		re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /a\.txt HTTP/1\.1" 200 5 "http://ref\.example/" "agent \\"quoted\\""$`)
+		re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /a\.txt\?x=1 HTTP/1\.1" 200 5 "http://ref\.example/" "agent \\"quoted\\""$`)
 		if l := lineWith(p.Stdout(), "GET /a.txt"); !re.MatchString(l) {
 			t.Errorf("combined line = %q", l)
 		}

@@ -98,7 +98,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 
 // request holds the fields of a request record.
 type request struct {
-	client, method, path, proto, outcome, user, referer, agent string
+	client, method, path, query, uri, proto, outcome, user, referer, agent string
 	status                                                     int64
 	bytes, size                                                int64
 	durationMS                                                 float64
@@ -116,6 +116,10 @@ func readRequest(r slog.Record) request {
 			q.path = a.Value.String()
 		case "proto":
 			q.proto = a.Value.String()
+		case "query":
+			q.query = a.Value.String()
+		case "uri":
+			q.uri = a.Value.String()
 		case "status":
 			q.status = a.Value.Int64()
 		case "bytes":
@@ -147,6 +151,10 @@ func appendRequestText(b []byte, r slog.Record) []byte {
 	b = appendEscaped(b, q.method, false)
 	b = append(b, ' ')
 	b = appendEscaped(b, q.path, false)
+	if q.query != "" {
+		b = append(b, '?')
+		b = appendEscaped(b, q.query, false)
+	}
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, q.status, 10)
 	b = append(b, ' ')
@@ -227,7 +235,13 @@ func appendCombined(b []byte, r slog.Record) []byte {
 	b = append(b, "] \""...)
 	b = appendEscaped(b, q.method, true)
 	b = append(b, ' ')
-	b = appendEscaped(b, q.path, true)
+	if q.uri != "" {
+		// Apache logs the target as the client sent it: escaped, so a space
+		// in a name cannot split the request line for log parsers.
+		b = appendEscaped(b, q.uri, true)
+	} else {
+		b = appendEscaped(b, q.path, true)
+	}
 	b = append(b, ' ')
 	b = appendEscaped(b, q.proto, true)
 	b = append(b, "\" "...)
@@ -272,6 +286,10 @@ func appendRequestJSON(b []byte, r slog.Record) []byte {
 	b = appendJSONString(b, q.method)
 	b = append(b, `,"path":`...)
 	b = appendJSONString(b, q.path)
+	if q.query != "" {
+		b = append(b, `,"query":`...)
+		b = appendJSONString(b, q.query)
+	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, q.status, 10)
 	b = append(b, `,"bytes":`...)

@@ -39,7 +39,7 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 		if status == 0 {
 			status = http.StatusOK
 		}
-		attrs := make([]slog.Attr, 0, 10)
+		attrs := make([]slog.Attr, 0, 14)
 		attrs = append(attrs,
 			slog.String("client", r.RemoteAddr),
 			slog.String("method", r.Method),
@@ -49,11 +49,16 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("proto", r.Proto),
 		)
+		if r.URL.RawQuery != "" {
+			attrs = append(attrs, slog.String("query", r.URL.RawQuery))
+		}
+		// The request target as sent, for the combined format's request line.
+		attrs = append(attrs, slog.String("uri", r.RequestURI))
 		if outcome != "" {
 			attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
 		}
-		if user, _, ok := r.BasicAuth(); ok && status != http.StatusUnauthorized {
-			attrs = append(attrs, slog.String("user", user))
+		if tr.User != "" {
+			attrs = append(attrs, slog.String("user", tr.User))
 		}
 		if ref := r.Header.Get("Referer"); ref != "" {
 			attrs = append(attrs, slog.String("referer", ref))

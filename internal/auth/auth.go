@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
@@ -163,6 +164,8 @@ func (c *Checker) allow(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
+	// Only a verified name reaches the access log.
+	transfer.FromContext(r.Context()).User = user
 	if read && c.anonRead {
 		return true
 	}

@@ -39,6 +39,8 @@ type Transfer struct {
 	Kind   Kind
 	// Size is the number of body bytes expected, -1 when unknown.
 	Size int64
+	// User is the name whose credentials were verified, "" when none were.
+	User string
 
 	rec      *Recorder
 	received atomic.Int64
