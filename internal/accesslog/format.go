@@ -99,9 +99,9 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 // request holds the fields of a request record.
 type request struct {
 	client, method, path, query, uri, proto, outcome, user, referer, agent string
-	status                                                     int64
-	bytes, size                                                int64
-	durationMS                                                 float64
+	status                                                                 int64
+	bytes, size                                                            int64
+	durationMS                                                             float64
 }
 
 func readRequest(r slog.Record) request {
