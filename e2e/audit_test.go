@@ -319,3 +319,31 @@ func TestAuditLogQueryAndUser(t *testing.T) {
 		t.Errorf("json line: want user alice and the query:\n%s", p.Stdout())
 	}
 }
+
+// An absolute symlink whose target lies inside DIR is followed, as a
+// relative one is; one that leads out still looks absent.
+func TestAuditAbsoluteSymlinkInside(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"in/i.txt": "inside"})
+	WriteFiles(t, outside, map[string]string{"o.txt": "outside"})
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink(filepath.Join(dir, "in", "i.txt"), filepath.Join(dir, "abs-in")))
+	must(os.Symlink(filepath.Join(dir, "in"), filepath.Join(dir, "abs-dir")))
+	must(os.Symlink(filepath.Join(outside, "o.txt"), filepath.Join(dir, "abs-out")))
+	p := Start(t, dir, "-p", "0", "-q")
+	for path, want := range map[string]int{"/abs-in": 200, "/abs-dir/i.txt": 200, "/abs-dir/": 200, "/abs-out": 404} {
+		resp, body := Do(t, "GET", p.URL+path, nil)
+		if resp.StatusCode != want || strings.Contains(string(body), "outside") {
+			t.Errorf("GET %s: %d %q, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+	_, listing := Do(t, "GET", p.URL+"/?format=json", nil)
+	if !strings.Contains(string(listing), `"abs-in"`) || strings.Contains(string(listing), `"abs-out"`) {
+		t.Errorf("listing: %s", listing)
+	}
+}

@@ -29,9 +29,10 @@ type Policy struct {
 
 // FS is a served folder.
 type FS struct {
-	root   *os.Root
-	dir    string // absolute host path; used only for FollowSymlinks
-	policy Policy
+	root    *os.Root
+	dir     string // absolute host path; used only for FollowSymlinks
+	realDir string // dir with its own symlinks resolved, for absolute links inside
+	policy  Policy
 }
 
 // Open opens dir as the served root.
@@ -51,7 +52,11 @@ func Open(dir string, p Policy) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FS{root: root, dir: abs, policy: p}, nil
+	realDir, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		realDir = abs
+	}
+	return &FS{root: root, dir: abs, realDir: realDir, policy: p}, nil
 }
 
 // Close releases the root.
@@ -104,6 +109,10 @@ func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
 		// The lexical name holds no "..", so the only way out is through a
 		// symlink, which the operator allowed.
 		file, err = os.OpenFile(filepath.Join(f.dir, filepath.FromSlash(name)), flags, 0)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if inside, ok := f.resolveInside(name); ok {
+			file, err = f.root.OpenFile(inside, flags, 0)
+		}
 	}
 	if err != nil {
 		return nil, nil, classify(err)
@@ -130,11 +139,32 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 	info, err := f.root.Stat(name)
 	if err != nil && f.policy.FollowSymlinks && !errors.Is(err, fs.ErrNotExist) {
 		info, err = os.Stat(filepath.Join(f.dir, filepath.FromSlash(name)))
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if inside, ok := f.resolveInside(name); ok {
+			info, err = f.root.Stat(inside)
+		}
 	}
 	if err != nil {
 		return nil, classify(err)
 	}
 	return info, nil
+}
+
+// resolveInside handles what os.Root refuses although it stays in the tree:
+// an absolute symlink whose target lies inside the served folder. It
+// resolves every link of name and, when the result is inside, returns it as
+// a link-free name relative to the root; the root still refuses it should a
+// link be swapped in meanwhile.
+func (f *FS) resolveInside(name string) (string, bool) {
+	resolved, err := filepath.EvalSymlinks(filepath.Join(f.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(f.realDir, resolved)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // Lstat returns the info of a name without following a final symlink.
