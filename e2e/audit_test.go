@@ -347,3 +347,18 @@ func TestAuditAbsoluteSymlinkInside(t *testing.T) {
 		t.Errorf("listing: %s", listing)
 	}
 }
+
+// In FILE mode a whole ?zip of / hands over every shared file at once, so
+// --once is done.
+func TestAuditOnceByRootArchive(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"x/a.txt": "aaa", "y/b.txt": "bbb"})
+	p := Start(t, dir, "-p", "0", "-q", "--once", "x/a.txt", "y/b.txt")
+	resp, body := Do(t, "GET", p.URL+"/?zip", nil)
+	if resp.StatusCode != 200 || len(body) == 0 {
+		t.Fatalf("?zip: %d", resp.StatusCode)
+	}
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d (want 0) after the archive of every shared file", code)
+	}
+}

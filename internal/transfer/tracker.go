@@ -290,7 +290,13 @@ func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 		delete(t.cut, cutKey(r))
 	}
 	var onceDone bool
-	if whole && t.wanted != nil && t.wanted[r.URL.Path] {
+	switch {
+	case !whole || t.wanted == nil || len(t.wanted) == 0:
+	case tr.Kind == KindArchive && r.URL.Path == "/":
+		// An archive of the root carries every shared item at once.
+		clear(t.wanted)
+		onceDone = true
+	case t.wanted[r.URL.Path]:
 		delete(t.wanted, r.URL.Path)
 		onceDone = len(t.wanted) == 0
 	}
