@@ -328,7 +328,7 @@ func wantsJSON(r *http.Request, q url.Values) bool {
 	if q.Get("format") == "json" {
 		return true
 	}
-	return strings.Contains(r.Header.Get("Accept"), "application/json")
+	return httperr.WantsJSON(r)
 }
 
 // redirect answers 301 with a relative, already escaped Location, so it stays

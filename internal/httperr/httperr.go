@@ -88,3 +88,32 @@ func ForStorage(err error) (status int, msg string, ok bool) {
 	}
 	return http.StatusInternalServerError, "", false
 }
+
+// WantsJSON reports whether the client asks for JSON more than for HTML:
+// application/json in Accept with a quality at least that of text/html, so a
+// browser's Accept never gets JSON and "Accept: application/json" always does.
+func WantsJSON(r *http.Request) bool {
+	accept := strings.ToLower(r.Header.Get("Accept"))
+	if !strings.Contains(accept, "application/json") {
+		return false
+	}
+	var jsonQ, htmlQ float64
+	for part := range strings.SplitSeq(accept, ",") {
+		media, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch strings.TrimSpace(media) {
+		case "application/json":
+			jsonQ = max(jsonQ, q)
+		case "text/html":
+			htmlQ = max(htmlQ, q)
+		}
+	}
+	return jsonQ > 0 && jsonQ >= htmlQ
+}

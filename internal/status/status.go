@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -94,7 +94,7 @@ func Write(w http.ResponseWriter, r *http.Request, rep Report, pageHeaders func(
 	var buf bytes.Buffer
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	if r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
+	if r.URL.Query().Get("format") == "json" || httperr.WantsJSON(r) {
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.Encode(rep)
