@@ -45,6 +45,7 @@ func listenAll(binds []string, port int) (*Listeners, error) {
 	if len(binds) == 0 {
 		binds = []string{""}
 	}
+	binds = expandHosts(binds)
 	ls := &Listeners{Port: port}
 	for _, b := range binds {
 		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(ls.Port)))
@@ -58,6 +59,29 @@ func listenAll(binds []string, port int) (*Listeners, error) {
 		}
 	}
 	return ls, nil
+}
+
+// expandHosts replaces a host name by every address it resolves to, so that
+// "--bind localhost" answers on 127.0.0.1 and ::1 alike, as a browser may
+// try either. Addresses stay as given; duplicates go.
+func expandHosts(binds []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, b := range binds {
+		addrs := []string{b}
+		if _, err := netip.ParseAddr(b); err != nil && b != "" {
+			if resolved, err := net.LookupHost(b); err == nil && len(resolved) > 0 {
+				addrs = resolved
+			}
+		}
+		for _, a := range addrs {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // ValidateBind checks a --bind value: an IP address or a host name.
