@@ -61,7 +61,7 @@ func FromSnapshot(s transfer.Snapshot, now time.Time) Report {
 		InFlight: []Flight{}, Recent: []Finished{},
 	}
 	for _, t := range s.InFlight {
-		f := Flight{Client: t.Client, Method: t.Method, Path: t.Path, Kind: kindName(t.Kind),
+		f := Flight{Client: t.Client, Method: t.Method, Path: t.Path, Kind: t.Kind.String(),
 			Size: t.Size, Done: t.Done, Elapsed: t.Elapsed.Seconds()}
 		if f.Elapsed > 0 {
 			f.Rate = float64(t.Done) / f.Elapsed
@@ -75,18 +75,6 @@ func FromSnapshot(s transfer.Snapshot, now time.Time) Report {
 			Size: d.Size, Sent: d.Sent, Outcome: d.Outcome, Duration: d.Duration.Seconds()})
 	}
 	return r
-}
-
-func kindName(k transfer.Kind) string {
-	switch k {
-	case transfer.KindFile:
-		return "download"
-	case transfer.KindArchive:
-		return "archive"
-	case transfer.KindUpload:
-		return "upload"
-	}
-	return "other"
 }
 
 // Write answers with the report as JSON (?format=json or Accept) or HTML.

@@ -23,6 +23,19 @@ const (
 	KindUpload       // a request body being stored
 )
 
+// String names the kind as the status page and logs do.
+func (k Kind) String() string {
+	switch k {
+	case KindFile:
+		return "download"
+	case KindArchive:
+		return "archive"
+	case KindUpload:
+		return "upload"
+	}
+	return "other"
+}
+
 // Outcome of a download.
 const (
 	Complete = "complete"
@@ -44,9 +57,6 @@ type Transfer struct {
 
 	rec      *Recorder
 	received atomic.Int64
-	// OnDescribe, when set, is called once a handler has said what the
-	// transfer carries.
-	OnDescribe func()
 
 	// Set by Tracker.Start: Describe makes the transfer visible in the
 	// tracker and tells obs, and End then tells obs it ended.
@@ -65,9 +75,6 @@ type Observer interface {
 // Describe is called by a handler once it knows what it sends or stores.
 func (t *Transfer) Describe(kind Kind, size int64) {
 	t.Kind, t.Size = kind, size
-	if t.OnDescribe != nil {
-		t.OnDescribe()
-	}
 	if t.tracker != nil {
 		t.tracker.Show(t)
 		if t.obs != nil {
