@@ -52,6 +52,7 @@ type Handler struct {
 	mu     sync.Mutex
 	closed bool
 	temps  map[string]struct{} // temporary names in use, removed by Close
+	swept  map[string]bool     // folders already cleared of a crash's leftovers
 }
 
 // copyBufSize is the chunk an upload is stored in: large enough that a
@@ -96,6 +97,7 @@ func (h *Handler) newTemp(dir string) (*os.File, string, error) {
 		return nil, "", err
 	}
 	h.temps[name] = struct{}{}
+	go h.sweepOnce(dir)
 	return f, name, nil
 }
 

@@ -1,0 +1,51 @@
+package write
+
+import (
+	"path"
+	"strings"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+)
+
+// staleAfter is how long a partial upload must have been left untouched
+// before a later run takes it for the remains of a crash. A live upload
+// writes all the time, so a day of silence is no upload in progress.
+const staleAfter = 24 * time.Hour
+
+// sweepOnce removes, the first time this run writes into a folder, the
+// partial files that an earlier run killed mid-upload left there (Close
+// removes a live run's own). Resumable uploads keep theirs: tus expires them.
+func (h *Handler) sweepOnce(dir string) {
+	h.mu.Lock()
+	if h.swept == nil {
+		h.swept = map[string]bool{}
+	}
+	done := h.swept[dir]
+	h.swept[dir] = true
+	h.mu.Unlock()
+	if !done {
+		h.sweep(dir, time.Now().Add(-staleAfter))
+	}
+}
+
+func (h *Handler) sweep(dir string, before time.Time) {
+	f, err := h.fs.OpenRaw(dir)
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	for _, n := range names {
+		if !strings.HasPrefix(n, rootfs.TempPrefix) || strings.HasPrefix(n, rootfs.TempPrefix+"tus-") {
+			continue
+		}
+		name := path.Join(dir, n)
+		h.mu.Lock()
+		_, live := h.temps[name]
+		h.mu.Unlock()
+		if info, err := h.fs.LstatRaw(name); err == nil && !live && info.Mode().IsRegular() && info.ModTime().Before(before) {
+			h.fs.RemoveTemp(name)
+		}
+	}
+}
