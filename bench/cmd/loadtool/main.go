@@ -8,6 +8,8 @@
 //	loadtool idle     -url U -n 1000 -pid P [-samples 200]
 //	loadtool rss      -pid P
 //	loadtool quiesce  -pid P [-timeout 30s]
+//	loadtool ticks    -pid P
+//	loadtool evict    -dir D
 //	loadtool upload   -url U -file F -mode put|post
 //	loadtool sink     -addr 127.0.0.1:18090
 //	loadtool report   -in results.tsv -json results.json -md table.md [-meta meta.tsv]
@@ -20,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|rss|quiesce|upload|sink|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|rss|quiesce|ticks|evict|upload|sink|report [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +40,10 @@ func main() {
 		err = sink(args)
 	case "quiesce":
 		err = quiesce(args)
+	case "ticks":
+		err = ticksCmd(args)
+	case "evict":
+		err = evict(args)
 	case "rss":
 		err = rssCmd(args)
 	case "report":

@@ -368,3 +368,18 @@ func treeTicks(pid int) (int64, error) {
 	}
 	return total, nil
 }
+
+// ticksCmd prints the CPU time (utime+stime, in clock ticks of 1/100 s) a
+// process and its children have used, so that bench/run can tell how busy
+// the server's core was during a load.
+func ticksCmd(args []string) error {
+	fs := flag.NewFlagSet("ticks", flag.ExitOnError)
+	pid := fs.Int("pid", 0, "process (children included)")
+	fs.Parse(args)
+	t, err := treeTicks(*pid)
+	if err != nil {
+		return err
+	}
+	fmt.Println(t)
+	return nil
+}
