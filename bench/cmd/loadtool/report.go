@@ -65,6 +65,8 @@ var ferryMetrics = []metricDef{
 	{"sink_put_go", "client ceiling: Go PUT into a discarding Go server", "MB/s", "higher"},
 	{"sink_post_curl", "client ceiling: curl -F into a discarding Go server", "MB/s", "higher"},
 	{"sink_post_go", "client ceiling: Go POST into a discarding Go server", "MB/s", "higher"},
+	{"sink_disk", "disk ceiling: dd of the 1 GiB file with fsync, after the same pre-fault", "MB/s", "higher"},
+	{"sink_disk_nofault", "disk ceiling without the pre-fault (the VM provides fresh memory)", "MB/s", "higher"},
 	{"h_zip_mbps", "(h) ?zip of the 10,000-file folder, warm page cache", "MB/s", "higher"},
 	{"h_zip_cold_mbps", "(h) ?zip of the 10,000-file folder, cold (its data pages evicted first)", "MB/s", "higher"},
 	{"h_zip_bytes", "(h) ?zip archive size", "bytes", ""},
