@@ -32,7 +32,12 @@ func TestMain(m *testing.M) {
 	}
 	ferryBin = filepath.Join(dir, "ferry")
 	_, here, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-o", ferryBin, "./cmd/ferry")
+	args := []string{"build", "-o", ferryBin}
+	if os.Getenv("FERRY_RACE") == "1" {
+		// The binary under test reports data races on its stderr.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/ferry")...)
 	build.Dir = filepath.Dir(filepath.Dir(here))
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
