@@ -117,14 +117,19 @@ func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, classify(err)
 	}
+	return servable(file)
+}
+
+// servable stats an opened member and keeps it only if it is a regular file
+// or a folder: devices, sockets and FIFOs are no files to share, and a FIFO
+// would block the request forever.
+func servable(file *os.File) (*os.File, fs.FileInfo, error) {
 	info, err := file.Stat()
 	if err != nil {
 		file.Close()
 		return nil, nil, classify(err)
 	}
 	if !info.Mode().IsRegular() && !info.IsDir() {
-		// Devices, sockets and FIFOs are no files to share, and a FIFO
-		// would block the request forever.
 		file.Close()
 		return nil, nil, fs.ErrNotExist
 	}
@@ -240,16 +245,7 @@ func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo
 	if err != nil {
 		return nil, nil, err
 	}
-	info, err := file.Stat()
-	if err != nil {
-		file.Close()
-		return nil, nil, classify(err)
-	}
-	if !info.Mode().IsRegular() && !info.IsDir() {
-		file.Close()
-		return nil, nil, fs.ErrNotExist
-	}
-	return file, info, nil
+	return servable(file)
 }
 
 // listed reports whether a folder member's base name may be listed at all,

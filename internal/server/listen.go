@@ -112,13 +112,11 @@ func URLs(ls *Listeners, scheme string) []string {
 		}
 	}
 	for _, ln := range ls.List {
-		addr, ok := ln.Addr().(*net.TCPAddr)
+		ip, p, ok := listenAddr(ln)
 		if !ok {
 			continue
 		}
-		ip, _ := netip.AddrFromSlice(addr.IP)
-		ip = ip.Unmap()
-		port := strconv.Itoa(addr.Port)
+		port := strconv.Itoa(p)
 		if !ip.IsUnspecified() {
 			add(net.JoinHostPort(ip.String(), port))
 			continue
@@ -136,6 +134,17 @@ func URLs(ls *Listeners, scheme string) []string {
 		add(net.JoinHostPort("localhost", port))
 	}
 	return out
+}
+
+// listenAddr is the IP (IPv4-mapped ones unmapped) and port a TCP
+// listener is bound to.
+func listenAddr(ln net.Listener) (netip.Addr, int, bool) {
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return netip.Addr{}, 0, false
+	}
+	ip, _ := netip.AddrFromSlice(addr.IP)
+	return ip.Unmap(), addr.Port, true
 }
 
 // interfaceAddrs returns the machine's non-loopback addresses a peer could

@@ -91,12 +91,10 @@ func CertHosts(ls *Listeners, binds []string) []string {
 	}
 	all := false
 	for _, ln := range ls.List {
-		addr, ok := ln.Addr().(*net.TCPAddr)
+		ip, _, ok := listenAddr(ln)
 		if !ok {
 			continue
 		}
-		ip, _ := netip.AddrFromSlice(addr.IP)
-		ip = ip.Unmap()
 		if ip.IsUnspecified() {
 			all = true
 			continue

@@ -422,13 +422,8 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		httperr.Write(w, r, http.StatusBadRequest, "missing or invalid Upload-Offset")
 		return
 	}
-	u := h.lookup(id)
+	u := h.claim(w, r, id)
 	if u == nil {
-		httperr.Write(w, r, http.StatusNotFound, "no such upload")
-		return
-	}
-	if err := u.acquire(r); err != nil {
-		httperr.Write(w, r, http.StatusLocked, "another request is sending this upload")
 		return
 	}
 	defer u.unlock()
@@ -588,15 +583,25 @@ func (h *Handler) finish(u *upload) error {
 	return nil
 }
 
-// terminate removes an upload (the termination extension, tus 1.0 §6.4).
-func (h *Handler) terminate(w http.ResponseWriter, r *http.Request, id string) {
+// claim finds the upload and takes its lock for this request, answering
+// 404 or 423 itself and returning nil when it cannot.
+func (h *Handler) claim(w http.ResponseWriter, r *http.Request, id string) *upload {
 	u := h.lookup(id)
 	if u == nil {
 		httperr.Write(w, r, http.StatusNotFound, "no such upload")
-		return
+		return nil
 	}
 	if err := u.acquire(r); err != nil {
 		httperr.Write(w, r, http.StatusLocked, "another request is sending this upload")
+		return nil
+	}
+	return u
+}
+
+// terminate removes an upload (the termination extension, tus 1.0 §6.4).
+func (h *Handler) terminate(w http.ResponseWriter, r *http.Request, id string) {
+	u := h.claim(w, r, id)
+	if u == nil {
 		return
 	}
 	defer u.unlock()
