@@ -247,7 +247,7 @@ func (h *Handler) computeAllow() string {
 }
 
 // ferryPrefix is reserved for ferry's own pages and assets.
-const ferryPrefix = "/.ferry/"
+const ferryPrefix = "/" + rootfs.Reserved + "/"
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.RLock()
@@ -272,7 +272,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.serveOwn(w, r, strings.TrimPrefix(escaped, ferryPrefix), allow, custom != nil)
 		return
 	}
-	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
+	if name == rootfs.Reserved || strings.HasPrefix(name, rootfs.Reserved+"/") {
 		// Other spellings of /.ferry/ ("//.ferry/", "/%2eferry/") must not
 		// reach a folder of that name in DIR (with --hidden).
 		httperr.Write(w, r, http.StatusNotFound, "")

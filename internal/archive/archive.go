@@ -234,10 +234,6 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 	}
 	// Sorted, so the same tree always gives the same archive.
 	slices.Sort(names)
-	if rel == "." {
-		// /.ferry/ is ferry's own namespace: never served, so never archived.
-		names = slices.DeleteFunc(names, func(n string) bool { return n == ".ferry" })
-	}
 	ah := lookahead{wk: wk, fsys: fsys, dir: f, rel: rel, names: names}
 	defer ah.close()
 	for i, n := range names {

@@ -257,8 +257,8 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, na
 	}
 	page.Entries = make([]listing.Entry, 0, len(entries))
 	for _, e := range entries {
-		if name == "." && (e.Name == ".ferry" || s.opts.Only != nil && !s.opts.Only[e.Name]) {
-			continue // /.ferry/ is ferry's own, even with --hidden
+		if s.opts.Only != nil && name == "." && !s.opts.Only[e.Name] {
+			continue
 		}
 		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
 	}

@@ -12,10 +12,16 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 )
+
+// Reserved is the top-level name a handler keeps for its own pages
+// (/.ferry/): a folder of that name in the tree is never listed nor
+// archived, even with Hidden, since requests for it never reach the tree.
+const Reserved = ".ferry"
 
 // TempPrefix starts the names of partial uploads. They are never listed nor
 // served, even with Hidden.
@@ -199,7 +205,11 @@ type Entry struct {
 // read with getdents and each entry stat'ed relative to the folder's
 // descriptor (readdir_linux.go); elsewhere through os.File.ReadDir.
 func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
-	return f.readDir(dir, name)
+	entries, err := f.readDir(dir, name)
+	if name == "." {
+		entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.Name == Reserved })
+	}
+	return entries, err
 }
 
 // ReadNames lists the names of an open folder that the policy may show
@@ -207,7 +217,11 @@ func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
 // anything else of them: for walks that open every member anyway (archives),
 // where OpenIn's fstat gives what ReadDir's stat would.
 func (f *FS) ReadNames(dir *os.File, name string) ([]string, error) {
-	return f.readNames(dir, name)
+	names, err := f.readNames(dir, name)
+	if name == "." {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == Reserved })
+	}
+	return names, err
 }
 
 func (f *FS) readNamesPortable(dir *os.File) ([]string, error) {
