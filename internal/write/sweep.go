@@ -13,22 +13,10 @@ import (
 // writes all the time, so a day of silence is no upload in progress.
 const staleAfter = 24 * time.Hour
 
-// sweepOnce removes, the first time this run writes into a folder, the
-// partial files that an earlier run killed mid-upload left there (Close
-// removes a live run's own). Resumable uploads keep theirs: tus expires them.
-func (h *Handler) sweepOnce(dir string) {
-	h.mu.Lock()
-	if h.swept == nil {
-		h.swept = map[string]bool{}
-	}
-	done := h.swept[dir]
-	h.swept[dir] = true
-	h.mu.Unlock()
-	if !done {
-		h.sweep(dir, time.Now().Add(-staleAfter))
-	}
-}
-
+// sweep removes the partial files that an earlier run killed mid-upload
+// left in dir before the given time; newTemp starts it the first time this
+// run writes into a folder (Close removes a live run's own). Resumable
+// uploads keep theirs: tus expires them.
 func (h *Handler) sweep(dir string, before time.Time) {
 	f, err := h.fs.OpenRaw(dir)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -62,7 +63,7 @@ const copyBufSize = 256 << 10
 
 // New returns a Handler.
 func New(fsys *rootfs.FS, opts Options) *Handler {
-	h := &Handler{fs: fsys, opts: opts, temps: map[string]struct{}{}}
+	h := &Handler{fs: fsys, opts: opts, temps: map[string]struct{}{}, swept: map[string]bool{}}
 	h.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	return h
 }
@@ -97,7 +98,10 @@ func (h *Handler) newTemp(dir string) (*os.File, string, error) {
 		return nil, "", err
 	}
 	h.temps[name] = struct{}{}
-	go h.sweepOnce(dir)
+	if !h.swept[dir] {
+		h.swept[dir] = true
+		go h.sweep(dir, time.Now().Add(-staleAfter))
+	}
 	return f, name, nil
 }
 
