@@ -116,8 +116,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			tooLarge(w, tooBig.Limit)
 			return
 		}
-		http.Error(w, "400 Bad Request: "+reason(err), http.StatusBadRequest)
-		return
+		// The spec has echo answer every request with 200: a body that is
+		// not the form it claims to be is reported as far as it parsed, its
+		// bytes still counted, with a note saying why the rest is missing.
+		if _, cerr := io.Copy(io.Discard, counted); errors.As(cerr, &tooBig) {
+			tooLarge(w, tooBig.Limit)
+			return
+		}
+		rep.Body.Notes = append(rep.Body.Notes, reason(err)+": the fields and files before the fault are shown")
 	}
 	rep.Body.Size = counted.n
 	// Trailer values are known only once the body has been read to its end.

@@ -413,11 +413,17 @@ func TestMalformedMultipart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := newRequest(t, "POST", srv.URL+"/", strings.NewReader(tt.body))
+			req := newRequest(t, "POST", srv.URL+"/?format=json", strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", tt.ctype)
 			resp, body := do(t, req)
-			if resp.StatusCode != 400 || !strings.HasPrefix(string(body), "400 Bad Request: ") {
-				t.Errorf("got %d %q, want 400 with a reason", resp.StatusCode, body)
+			var rep Report
+			if err := json.Unmarshal(body, &rep); err != nil {
+				t.Fatalf("got %d %q, want a JSON report", resp.StatusCode, body)
+			}
+			if resp.StatusCode != 200 || rep.Body.Size != int64(len(tt.body)) ||
+				len(rep.Body.Notes) == 0 || !strings.Contains(strings.Join(rep.Body.Notes, " "), "multipart") {
+				t.Errorf("got %d, size %d of %d, notes %q; want 200, every byte counted, a note on the fault",
+					resp.StatusCode, rep.Body.Size, len(tt.body), rep.Body.Notes)
 			}
 		})
 	}
