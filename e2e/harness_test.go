@@ -247,12 +247,17 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
-// NeedCommand skips the test when a command-line tool is missing.
+// NeedCommand skips the test when a command-line tool is missing, or fails it
+// when FERRY_REQUIRE_TOOLS=1 (CI installs every tool the tests use).
 func NeedCommand(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s is not installed; install it (apt-get install %s) to run this test", name, name)
+		msg := fmt.Sprintf("%s is not installed; install it (apt-get install %s) to run this test", name, name)
+		if os.Getenv("FERRY_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s (FERRY_REQUIRE_TOOLS=1)", msg)
+		}
+		t.Skip(msg)
 	}
 	return path
 }
