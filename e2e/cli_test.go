@@ -217,6 +217,18 @@ func TestDefaultPort(t *testing.T) {
 		if !strings.Contains(p.Stdout(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, p.Stdout())
 		}
+		// Issue 11 item 22: the next ports are tried before a random one,
+		// so the fallback is guessable. Other programs may hold some of
+		// them; only when all ten are taken may ferry go elsewhere.
+		if n, _ := strconv.Atoi(p.Port); n < 8001 || n > 8010 {
+			for port := 8001; port <= 8010; port++ {
+				if ln, err := net.Listen("tcp", ":"+strconv.Itoa(port)); err == nil {
+					ln.Close()
+					t.Errorf("fell back to %s although %d is free", p.Port, port)
+					break
+				}
+			}
+		}
 		if r, b := Do(t, "GET", p.URL+"/a.txt", nil); r.StatusCode != 200 || string(b) != "a" {
 			t.Errorf("fallback URL answers %d", r.StatusCode)
 		}
@@ -322,4 +334,104 @@ func TestBind(t *testing.T) {
 			r.Body.Close()
 		}
 	}
+}
+
+// TestCommandLineHabits covers habits brought from other tools (issue 11
+// item 22): each gets a hint or simply works.
+func TestCommandLineHabits(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"a.txt": "a", "sub/b.txt": "b"})
+	for _, tc := range []struct {
+		name string
+		args []string
+		hint string
+	}{
+		{"port as the argument", []string{"9000"}, "did you mean -p 9000?"},
+		{"port after -d", []string{"-d", "sub", "9000"}, "did you mean -p 9000?"},
+		{"echo with a port argument", []string{"echo", "9000"}, "did you mean -p 9000?"},
+		{"time with a port argument", []string{"time", "8765"}, "did you mean -p 8765?"},
+		{"bind with a port", []string{"-b", "127.0.0.1:9000"}, "use -b 127.0.0.1 -p 9000"},
+		{"bind with an IPv6 port", []string{"-b", "[::1]:9000"}, "use -b ::1 -p 9000"},
+		{"bind with only a port", []string{"--bind", ":9000"}, "use -p 9000"},
+		{"echo bind with a port", []string{"echo", "-b", "localhost:9000"}, "use -b localhost -p 9000"},
+		{"swapped letters", []string{"--uplaod"}, "unknown flag --uplaod; did you mean --upload?"},
+		{"missing letter", []string{"--hiden"}, "did you mean --hidden?"},
+		{"extra letter, with a value", []string{"--cgi-timout=5s"}, "did you mean --cgi-timeout?"},
+		{"echo flag typo", []string{"echo", "--max-bdy", "1K"}, "did you mean --max-body?"},
+		{"single dash long flag", []string{"-port", "9000"}, "unknown flag -port; did you mean --port?"},
+		{"single dash bool flag", []string{"-quiet"}, "did you mean --quiet?"},
+		{"-d and a folder", []string{"-d", "sub", "."}, "either with -d or as an argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := Run(t, dir, 10*time.Second, tc.args...)
+			if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.hint) || out != "" {
+				t.Errorf("ferry %v: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q",
+					tc.args, code, out, errOut, tc.hint)
+			}
+		})
+	}
+	// Nothing is guessed for a name far from every flag.
+	if _, _, errOut := Run(t, dir, 10*time.Second, "--frobnicate"); strings.Contains(errOut, "did you mean") {
+		t.Errorf("--frobnicate: %q", errOut)
+	}
+
+	t.Run("--version", func(t *testing.T) {
+		_, want, _ := Run(t, dir, 10*time.Second, "version")
+		for _, args := range [][]string{{"--version"}, {"-p", "0", "--version"}, {"echo", "--version"}} {
+			code, out, errOut := Run(t, dir, 10*time.Second, args...)
+			if code != 0 || out != want || errOut != "" {
+				t.Errorf("%v: exit %d, stdout %q (want %q), stderr %q", args, code, out, want, errOut)
+			}
+		}
+	})
+
+	t.Run("-d DIR", func(t *testing.T) {
+		for _, args := range [][]string{{"-d", "sub"}, {"--directory", "sub"}, {"--directory=sub"}} {
+			p := Start(t, dir, append([]string{"-p", "0", "-b", "127.0.0.1"}, args...)...)
+			if r, b := Do(t, "GET", p.URL+"/b.txt", nil); r.StatusCode != 200 || string(b) != "b" {
+				t.Errorf("%v: GET /b.txt = %d %q", args, r.StatusCode, b)
+			}
+			if r, _ := Do(t, "GET", p.URL+"/a.txt", nil); r.StatusCode != 404 {
+				t.Errorf("%v: GET /a.txt = %d, want 404 (outside the folder)", args, r.StatusCode)
+			}
+		}
+	})
+
+	t.Run("-b localhost", func(t *testing.T) {
+		p := Start(t, dir, "-p", "0", "-b", "localhost")
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+p.Port, 5*time.Second); err != nil {
+			t.Errorf("127.0.0.1: %v", err)
+		} else {
+			c.Close()
+		}
+		ln, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			t.Skip("no IPv6 loopback")
+		}
+		ln.Close()
+		if r, b := Do(t, "GET", "http://[::1]:"+p.Port+"/a.txt", nil); r.StatusCode != 200 || string(b) != "a" {
+			t.Errorf("::1: %d %q", r.StatusCode, b)
+		}
+		if !strings.Contains(p.Stdout(), "http://[::1]:"+p.Port+"/") {
+			t.Errorf("banner lacks the ::1 URL:\n%s", p.Stdout())
+		}
+	})
+
+	t.Run("--auth with a mangled bcrypt hash", func(t *testing.T) {
+		// What bash leaves of alice:$2a$10$fbLX99PERTmrcIOSOxRnQenBf97gpfshhihQfr8OSSatr.unuR/3m
+		// and of alice:$2a$10$50CluXK.IrsQj4Qg603RNuq62kuXn4McUOSviW7fEUeOkH2HaoaD2 unquoted,
+		// one with its dollars gone, and the whole-tail case.
+		for _, spec := range []string{"alice:a0.unuR/3m", "alice:a00CluXK.IrsQj4Qg603RNuq62kuXn4McUOSviW7fEUeOkH2HaoaD2",
+			"alice:2a10fbLX99PERTmrcIOSOxRnQenBf97gpfshhihQfr8OSSatr.unuR/3m", "alice:a0"} {
+			p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", spec)
+			if errOut := p.Stderr(); !strings.Contains(errOut, "looks like a bcrypt hash") || !strings.Contains(errOut, "single quotes") ||
+				strings.Count(errOut, "\n") != 1 {
+				t.Errorf("--auth %s: stderr %q, want one warning line suggesting single quotes", spec, errOut)
+			}
+		}
+		p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", "alice:correct-horse")
+		if p.Stderr() != "" {
+			t.Errorf("plain password: stderr %q", p.Stderr())
+		}
+	})
 }

@@ -64,7 +64,7 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-// errHelp means help was printed: exit 0.
+// errHelp means help (or the version) was printed: exit 0.
 var errHelp = errors.New("help shown")
 
 func (a *app) exitCode(err error) int {
@@ -91,12 +91,19 @@ func (a *app) parse(fs *pflag.FlagSet, args []string, help string) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.SortFlags = false
-	var showHelp bool
+	var showHelp, showVersion bool
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
+	if fs.Lookup("version") == nil {
+		// "ferry --version" is what people try first (spec: same as "ferry version").
+		fs.BoolVar(&showVersion, "version", false, "show the version")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(a.stdout, help)
 			return errHelp
+		}
+		if hint := unknownFlag(fs, args, err); hint != nil {
+			return hint
 		}
 		var ive *pflag.InvalidValueError
 		if errors.As(err, &ive) {
@@ -108,9 +115,13 @@ func (a *app) parse(fs *pflag.FlagSet, args []string, help string) error {
 		fmt.Fprint(a.stdout, help)
 		return errHelp
 	}
+	if showVersion {
+		a.printVersion()
+		return errHelp
+	}
 	var envErr error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if envErr != nil || f.Changed || f.Name == "help" {
+		if envErr != nil || f.Changed || f.Name == "help" || f.Name == "version" {
 			return
 		}
 		key := "FERRY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -153,6 +164,10 @@ func (a *app) version(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("version takes no arguments")
 	}
-	fmt.Fprintf(a.stdout, "ferry %s (commit %s, %s)\n", version.Version, version.Commit(), version.GoVersion())
+	a.printVersion()
 	return nil
+}
+
+func (a *app) printVersion() {
+	fmt.Fprintf(a.stdout, "ferry %s (commit %s, %s)\n", version.Version, version.Commit(), version.GoVersion())
 }

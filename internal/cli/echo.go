@@ -28,10 +28,10 @@ Usage:
   ferry echo [flags]
 
 Flags:
-  -p, --port N          TCP port; 0 picks a free one (default 8000, or a free
-                        one when 8000 is taken)
+  -p, --port N          TCP port; 0 picks a free one (default 8000; when it is
+                        taken, the first free one of 8001-8010, else any)
   -b, --bind ADDR       address to listen on; repeatable (default: every
-                        interface, IPv4 and IPv6)
+                        interface, IPv4 and IPv6; localhost: 127.0.0.1 and ::1)
       --max-body SIZE   largest accepted request body, e.g. 10M; larger ones
                         answer 413 (default none)
       --tls             HTTPS with a fresh self-signed certificate
@@ -71,8 +71,8 @@ func (f *listenFlags) validate() error {
 		return usagef("invalid port %d: use 0 to 65535", f.port)
 	}
 	for _, b := range f.binds {
-		if err := server.ValidateBind(b); err != nil {
-			return usagef("invalid --bind: %v", err)
+		if err := checkBind(b); err != nil {
+			return err
 		}
 	}
 	switch f.logFormat {
@@ -81,6 +81,15 @@ func (f *listenFlags) validate() error {
 		return usagef("invalid --log %q: use text, json or combined", f.logFormat)
 	}
 	return nil
+}
+
+// noArguments refuses an argument to a command that takes none, guessing
+// that a number was meant as the port.
+func noArguments(cmd, arg string) error {
+	if portArg(arg) {
+		return usagef("%s takes no arguments, got %q; did you mean -p %s?", cmd, arg, arg)
+	}
+	return usagef("%s takes no arguments, got %q", cmd, arg)
 }
 
 // listen opens the listeners, falling back to a free port when the default
@@ -108,7 +117,7 @@ func (a *app) echo(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("echo takes no arguments, got %q", fs.Arg(0))
+		return noArguments("echo", fs.Arg(0))
 	}
 	if err := f.validate(); err != nil {
 		return err

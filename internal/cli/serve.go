@@ -40,10 +40,11 @@ Usage:
   ferry version            version, commit and Go version
 
 Flags:
-  -p, --port N              TCP port; 0 picks a free one (default 8000, or a free
-                            one when 8000 is taken)
+  -p, --port N              TCP port; 0 picks a free one (default 8000; when it
+                            is taken, the first free one of 8001-8010, else any)
   -b, --bind ADDR           address to listen on; repeatable (default: every
-                            interface, IPv4 and IPv6)
+                            interface, IPv4 and IPv6; localhost: 127.0.0.1 and ::1)
+  -d, --directory DIR       the folder to serve (as the DIR argument)
       --upload              allow uploads: POST multipart, PUT, MKCOL, new folders
       --delete              allow DELETE of files and folders
       --overwrite           uploads may replace existing files (otherwise 409)
@@ -78,6 +79,7 @@ Flags:
       --limit-total SIZE    bytes per second for the whole server
       --qr                  print a QR code of the best URL
   -h, --help                show this help
+      --version             show the version
 
 Every flag can also be set as FERRY_<FLAG> (FERRY_PORT=9000, FERRY_NO_LISTING=1);
 the command line wins. Durations look like 90s, 5m, 1h30m; sizes take K, M, G.
@@ -128,12 +130,14 @@ type serveFlags struct {
 	limitRate      string
 	limitTotal     string
 	qr             bool
+	directory      string
 	shared         []string // FILE... arguments; nil when serving a folder
 }
 
 func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.IntVarP(&f.port, "port", "p", defaultPort, "")
 	fs.StringArrayVarP(&f.binds, "bind", "b", nil, "")
+	fs.StringVarP(&f.directory, "directory", "d", "", "")
 	fs.BoolVar(&f.upload, "upload", false, "")
 	fs.BoolVar(&f.del, "delete", false, "")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "")
@@ -172,10 +176,20 @@ func (a *app) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, files, err := serveTarget(fs.Args())
+	targets := fs.Args()
+	if f.directory != "" {
+		// Python's -d/--directory; a number after it is still a port
+		// given where ferry expects a folder, which serveTarget words.
+		if len(targets) > 0 && !portArg(targets[0]) {
+			return usagef("give the folder either with -d or as an argument, not both")
+		}
+		targets = append([]string{f.directory}, targets...)
+	}
+	dir, files, err := serveTarget(targets)
 	if err != nil {
 		return err
 	}
+	a.warnMangledAuth(f.auth)
 	f.shared = files
 	if view := a.startView(&f); view != nil {
 		defer view.Close()
@@ -252,8 +266,8 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 		return o, usagef("invalid port %d: use 0 to 65535", f.port)
 	}
 	for _, b := range f.binds {
-		if err := server.ValidateBind(b); err != nil {
-			return o, usagef("invalid --bind: %v", err)
+		if err := checkBind(b); err != nil {
+			return o, err
 		}
 	}
 	switch f.logFormat {
@@ -334,6 +348,9 @@ func serveTarget(args []string) (dir string, files []string, err error) {
 	}
 	for _, p := range args {
 		if _, err := os.Stat(p); err != nil {
+			if portArg(p) && errors.Is(err, os.ErrNotExist) {
+				return "", nil, usagef("no file or folder named %s; did you mean -p %s?", p, p)
+			}
 			return "", nil, usagef("%s: %s", p, describeFSErr(err))
 		}
 	}
@@ -524,3 +541,17 @@ func (a *app) summary(reason server.Reason, s ferry.Stats, f *serveFlags) {
 }
 
 func size(n int64) string { return string(accesslog.AppendSize(nil, n)) }
+
+// warnMangledAuth warns about --auth passwords that look like a bcrypt
+// hash the shell expanded ("$2a$10$…" unquoted becomes "a0…"): ferry would
+// start with a password nobody knows.
+func (a *app) warnMangledAuth(specs []string) {
+	for _, spec := range specs {
+		r, err := auth.ParseRule(spec)
+		if err != nil || r.Hashed || !looksShellMangled(r.Secret) {
+			continue
+		}
+		fmt.Fprintf(a.stderr, "ferry: warning: the --auth password for %q looks like a bcrypt hash the shell cut up "+
+			"($2a$... expands as variables); put it in single quotes: --auth '%s:$2a$...'\n", r.User, r.User)
+	}
+}

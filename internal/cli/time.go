@@ -33,8 +33,8 @@ Anything else, or a blank line, gets one line of help. A connection may send
 several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.
 
 Flags:
-  -p, --port N            TCP port; 0 picks a free one (default 8765, or a
-                          free one when 8765 is taken)
+  -p, --port N            TCP port; 0 picks a free one (default 8765; when it
+                          is taken, the first free one of 8766-8775, else any)
   -b, --bind ADDR         address to listen on; repeatable (default: every
                           interface, IPv4 and IPv6)
       --idle-timeout DUR  close a connection that sends nothing for this long
@@ -61,7 +61,7 @@ func (a *app) time(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("time takes no arguments, got %q", fs.Arg(0))
+		return noArguments("time", fs.Arg(0))
 	}
 	if err := f.validate(); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -27,29 +28,62 @@ func (l *Listeners) Close() {
 	}
 }
 
+// fallbackPorts is how many ports after a taken default port are tried
+// before a random one: a user who finds ferry on 8001 can guess why.
+const fallbackPorts = 10
+
 // Listen opens one listener per bind address on port, or one on every
 // interface (IPv4 and IPv6) when binds is empty. When explicit is false and
-// the port is taken, a free port is picked instead.
+// the port is taken, the next ports (up to fallbackPorts of them) are tried
+// in order, then a free port is picked.
 func Listen(binds []string, port int, explicit bool) (*Listeners, error) {
 	ls, err := listenAll(binds, port)
-	if err != nil && !explicit && port != 0 && errors.Is(err, syscall.EADDRINUSE) {
-		ls, err = listenAll(binds, 0)
+	if err == nil || explicit || port == 0 || !errors.Is(err, syscall.EADDRINUSE) {
+		return ls, err
+	}
+	for p := port + 1; p <= port+fallbackPorts && p <= 65535; p++ {
+		ls, err = listenAll(binds, p)
 		if err == nil {
 			ls.FellBack = true
+			return ls, nil
 		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, err
+		}
+	}
+	ls, err = listenAll(binds, 0)
+	if err == nil {
+		ls.FellBack = true
 	}
 	return ls, err
 }
 
+// listenAll opens a listener on port for every bind. With port 0 the
+// first listener picks the port and the others take the same one; should
+// one of them find it taken, a few fresh picks are tried.
 func listenAll(binds []string, port int) (*Listeners, error) {
+	var err error
+	for range 5 {
+		var ls *Listeners
+		ls, err = listenOnce(binds, port)
+		if err == nil || port != 0 || !errors.Is(err, syscall.EADDRINUSE) {
+			return ls, err
+		}
+	}
+	return nil, err
+}
+
+func listenOnce(binds []string, port int) (*Listeners, error) {
 	if len(binds) == 0 {
 		binds = []string{""}
 	}
-	binds = expandHosts(binds)
 	ls := &Listeners{Port: port}
-	for _, b := range binds {
-		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(ls.Port)))
+	for _, b := range expandHosts(binds) {
+		ln, err := net.Listen("tcp", net.JoinHostPort(b.addr, strconv.Itoa(ls.Port)))
 		if err != nil {
+			if b.optional && unavailable(err) {
+				continue
+			}
 			ls.Close()
 			return nil, err
 		}
@@ -61,13 +95,39 @@ func listenAll(binds []string, port int) (*Listeners, error) {
 	return ls, nil
 }
 
-// expandHosts replaces a host name by every address it resolves to, so that
-// "--bind localhost" answers on 127.0.0.1 and ::1 alike, as a browser may
-// try either. Addresses stay as given; duplicates go.
-func expandHosts(binds []string) []string {
-	var out []string
+// unavailable reports an address family or address this machine lacks,
+// such as ::1 on a host with IPv6 turned off.
+func unavailable(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) ||
+		errors.Is(err, syscall.EPROTONOSUPPORT)
+}
+
+type bindAddr struct {
+	addr string
+	// optional addresses are skipped when the machine lacks them.
+	optional bool
+}
+
+// expandHosts replaces a host name by every address it resolves to.
+// "localhost" is always both loopbacks, 127.0.0.1 and ::1 (the second when
+// the machine has IPv6), whatever /etc/hosts says: RFC 6761 §6.3 reserves
+// the name for loopback, and a browser may try either address. Addresses
+// stay as given; duplicates go.
+func expandHosts(binds []string) []bindAddr {
+	var out []bindAddr
 	seen := map[string]bool{}
+	add := func(a string, optional bool) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, bindAddr{a, optional})
+		}
+	}
 	for _, b := range binds {
+		if isLocalhost(b) {
+			add("127.0.0.1", false)
+			add("::1", true)
+			continue
+		}
 		addrs := []string{b}
 		if _, err := netip.ParseAddr(b); err != nil && b != "" {
 			if resolved, err := net.LookupHost(b); err == nil && len(resolved) > 0 {
@@ -75,13 +135,14 @@ func expandHosts(binds []string) []string {
 			}
 		}
 		for _, a := range addrs {
-			if !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
+			add(a, false)
 		}
 	}
 	return out
+}
+
+func isLocalhost(host string) bool {
+	return strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
 }
 
 // ValidateBind checks a --bind value: an IP address or a host name.
@@ -89,7 +150,7 @@ func ValidateBind(b string) error {
 	if b == "" {
 		return errors.New("empty address")
 	}
-	if _, err := netip.ParseAddr(b); err == nil {
+	if _, err := netip.ParseAddr(b); err == nil || isLocalhost(b) {
 		return nil
 	}
 	if _, err := net.LookupHost(b); err != nil {
