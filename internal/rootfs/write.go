@@ -310,6 +310,54 @@ func (f *FS) CopyTree(src, dst string, copyFile func(dst io.Writer, src io.Reade
 	return nil
 }
 
+// TreeSize adds up the bytes CopyTree would copy from name (a file, or a
+// folder with everything in it), stopping early once the total passes limit.
+func (f *FS) TreeSize(name string, limit int64) (int64, error) {
+	info, err := f.root.Stat(name)
+	if err != nil {
+		return 0, writeErr(err)
+	}
+	if !info.IsDir() {
+		return info.Size(), nil
+	}
+	var total int64
+	err = f.treeSize(name, limit, &total)
+	return total, err
+}
+
+func (f *FS) treeSize(dir string, limit int64, total *int64) error {
+	d, err := f.root.Open(dir)
+	if err != nil {
+		return writeErr(err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return writeErr(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), TempPrefix) {
+			continue
+		}
+		switch {
+		case e.IsDir():
+			if err := f.treeSize(path.Join(dir, e.Name()), limit, total); err != nil {
+				return err
+			}
+		case e.Type().IsRegular():
+			info, err := e.Info()
+			if err != nil {
+				continue // gone since the listing: CopyTree will not copy it either
+			}
+			*total += info.Size()
+		}
+		if *total > limit {
+			return nil
+		}
+	}
+	return nil
+}
+
 func (f *FS) copyOne(src, dst string, copyFile func(io.Writer, io.Reader) error) error {
 	in, err := f.root.Open(src)
 	if err != nil {

@@ -3,9 +3,11 @@ package write
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/mount"
@@ -75,6 +77,15 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusPreconditionFailed, "the destination exists"))
 		return
 	}
+	if keep {
+		// A copy stores new data like an upload does, so the same limits
+		// hold: without them, alternating COPY and MOVE doubles a folder
+		// each round until the disk is full.
+		if err := h.checkCopySize(name, path.Dir(dest)); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 
 	var replaced bool
 	switch {
@@ -97,6 +108,33 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		return
 	}
 	reply(w, http.StatusCreated, []string{"created " + dest})
+}
+
+// checkCopySize refuses, before anything is written, a copy of name larger
+// than MaxUpload (413) or than the free space of the folder dir (507).
+func (h *Handler) checkCopySize(name, dir string) error {
+	limit := int64(math.MaxInt64)
+	if h.opts.MaxUpload > 0 {
+		limit = h.opts.MaxUpload
+	}
+	free, known := h.fs.Available(dir)
+	if known {
+		limit = min(limit, free)
+	}
+	if limit == math.MaxInt64 {
+		return nil
+	}
+	size, err := h.fs.TreeSize(name, limit)
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.opts.MaxUpload > 0 && size > h.opts.MaxUpload:
+		return refuse(http.StatusRequestEntityTooLarge, "the copy would be larger than the upload limit of "+strconv.FormatInt(h.opts.MaxUpload, 10)+" bytes; nothing was stored")
+	case known && size > free:
+		return refuse(http.StatusInsufficientStorage, "not enough space on the server for the copy; nothing was stored")
+	}
+	return nil
 }
 
 func (h *Handler) isDir(name string) bool {
