@@ -20,9 +20,10 @@ type EchoOptions struct {
 
 // NewEchoHandler returns the request inspector ferry echo runs: it answers
 // every request, whatever its method or path, with 200 and a report of what
-// it received (client, method, path, query, protocol, headers, body size,
-// form fields and uploaded files with their SHA-256), as plain text, or JSON
-// for "Accept: application/json" or "?format=json".
+// it received (client, method, path, query, protocol, headers, the body's
+// size and SHA-256, the body itself when it is text of up to 64 KiB, form
+// fields and uploaded files with their SHA-256), as plain text, or JSON for
+// "Accept: application/json" or "?format=json".
 func NewEchoHandler(opts EchoOptions) http.Handler {
 	return echo.NewHandler(echo.Options{MaxBody: opts.MaxBody})
 }

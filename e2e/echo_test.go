@@ -25,9 +25,12 @@ type echoReport struct {
 	Protocol string              `json:"protocol"`
 	Headers  map[string][]string `json:"headers"`
 	Body     struct {
-		Size  int64               `json:"size"`
-		Form  map[string][]string `json:"form"`
-		Files []echoFile          `json:"files"`
+		Size   int64               `json:"size"`
+		SHA256 string              `json:"sha256"`
+		Text   *string             `json:"text"`
+		Form   map[string][]string `json:"form"`
+		Files  []echoFile          `json:"files"`
+		Notes  []string            `json:"notes"`
 	} `json:"body"`
 }
 
@@ -241,4 +244,94 @@ func TestEchoCommandLine(t *testing.T) {
 	if !strings.Contains(p.Stdout(), "stopped") {
 		t.Errorf("no stop message:\n%s", p.Stdout())
 	}
+}
+
+// TestEchoShowsTheBody covers issue 11 item 24 through curl: a text body is
+// in both reports, a binary or large one is a note and a SHA-256, and
+// header values are shown as sent.
+func TestEchoShowsTheBody(t *testing.T) {
+	curl := NeedCommand(t, "curl")
+	dir := t.TempDir()
+	text := "{\"name\": \"ferry\", \"tags\": [\"<b>\", \"a&b\"]}\nsecond line\n"
+	binary := make([]byte, 5000)
+	for i := range binary {
+		binary[i] = byte(i * 7)
+	}
+	large := strings.Repeat("0123456789abcdef\n", 70_000/17)
+	WriteFiles(t, dir, map[string]string{"text.json": text, "bin.dat": string(binary), "large.txt": large})
+	p := Start(t, dir, "echo", "-p", "0", "-b", "127.0.0.1")
+
+	curlOut := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(curl, append([]string{"-sS", "--fail-with-body"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("curl %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		body  string
+		shown bool
+		note  string
+	}{
+		{"text", []string{"-H", "Content-Type: application/json", "--data-binary", "@text.json"}, text, true, ""},
+		{"chunked text", []string{"-H", "Transfer-Encoding: chunked", "-H", "Content-Type: application/json", "--data-binary", "@text.json"}, text, true, ""},
+		{"binary", []string{"-H", "Content-Type: application/octet-stream", "--data-binary", "@bin.dat"}, string(binary), false, "binary"},
+		{"large", []string{"-H", "Content-Type: text/plain", "--data-binary", "@large.txt"}, large, false, "larger than 65536 bytes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rep echoReport
+			out := curlOut(append(c.args, p.URL+"/b?format=json")...)
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			if rep.Body.Size != int64(len(c.body)) || rep.Body.SHA256 != echoSHA([]byte(c.body)) {
+				t.Errorf("size %d sha256 %s, want %d %s", rep.Body.Size, rep.Body.SHA256, len(c.body), echoSHA([]byte(c.body)))
+			}
+			notes := strings.Join(rep.Body.Notes, "\n")
+			if c.shown && (rep.Body.Text == nil || *rep.Body.Text != c.body) {
+				t.Errorf("body.text = %v, want %q", rep.Body.Text, c.body)
+			}
+			if !c.shown && (rep.Body.Text != nil || !strings.Contains(notes, c.note)) {
+				t.Errorf("body.text %v, notes %q; want no text and a note %q", rep.Body.Text, notes, c.note)
+			}
+			if c.shown && !strings.Contains(string(out), `\"<b>\", \"a&b\"`) {
+				t.Errorf("JSON escapes the text:\n%s", out)
+			}
+
+			report := string(curlOut(append(c.args, p.URL+"/b")...))
+			if !regexp.MustCompile(`(?m)^  sha256 +` + echoSHA([]byte(c.body)) + `$`).MatchString(report) {
+				t.Errorf("text report lacks the sha256:\n%s", report)
+			}
+			wantText := "\nBody text\n  {\"name\": \"ferry\", \"tags\": [\"<b>\", \"a&b\"]}\n  second line\n"
+			if c.shown != strings.Contains(report, wantText) || !c.shown && !strings.Contains(report, c.note) {
+				t.Errorf("text report (body shown: %v):\n%s", c.shown, report)
+			}
+		})
+	}
+
+	t.Run("header values as sent", func(t *testing.T) {
+		args := []string{"-H", `If-None-Match: "v1", W/"v0"`, "-H", "X-Dup: b, c", "-H", "X-Dup: a", "-H", "X-Html: <a&b>"}
+		out := curlOut(append(args, p.URL+"/h?format=json")...)
+		var rep echoReport
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Headers["X-Dup"]; !reflect.DeepEqual(got, []string{"b, c", "a"}) {
+			t.Errorf("X-Dup = %q, want in the order sent", got)
+		}
+		if !strings.Contains(string(out), `"<a&b>"`) {
+			t.Errorf("JSON does not show X-Html as sent:\n%s", out)
+		}
+		report := string(curlOut(append(args, p.URL+"/h")...))
+		for _, row := range []string{`If-None-Match +"v1", W/"v0"`, `X-Dup +b, c\n  X-Dup +a`, `X-Html +<a&b>`} {
+			if !regexp.MustCompile(`(?m)^  ` + row + `$`).MatchString(report) {
+				t.Errorf("text report lacks %s:\n%s", row, report)
+			}
+		}
+	})
 }

@@ -20,9 +20,11 @@ import (
 
 const echoHelp = `ferry echo answers every request, whatever its method or path, with 200 and
 a report of what it received: client address and port, method, path, query,
-protocol, headers, body size, form fields and uploaded files (name, size,
-content type, SHA-256). Plain text by default; JSON with
-"Accept: application/json" or "?format=json". Bodies are streamed.
+protocol, headers (values as sent; names as Go spells them, sorted), the
+body's size and SHA-256, the body itself when it is text of up to 64 KiB
+(else a note), form fields and uploaded files (name, size, content type,
+SHA-256). Plain text by default; JSON with "Accept: application/json" or
+"?format=json". Bodies are streamed.
 
 Usage:
   ferry echo [flags]

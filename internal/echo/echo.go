@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits on what a report keeps in memory.
@@ -34,6 +36,9 @@ const (
 	// MaxFields and MaxFiles bound the number of entries kept.
 	MaxFields = 1000
 	MaxFiles  = 1000
+	// MaxText is the largest body shown as text; a larger one, or one that
+	// is not text, is reported by its size and SHA-256 only.
+	MaxText = 64 << 10
 	// maxNotes keeps the notes themselves bounded.
 	maxNotes = 100
 )
@@ -67,7 +72,13 @@ type Report struct {
 
 // Body describes the request body.
 type Body struct {
-	Size  int64               `json:"size"`
+	Size int64 `json:"size"`
+	// SHA256 is the hash of the whole body as received (after any chunked
+	// framing is removed), shown or not.
+	SHA256 string `json:"sha256"`
+	// Text is the body itself when it is text of at most MaxText bytes;
+	// absent otherwise, with a note saying why.
+	Text  *string             `json:"text,omitempty"`
 	Form  map[string][]string `json:"form"`
 	Files []File              `json:"files"`
 	// Notes say what the report left out or shows differently from what
@@ -98,7 +109,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.opts.MaxBody > 0 && r.Body != nil {
 		body = http.MaxBytesReader(w, r.Body, h.opts.MaxBody)
 	}
-	counted := &countingReader{r: body}
+	counted := &countingReader{r: body, hash: sha256.New()}
 
 	rep := Report{
 		Client:   r.RemoteAddr,
@@ -126,6 +137,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep.Body.Notes = append(rep.Body.Notes, reason(err)+": the fields and files before the fault are shown")
 	}
 	rep.Body.Size = counted.n
+	rep.Body.SHA256 = hex.EncodeToString(counted.hash.Sum(nil))
+	switch {
+	case counted.n > MaxText:
+		rep.Body.Notes = append(rep.Body.Notes, fmt.Sprintf("body not shown: larger than %d bytes (see its sha256)", MaxText))
+	case !isText(counted.head):
+		rep.Body.Notes = append(rep.Body.Notes, "body not shown: binary, not UTF-8 text (see its sha256)")
+	default:
+		text := string(counted.head)
+		rep.Body.Text = &text
+	}
 	// Trailer values are known only once the body has been read to its end.
 	if len(r.Trailer) > 0 {
 		rep.Trailers = map[string][]string(r.Trailer.Clone())
@@ -135,6 +156,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if wantsJSON(r) {
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
+		// Values appear as sent: "<a&b>", not "\u003ca\u0026b\u003e".
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(&rep); err != nil {
 			http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
 			return
@@ -200,15 +223,40 @@ func wantsJSON(r *http.Request) bool {
 	return false
 }
 
+// countingReader counts what is read through it; with a hash it also
+// hashes it and keeps the first MaxText bytes, for the report's text.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	hash hash.Hash
+	head []byte
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.hash != nil {
+		c.hash.Write(p[:n])
+		if room := MaxText - len(c.head); room > 0 {
+			c.head = append(c.head, p[:min(n, room)]...)
+		}
+	}
 	return n, err
+}
+
+// isText reports whether b reads as text: valid UTF-8 without the control
+// bytes that only binary data holds (NUL and most of C0; tabs, line and
+// page breaks, BEL, BS and ESC occur in text), as file(1) judges.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && !strings.ContainsRune("\a\b\t\n\v\f\r\x1b", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // badBody is a body that could not be understood; its text goes to the

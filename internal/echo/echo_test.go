@@ -320,7 +320,7 @@ func TestTextReport(t *testing.T) {
 		`(?m)^  path +/some/path$`,
 		`(?m)^  raw query +b=2&a=1$`,
 		`\n  a  1\n  b  2\n`,
-		fmt.Sprintf(`(?m)^  size  %d bytes$`, len(body)),
+		fmt.Sprintf(`(?m)^  size +%d bytes$`, len(body)),
 		`\n  name  v\n  name  w w\n`,
 		`(?m)^  g +dir/b\.bin +100000 +application/octet-stream +` + files[1].SHA256 + `$`,
 	} {
@@ -454,8 +454,10 @@ func TestLongValuesAreCut(t *testing.T) {
 			if len(got) != 1 || !strings.HasPrefix(long, strings.TrimRight(got[0], "\uFFFD")) || len(got[0]) < MaxValue-3 {
 				t.Errorf("long value of %d bytes not cut to about %d", len(got[0]), MaxValue)
 			}
-			if len(rep.Body.Notes) != 1 || !strings.Contains(rep.Body.Notes[0], `"long"`) {
-				t.Errorf("notes = %q, want one about long", rep.Body.Notes)
+			// The body itself is over MaxText too, which has a note of its own.
+			if len(rep.Body.Notes) != 2 || !strings.Contains(rep.Body.Notes[0], `"long"`) ||
+				!strings.Contains(rep.Body.Notes[1], "body not shown") {
+				t.Errorf("notes = %q, want one about long and one about the body", rep.Body.Notes)
 			}
 		})
 	}
@@ -597,5 +599,118 @@ func TestLargeUploadUsesFlatMemory(t *testing.T) {
 	t.Logf("heap in use grew by at most %d KiB while streaming %d MiB", grew>>10, size>>20)
 	if grew > 32<<20 {
 		t.Errorf("heap grew by %d MiB while streaming %d MiB", grew>>20, size>>20)
+	}
+}
+
+// TestBodyItself covers issue 11 item 24: the report carries the body when
+// it is text of at most MaxText bytes, otherwise a note; its SHA-256 always.
+func TestBodyItself(t *testing.T) {
+	srv := newServer(t, Options{})
+	binary := []byte("PNG\x00\x01\x02\xff")
+	tests := []struct {
+		name, ctype string
+		body        []byte
+		shown       bool
+		note        string
+	}{
+		{"empty", "", nil, true, ""},
+		{"json", "application/json", []byte(`{"a": [1, 2], "b": "<é&>"}`), true, ""},
+		{"text with escapes and CRLF", "text/plain", []byte("tab\there\r\nesc \x1b[31mred\n"), true, ""},
+		{"urlencoded form", "application/x-www-form-urlencoded", []byte("a=1&b=%20"), true, ""},
+		{"exactly the limit", "text/plain", bytes.Repeat([]byte("x"), MaxText), true, ""},
+		{"one over the limit", "text/plain", bytes.Repeat([]byte("x"), MaxText+1), false, "larger than 65536 bytes"},
+		{"binary", "application/octet-stream", binary, false, "binary"},
+		{"invalid UTF-8", "text/plain", []byte("caf\xe9"), false, "binary"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := newRequest(t, "POST", srv.URL+"/", bytes.NewReader(tt.body))
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			rep, raw := doJSON(t, req)
+			sum := sha256.Sum256(tt.body)
+			if rep.Body.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Errorf("sha256 = %q, want %x", rep.Body.SHA256, sum)
+			}
+			switch {
+			case tt.shown && (rep.Body.Text == nil || *rep.Body.Text != string(tt.body)):
+				t.Errorf("text = %v, want the body %q", rep.Body.Text, tt.body)
+			case !tt.shown && rep.Body.Text != nil:
+				t.Errorf("text shown: %q", *rep.Body.Text)
+			case !tt.shown && !strings.Contains(strings.Join(rep.Body.Notes, "\n"), tt.note):
+				t.Errorf("notes %q lack %q", rep.Body.Notes, tt.note)
+			case tt.shown && len(rep.Body.Notes) > 0:
+				t.Errorf("notes %q", rep.Body.Notes)
+			}
+			if tt.shown && len(tt.body) < 100 && !bytes.Contains(raw, []byte(`"text": `)) {
+				t.Errorf("no text key in %s", raw)
+			}
+		})
+	}
+}
+
+func TestTextReportShowsTheBody(t *testing.T) {
+	srv := newServer(t, Options{})
+	body := "first line\n  indented \tby a tab\r\nesc \x1b[2J and \u202e\nlast, no newline"
+	req := newRequest(t, "PUT", srv.URL+"/x", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain")
+	_, got := do(t, req)
+	want := "\nBody text\n" +
+		"  first line\n" +
+		"    indented \\tby a tab\\r\n" +
+		"  esc \\x1b[2J and \\u202e\n" +
+		"  last, no newline\n" +
+		"  (no newline at end of body)\n"
+	if !strings.Contains(string(got), want) {
+		t.Errorf("report lacks %q:\n%s", want, got)
+	}
+	sum := sha256.Sum256([]byte(body))
+	if !regexp.MustCompile(`(?m)^  sha256 +` + hex.EncodeToString(sum[:]) + `$`).Match(got) {
+		t.Errorf("no sha256 row:\n%s", got)
+	}
+
+	req = newRequest(t, "PUT", srv.URL+"/x", bytes.NewReader([]byte{0, 1, 2, 0xff}))
+	_, got = do(t, req)
+	if bytes.Contains(got, []byte("Body text")) || !bytes.Contains(got, []byte("body not shown: binary")) {
+		t.Errorf("binary body:\n%s", got)
+	}
+}
+
+// TestHeaderValuesAsSent: values keep their order, duplicates, commas and
+// quotes; JSON does not HTML-escape them. net/http canonicalises names and
+// trims the spaces around a value (RFC 9110 §5.5: they are not part of it).
+func TestHeaderValuesAsSent(t *testing.T) {
+	srv := newServer(t, Options{})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(conn, "GET /?format=json HTTP/1.1\r\nHost: x\r\n"+
+		"X-Multi: second, third\r\nIf-None-Match: \"abc\", W/\"d\"\r\nx-multi: first\r\n"+
+		"X-Html: <a href='x'>&amp;</a>\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	var rep Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rep.Headers["X-Multi"], []string{"second, third", "first"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("X-Multi = %q, want %q", got, want)
+	}
+	if !bytes.Contains(raw, []byte(`"<a href='x'>&amp;</a>"`)) {
+		t.Errorf("JSON escapes the value:\n%s", raw)
+	}
+
+	req := newRequest(t, "GET", srv.URL+"/", nil)
+	req.Header.Set("If-None-Match", `"abc", W/"d"`)
+	_, got := do(t, req)
+	if !regexp.MustCompile(`(?m)^  If-None-Match +"abc", W/"d"$`).Match(got) {
+		t.Errorf("text report does not show the ETag as sent:\n%s", got)
 	}
 }

@@ -2,6 +2,8 @@ package echo
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"mime/multipart"
 	"net/http/httptest"
@@ -69,6 +71,15 @@ func FuzzBody(f *testing.F) {
 			}
 			if rep.Body.Form == nil || rep.Body.Files == nil {
 				t.Fatalf("null form or files: %s", out)
+			}
+			if sum := sha256.Sum256(body); rep.Body.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Fatalf("sha256 = %s, want %x", rep.Body.SHA256, sum)
+			}
+			if rep.Body.Text != nil && *rep.Body.Text != string(body) {
+				t.Fatalf("text = %q, want the body %q", *rep.Body.Text, body)
+			}
+			if rep.Body.Text == nil && len(body) <= MaxText && isText(body) {
+				t.Fatalf("text body %q not shown", body)
 			}
 		}
 	})
