@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -365,9 +366,10 @@ func (h *Handler) appendOtherJSON(b []byte, r slog.Record) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendEscaped writes s with control characters, invalid UTF-8 (and, when
-// quoted, `"` and `\`) escaped, so a request cannot forge log lines or send
-// escape sequences to the operator's terminal.
+// appendEscaped writes s with control characters, bidirectional controls,
+// invalid UTF-8 (and, when quoted, `"` and `\`) escaped, so a request cannot
+// forge log lines, send escape sequences to the operator's terminal or make
+// a line read other than it is.
 func appendEscaped(b []byte, s string, quoted bool) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -384,16 +386,26 @@ func appendEscaped(b []byte, s string, quoted bool) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r >= 0x80 && r < 0xa0 {
-			for j := 0; j < size; j++ {
-				b = append(b, '\\', 'x', hexDigits[s[i+j]>>4], hexDigits[s[i+j]&0xf])
-			}
-		} else {
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		case unsafeRune(r):
+			b = fmt.Appendf(b, `\u%04x`, r)
+		default:
 			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
 	return b
+}
+
+// unsafeRune reports the characters beyond ASCII that a log must not carry
+// raw: C1 controls (U+0080–U+009F, escape sequences to some terminals) and
+// bidirectional controls (U+202E and kin, which make the rest of a line read
+// backwards, so a logged name looks like another). They are the ones
+// rootfs refuses in names; a request path can still carry them.
+func unsafeRune(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 func appendJSONString(b []byte, s string) []byte {
@@ -415,7 +427,7 @@ func appendJSONString(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, `\ufffd`...)
-		} else if r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029 {
+		} else if unsafeRune(r) || r == 0x2028 || r == 0x2029 {
 			b = fmt.Appendf(b, `\u%04x`, r)
 		} else {
 			b = append(b, s[i:i+size]...)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -41,6 +42,9 @@ func TestFormats(t *testing.T) {
 		{FormatText, "/a b.txt", "complete", "2026-01-02 03:04:05 127.0.0.1:5555 GET /a b.txt 200 3.0 MiB 12.5ms complete\n"},
 		{FormatText, "/big", "cut short", "2026-01-02 03:04:05 127.0.0.1:5555 GET /big 200 3.0 MiB 12.5ms cut short: 3.0 MiB of 10.0 MiB\n"},
 		{FormatText, "/\x1b[31m\nX", "", "2026-01-02 03:04:05 127.0.0.1:5555 GET /\\x1b[31m\\x0aX 200 3.0 MiB 12.5ms\n"},
+		{FormatText, "/a\u202etxt.exe\u2066\u200f\u061c\u0085\xff", "", "2026-01-02 03:04:05 127.0.0.1:5555 GET /a\\u202etxt.exe\\u2066\\u200f\\u061c\\u0085\\xff 200 3.0 MiB 12.5ms\n"},
+		{FormatCombined, "/\u202e", "", `127.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET /\u202e HTTP/1.1" 200 3145728 "-" "curl/8.5.0"` + "\n"},
+		{FormatJSON, "/\u202e\u0085", "", `{"time":"2026-01-02T03:04:05Z","client":"127.0.0.1:5555","method":"GET","path":"/\u202e\u0085","status":200,"bytes":3145728,"duration_ms":12.5,"proto":"HTTP/1.1"}` + "\n"},
 		{FormatCombined, `/q"x`, "", `127.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET /q\"x HTTP/1.1" 200 3145728 "-" "curl/8.5.0"` + "\n"},
 		{FormatJSON, "/a", "cut short", `{"time":"2026-01-02T03:04:05Z","client":"127.0.0.1:5555","method":"GET","path":"/a","status":200,"bytes":3145728,"duration_ms":12.5,"outcome":"cut short","size":10485760,"proto":"HTTP/1.1"}` + "\n"},
 	}
@@ -88,10 +92,11 @@ func noControl(t *testing.T, what string, line []byte) {
 			t.Fatalf("%s: control byte %#x at %d in %q", what, c, i, line)
 		}
 	}
-	// C1 controls (U+0080–U+009F) act as escapes on some terminals.
+	// C1 controls (U+0080–U+009F) act as escapes on some terminals;
+	// bidirectional controls make a line read other than it is.
 	for _, r := range string(body) {
-		if r >= 0x80 && r < 0xa0 {
-			t.Fatalf("%s: C1 control %U in %q", what, r, line)
+		if r >= 0x80 && r < 0xa0 || unicode.Is(unicode.Bidi_Control, r) {
+			t.Fatalf("%s: control %U in %q", what, r, line)
 		}
 	}
 }
@@ -100,7 +105,7 @@ func noControl(t *testing.T, what string, line []byte) {
 // a raw control byte, JSON lines must parse back to the same path, and the
 // text form must be exactly one line.
 func FuzzEscaping(f *testing.F) {
-	for _, s := range []string{"/a", "/\x1b[31mred", "/a\nb", "/\r\n", "\xff\xfe", "/\u009b31m", "/\u2028", `"\`, "/%0a"} {
+	for _, s := range []string{"/a", "/\x1b[31mred", "/a\nb", "/\r\n", "\xff\xfe", "/\u009b31m", "/\u2028", `"\`, "/%0a", "/a\u202eb", "\u2067\u200e"} {
 		f.Add(s, "curl")
 	}
 	f.Fuzz(func(t *testing.T, path, agent string) {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -332,21 +332,16 @@ func authorized(grants []grant, r *http.Request, read bool) bool {
 	return covers(grants, name, !read)
 }
 
-// destinationOK checks the write grant on a MOVE or COPY target. A target
-// that cannot be resolved is allowed only to users who may write anywhere
-// (the handler then refuses it); everyone else gets 403.
+// destinationOK checks the write grant on a MOVE or COPY target, read by
+// the parser the write handler uses (mount prefix and all). A target that
+// cannot be resolved is allowed only to users who may write anywhere (the
+// handler then refuses it with the same parser); everyone else gets 403.
 func destinationOK(grants []grant, r *http.Request) bool {
-	dst := r.Header.Get("Destination")
-	if dst == "" {
+	if r.Header.Get("Destination") == "" {
 		return true // the handler answers 400
 	}
-	name := ""
-	if u, err := url.Parse(dst); err == nil {
-		if n, _, err := rootfs.ParseURLPath(u.EscapedPath()); err == nil {
-			name = n
-		}
-	}
-	if name == "" {
+	name, err := mount.Destination(r)
+	if err != nil {
 		return covers(grants, ".", true)
 	}
 	return covers(grants, name, true)

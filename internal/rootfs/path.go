@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrBadPath reports a request path that ferry refuses outright (400), whatever
@@ -17,6 +19,23 @@ var ErrBadPath = errors.New("bad request path")
 // separator and "%2e%2e" is recognised as "..". Empty and "." segments are
 // dropped, as a browser would. dir reports a trailing slash.
 func ParseURLPath(escaped string) (name string, dir bool, err error) {
+	return parseURLPath(escaped, false)
+}
+
+// ParseNewURLPath is ParseURLPath for a path that names something a client
+// asks ferry to create (PUT, MKCOL, a MOVE or COPY Destination). There an
+// empty or "." segment ("/a//b.txt", "/./x.txt") is refused with ErrBadName
+// rather than dropped: the client asked for a name ferry will not create,
+// and storing it under another name would answer a question it did not ask.
+// One trailing slash is allowed; dir reports it.
+func ParseNewURLPath(escaped string) (name string, dir bool, err error) {
+	return parseURLPath(escaped, true)
+}
+
+// ErrBadName is ParseNewURLPath's refusal of an empty or "." segment.
+var ErrBadName = &NameError{"empty or . component in the path"}
+
+func parseURLPath(escaped string, strict bool) (name string, dir bool, err error) {
 	if escaped == "" || escaped[0] != '/' {
 		return "", false, ErrBadPath
 	}
@@ -40,6 +59,12 @@ func ParseURLPath(escaped string) (name string, dir bool, err error) {
 		}
 		switch seg {
 		case "", ".":
+			// A trailing slash ends the loop without an empty segment, so
+			// every one seen here is a component of its own. The refusal
+			// waits for the rest: a ".." later on is still ErrBadPath.
+			if strict {
+				err = ErrBadName
+			}
 			continue
 		case "..":
 			return "", false, ErrBadPath
@@ -51,6 +76,9 @@ func ParseURLPath(escaped string) (name string, dir bool, err error) {
 			b.WriteByte('/')
 		}
 		b.WriteString(seg)
+	}
+	if err != nil {
+		return "", false, err
 	}
 	if b.Len() == 0 {
 		return ".", true, nil
@@ -95,12 +123,26 @@ func ValidateName(comp string, hidden bool) error {
 	case comp[0] == '.' && !hidden:
 		return &NameError{"names starting with a dot are not allowed"}
 	}
+	if !utf8.ValidString(comp) {
+		// Not text: a listing could not show it faithfully, and its stray
+		// bytes 0x80–0x9F are C1 controls to a Latin-1 terminal.
+		return &NameError{"name is not valid UTF-8"}
+	}
 	for _, c := range comp {
-		if c < 0x20 || c == 0x7f {
+		if IsControl(c) {
 			return &NameError{"name contains a control character"}
 		}
 	}
 	return nil
+}
+
+// IsControl reports whether r is a control character (C0, DEL or C1) or a
+// bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E,
+// U+2066–U+2069): characters that move a terminal's cursor, start escape
+// sequences, or make a name read differently from what it is ("txt.exe"
+// shown as "exe.txt"). Names may not hold them, and logs escape them.
+func IsControl(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // ValidateRelPath checks a slash-separated relative name component by

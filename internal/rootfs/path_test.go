@@ -71,6 +71,49 @@ func TestParseURLPath(t *testing.T) {
 	}
 }
 
+// ParseNewURLPath refuses, rather than drops, the empty and "." components
+// a name to create may not have (issue 11 item 16), and still tells a path
+// that is bad for every method (ErrBadPath) from one that is only a bad name.
+func TestParseNewURLPath(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		name string
+		dir  bool
+		err  error
+	}{
+		{in: "/", name: ".", dir: true},
+		{in: "/a.txt", name: "a.txt"},
+		{in: "/a/b/", name: "a/b", dir: true},
+		{in: "/sp%20ace/%c3%bc", name: "sp ace/ü"},
+		{in: "/...", name: "..."},
+		{in: "/a//b.txt", err: ErrBadName},
+		{in: "//a", err: ErrBadName},
+		{in: "//", err: ErrBadName},
+		{in: "/a//", err: ErrBadName},
+		{in: "/./x.txt", err: ErrBadName},
+		{in: "/sub/./x.txt", err: ErrBadName},
+		{in: "/sub/.", err: ErrBadName},
+		{in: "/./", err: ErrBadName},
+		{in: "/%2e/x", err: ErrBadName},
+		{in: "/a/%2E", err: ErrBadName},
+		{in: "/.//../x", err: ErrBadPath},
+		{in: "/a//%2e%2e/x", err: ErrBadPath},
+		{in: "/a%2fb", err: ErrBadPath},
+		{in: "", err: ErrBadPath},
+	} {
+		name, dir, err := ParseNewURLPath(tc.in)
+		if tc.err != nil {
+			if !errors.Is(err, tc.err) {
+				t.Errorf("ParseNewURLPath(%q) = %q, %v; want %v", tc.in, name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || name != tc.name || dir != tc.dir {
+			t.Errorf("ParseNewURLPath(%q) = %q, %v, %v; want %q, %v", tc.in, name, dir, err, tc.name, tc.dir)
+		}
+	}
+}
+
 // FuzzParseURLPathPlain covers the brief's property for paths without
 // escapes: the name's components are exactly the input's non-empty, non-"."
 // components, and nothing with a "..", backslash or NUL is accepted.

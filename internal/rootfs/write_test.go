@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func openTemp(t *testing.T) (*FS, string) {
@@ -51,6 +53,19 @@ func TestValidateRelPath(t *testing.T) {
 		{"a/.git/x", false, false},
 		{"a/.git/x", true, true},
 		{TempPrefix + "x", true, false},
+		{"a\u0085b", false, false},
+		{"a\u009bb", false, false},
+		{"evil\u202etxt.exe", false, false},
+		{"a\u202ab", false, false},
+		{"a\u2066b", false, false},
+		{"a\u2069b", false, false},
+		{"a\u200eb", false, false},
+		{"a\u200fb", false, false},
+		{"a\u061cb", false, false},
+		{"a\xffb", false, false},
+		{"a\xc2b", false, false},
+		{"\u00a0nbsp\u200bzwsp", false, true},
+		{"عربي/עברית", false, true},
 		{strings.Repeat("n", 255), false, true},
 		{strings.Repeat("n", 256), false, false},
 	} {
@@ -64,7 +79,7 @@ func TestValidateRelPath(t *testing.T) {
 // FuzzValidateRelPath checks that every accepted name is a local, clean,
 // slash-separated path whose every component ferry could create safely.
 func FuzzValidateRelPath(f *testing.F) {
-	for _, s := range []string{"a", "a/b", "../x", `..\x`, `C:\x`, "/etc/passwd", ".x", "a/./b", "a\x00", "é/ß", TempPrefix + "1"} {
+	for _, s := range []string{"a", "a/b", "../x", `..\x`, `C:\x`, "/etc/passwd", ".x", "a/./b", "a\x00", "é/ß", TempPrefix + "1", "a\u202eb", "\u0085", "\xff"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -85,9 +100,12 @@ func FuzzValidateRelPath(f *testing.F) {
 			if strings.HasPrefix(c, TempPrefix) {
 				t.Fatalf("accepted temp name %q", rel)
 			}
+			if !utf8.ValidString(c) {
+				t.Fatalf("accepted invalid UTF-8 %q", rel)
+			}
 			for _, r := range c {
-				if r < 0x20 || r == 0x7f {
-					t.Fatalf("accepted control character in %q", rel)
+				if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) {
+					t.Fatalf("accepted control character %U in %q", r, rel)
 				}
 			}
 		}

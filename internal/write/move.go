@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -192,82 +191,12 @@ func (h *Handler) copyDir(name, dest string, overwrite bool) (bool, error) {
 	return h.fs.Rename(tmp, dest, overwrite)
 }
 
-// destination reads the Destination header (RFC 4918 §10.3): an absolute
-// URL on this host, or an absolute path, under the prefix the handler is
-// mounted at. It returns the clean root-relative name.
+// destination reads the Destination header through the parser auth checked
+// it with.
 func destination(r *http.Request) (string, error) {
-	raw := strings.TrimSpace(r.Header.Get("Destination"))
-	if raw == "" {
-		return "", refuse(http.StatusBadRequest, "Destination header missing")
-	}
-	u, err := url.Parse(raw)
+	name, err := mount.Destination(r)
 	if err != nil {
-		return "", refuse(http.StatusBadRequest, "malformed Destination")
-	}
-	if u.Scheme != "" || u.Host != "" {
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", refuse(http.StatusBadRequest, "Destination must be an http(s) URL")
-		}
-		if !sameHost(u, r) {
-			return "", refuse(http.StatusBadRequest, "Destination is on another host")
-		}
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") {
-		return "", refuse(http.StatusBadRequest, "Destination must be an absolute URL")
-	}
-	rest, ok := stripMount(p, mount.Prefix(r))
-	if !ok {
-		return "", refuse(http.StatusBadRequest, "Destination is outside the served folder")
-	}
-	name, _, err := rootfs.ParseURLPath(rest)
-	if err != nil {
-		return "", refuse(http.StatusBadRequest, "invalid Destination path")
-	}
-	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
-		return "", refuse(http.StatusBadRequest, "Destination is reserved")
+		return "", refuse(http.StatusBadRequest, err.Error())
 	}
 	return name, nil
-}
-
-// sameHost compares the Destination's host with the one the request was
-// sent to, ignoring case and the scheme's default port.
-func sameHost(u *url.URL, r *http.Request) bool {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return strings.EqualFold(hostPort(u.Host, u.Scheme), hostPort(r.Host, scheme))
-}
-
-func hostPort(host, scheme string) string {
-	switch {
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		return strings.TrimSuffix(host, ":80")
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		return strings.TrimSuffix(host, ":443")
-	}
-	return host
-}
-
-// stripMount removes the decoded prefix from an escaped path, cutting only
-// where the escaped form decodes to exactly the prefix, so that a client's
-// different but equivalent escaping still matches.
-func stripMount(escaped, prefix string) (string, bool) {
-	if prefix == "" {
-		return escaped, true
-	}
-	for i := 1; i <= len(escaped); i++ {
-		if i < len(escaped) && escaped[i] != '/' {
-			continue
-		}
-		if d, err := url.PathUnescape(escaped[:i]); err == nil && d == prefix {
-			rest := escaped[i:]
-			if rest == "" {
-				rest = "/"
-			}
-			return rest, true
-		}
-	}
-	return "", false
 }

@@ -201,6 +201,23 @@ func (h *Handler) checkNew(name string) error {
 	return reserved(name)
 }
 
+// spelledAsSent checks the request path of a PUT or MKCOL as the client
+// sent it, which the name handed to the handler no longer shows: an empty or
+// "." component ("/a//b.txt", "/./x.txt") is refused, not dropped, and a PUT,
+// which stores a file, may not end in a slash ("/newdir/").
+func spelledAsSent(r *http.Request, folder bool) error {
+	_, dir, err := rootfs.ParseNewURLPath(r.URL.EscapedPath())
+	switch {
+	case errors.Is(err, rootfs.ErrBadPath):
+		return refuse(http.StatusBadRequest, "invalid path")
+	case err != nil:
+		return err
+	case dir && !folder:
+		return &rootfs.NameError{Reason: "a file name cannot end in /"}
+	}
+	return nil
+}
+
 // reserved refuses names under /.ferry/, which is ferry's own: a file there
 // could never be fetched.
 func reserved(name string) error {
@@ -230,6 +247,10 @@ func (h *Handler) visible(name string) (fs.FileInfo, bool) {
 func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 	if name == "." {
 		h.fail(w, r, refuse(http.StatusConflict, "the served folder is a folder"))
+		return
+	}
+	if err := spelledAsSent(r, false); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	if err := h.checkNew(name); err != nil {
@@ -294,6 +315,10 @@ func (h *Handler) checkTarget(final string) error {
 func (h *Handler) Mkcol(w http.ResponseWriter, r *http.Request, name string) {
 	if name == "." {
 		h.fail(w, r, refuse(http.StatusConflict, "already exists"))
+		return
+	}
+	if err := spelledAsSent(r, true); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	if err := h.checkNew(name); err != nil {

@@ -154,54 +154,6 @@ func TestCloseRemovesPartialUploads(t *testing.T) {
 	}
 }
 
-func TestDestination(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		requestURI string // as sent by the client
-		path       string // r.URL.Path as the handler sees it
-		host       string
-		dest       string
-		want       string // "" means refused
-	}{
-		{"plain", "/a.txt", "/a.txt", "h:1", "http://h:1/b.txt", "b.txt"},
-		{"path only", "/a.txt", "/a.txt", "h:1", "/d/b.txt", "d/b.txt"},
-		{"escaped", "/a.txt", "/a.txt", "h:1", "http://h:1/x%20y/%C3%A9", "x y/é"},
-		{"host case and port", "/a", "/a", "example.com", "http://EXAMPLE.com:80/b", "b"},
-		{"other host", "/a", "/a", "h:1", "http://evil:1/b", ""},
-		{"other port", "/a", "/a", "h:1", "http://h:2/b", ""},
-		{"ftp", "/a", "/a", "h:1", "ftp://h:1/b", ""},
-		{"relative", "/a", "/a", "h:1", "b", ""},
-		{"dotdot", "/a", "/a", "h:1", "http://h:1/../b", ""},
-		{"encoded dotdot", "/a", "/a", "h:1", "http://h:1/%2e%2e/b", ""},
-		{"encoded slash", "/a", "/a", "h:1", "http://h:1/x%2Fy", ""},
-		{"reserved", "/a", "/a", "h:1", "http://h:1/.ferry/x", ""},
-		{"mounted", "/files/a.txt", "/a.txt", "h:1", "http://h:1/files/sub/b.txt", "sub/b.txt"},
-		{"mounted, escaped prefix", "/my%20files/a", "/a", "h:1", "http://h:1/my files/b", "b"},
-		{"mounted, outside", "/files/a.txt", "/a.txt", "h:1", "http://h:1/other/b.txt", ""},
-		{"mounted, prefix of a segment", "/files/a.txt", "/a.txt", "h:1", "http://h:1/filesx/b.txt", ""},
-		{"mounted, root", "/files/a.txt", "/a.txt", "h:1", "http://h:1/files/", "."},
-		{"absolute-form request", "http://h:1/files/a", "/a", "h:1", "http://h:1/files/b", "b"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("MOVE", "/", nil)
-			r.RequestURI = tc.requestURI
-			r.URL.Path, r.URL.RawPath = tc.path, ""
-			r.Host = tc.host
-			r.Header.Set("Destination", tc.dest)
-			got, err := destination(r)
-			if tc.want == "" {
-				if err == nil {
-					t.Fatalf("accepted as %q", got)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
-}
-
 // FuzzPost sends arbitrary multipart bodies to the POST handler: it must
 // never panic, never write outside the folder, never leave temporary files,
 // and answer one of the statuses a client can expect.
