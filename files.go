@@ -52,6 +52,9 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 		sh.Close()
 		return nil, err
 	}
+	if c, ok := h.read.(interface{ Close() }); ok {
+		c.Close() // the folder's reader, replaced by the set's
+	}
 	h.read, h.share = sh, sh
 	if opts.Once {
 		h.tracker.WantEach(sh.URLPaths())

@@ -148,3 +148,107 @@ func TestCustomMethod(t *testing.T) {
 		t.Errorf("FUNC handler saw %q", got)
 	}
 }
+
+// A MOVE or COPY under a mount prefix: auth and the write handler read the
+// Destination the same way, prefix stripped, so a grant on /pub reaches
+// exactly /pub (issue 11 item 17).
+func TestMountedMoveDestinationUnderGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name, mount, src, dest string
+		want                   int
+		moved                  string // where a.txt's content must end up ("" = nowhere new)
+	}{
+		// The mount and the granted folder share a name: /pub/pub/a.txt is
+		// pub/a.txt in the tree, /pub/private/victim.txt is private/victim.txt.
+		{"same-name mount, out of the grant", "/pub", "/pub/pub/a.txt", "/pub/private/victim.txt", 403, ""},
+		{"same-name mount, within the grant", "/pub", "/pub/pub/a.txt", "/pub/pub/a2.txt", 201, "pub/a2.txt"},
+		{"same-name mount, path-only Destination", "/pub", "/pub/pub/a.txt", "/pub/private/victim.txt", 403, ""},
+		{"other mount, within the grant", "/files", "/files/pub/a.txt", "/files/pub/a2.txt", 201, "pub/a2.txt"},
+		{"other mount, out of the grant", "/files", "/files/pub/a.txt", "/files/private/victim.txt", 403, ""},
+		{"other mount, Destination outside the mount", "/files", "/files/pub/a.txt", "/pub/a2.txt", 403, ""},
+	} {
+		for _, method := range []string{"MOVE", "COPY"} {
+			t.Run(tc.name+"/"+method, func(t *testing.T) {
+				dir := t.TempDir()
+				os.MkdirAll(filepath.Join(dir, "pub"), 0o755)
+				os.MkdirAll(filepath.Join(dir, "private"), 0o755)
+				os.WriteFile(filepath.Join(dir, "pub", "a.txt"), []byte("from pub"), 0o644)
+				os.WriteFile(filepath.Join(dir, "private", "victim.txt"), []byte("victim"), 0o644)
+				h, err := ferry.New(dir, ferry.Options{Upload: true, Delete: true, Overwrite: true, Move: true,
+					Auth: []string{"alice:pw@/pub:rw"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				mux := http.NewServeMux()
+				mux.Handle(tc.mount+"/", http.StripPrefix(tc.mount, h))
+				srv := httptest.NewServer(mux)
+				defer srv.Close()
+
+				dest := tc.dest
+				if !strings.Contains(tc.name, "path-only") {
+					dest = srv.URL + dest
+				}
+				req, _ := http.NewRequest(method, srv.URL+tc.src, nil)
+				req.SetBasicAuth("alice", "pw")
+				req.Header.Set("Destination", dest)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Errorf("%s %s → %s = %d, want %d", method, tc.src, dest, resp.StatusCode, tc.want)
+				}
+				if b, _ := os.ReadFile(filepath.Join(dir, "private", "victim.txt")); string(b) != "victim" {
+					t.Errorf("private/victim.txt = %q: written outside the grant", b)
+				}
+				if tc.moved != "" {
+					if b, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(tc.moved))); string(b) != "from pub" {
+						t.Errorf("%s = %q, want the moved file", tc.moved, b)
+					}
+				}
+				_, err = os.Stat(filepath.Join(dir, "pub", "a.txt"))
+				if stays := method == "COPY" || tc.moved == ""; stays != (err == nil) {
+					t.Errorf("pub/a.txt present = %v, want %v", err == nil, stays)
+				}
+			})
+		}
+	}
+}
+
+// PUT and MKCOL under a mount prefix refuse names spelled with empty or "."
+// components, or a PUT ending in "/", and store nothing (issue 11 item 16).
+// Go's client cleans no paths, so they arrive as written.
+func TestMountedPutNameSpelling(t *testing.T) {
+	dir := t.TempDir()
+	h, err := ferry.New(dir, ferry.Options{Upload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(http.StripPrefix("/files", h))
+	defer srv.Close()
+	for _, c := range []struct{ method, path string }{
+		{"PUT", "/files//b.txt"}, {"PUT", "/files/a//b.txt"}, {"PUT", "/files/./x.txt"},
+		{"PUT", "/files/sub/./x.txt"}, {"PUT", "/files/sub/%2e/x.txt"}, {"PUT", "/files/newdir/"},
+		{"MKCOL", "/files/a//b/"}, {"MKCOL", "/files/./c/"},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(""))
+		if c.method == "PUT" {
+			req.Body = io.NopCloser(strings.NewReader("x"))
+			req.ContentLength = 1
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s %s = %d, want 400", c.method, c.path, resp.StatusCode)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the folder holds %d entries after refused writes", len(entries))
+	}
+}

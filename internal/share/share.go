@@ -38,6 +38,7 @@ type Server struct {
 	items     map[string]*Item
 	order     []*Item
 	trees     []*rootfs.FS
+	servers   []*fileserver.Server // one per tree, each with its cache of open files
 	noListing bool
 	can       listing.Capabilities
 }
@@ -101,6 +102,7 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options) (*Server, er
 		o.Only = only
 		o.Archive = archive.Hook(fsys, RootName)
 		srv := fileserver.New(fsys, o)
+		s.servers = append(s.servers, srv)
 		for _, name := range byParent[parent] {
 			info, err := fsys.Stat(name)
 			if err != nil {
@@ -124,8 +126,11 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options) (*Server, er
 	return s, nil
 }
 
-// Close releases every tree.
+// Close releases every tree and the descriptors its file server cached.
 func (s *Server) Close() error {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
 	var errs []error
 	for _, t := range s.trees {
 		errs = append(errs, t.Close())
