@@ -1,0 +1,359 @@
+// Package local is the storage backend for a folder on this machine. Every
+// access goes through rootfs, which holds an *os.Root: ".." escapes and
+// symlinks that lead out of the folder are refused there. Writes are staged
+// in a temporary file beside their target and published by a hard link
+// (create-only, atomic) or a rename (replace).
+//
+// What only a local folder can do fast is offered as optional capabilities:
+// an opened file hands over its *os.File (sendfile, the descriptor cache,
+// read-ahead hints) and the tree tells a name's host path to CGI.
+package local
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+)
+
+// Tree is a served folder.
+type Tree struct {
+	fs *rootfs.FS
+
+	mu     sync.Mutex
+	closed bool
+	temps  map[string]struct{} // partial uploads in flight, removed by Close
+}
+
+var _ storage.Tree = (*Tree)(nil)
+
+// Open serves dir.
+func Open(dir string, p rootfs.Policy) (*Tree, error) {
+	fsys, err := rootfs.Open(dir, p)
+	if err != nil {
+		return nil, err
+	}
+	return New(fsys), nil
+}
+
+// New serves an already opened folder.
+func New(fsys *rootfs.FS) *Tree {
+	return &Tree{fs: fsys, temps: map[string]struct{}{}}
+}
+
+// Close removes the partial uploads still in flight and refuses new ones, so
+// that an upload cut by a shutdown leaves nothing behind.
+func (t *Tree) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	names := make([]string, 0, len(t.temps))
+	for n := range t.temps {
+		names = append(names, n)
+	}
+	clear(t.temps)
+	t.mu.Unlock()
+	for _, n := range names {
+		t.fs.RemoveTemp(n)
+	}
+	return t.fs.Close()
+}
+
+// HostPath is the path of name on this machine, for CGI, which needs a real
+// file to execute. It is never shown to clients.
+func (t *Tree) HostPath(name string) string {
+	return filepath.Join(t.fs.Dir(), filepath.FromSlash(name))
+}
+
+func info(name string, fi fs.FileInfo) storage.Info {
+	i := storage.Info{Name: path.Base(name), IsDir: fi.IsDir(), ModTime: fi.ModTime()}
+	if !i.IsDir {
+		i.Size = fi.Size()
+	}
+	return i
+}
+
+// Stat follows the policy and symlinks as Open does.
+func (t *Tree) Stat(_ context.Context, name string) (storage.Info, error) {
+	fi, err := t.fs.Stat(name)
+	if err != nil {
+		return storage.Info{}, mapErr(err)
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return storage.Info{}, fs.ErrNotExist
+	}
+	return info(name, fi), nil
+}
+
+// Object is an opened local file.
+type Object struct {
+	*os.File
+	info storage.Info
+}
+
+func (o *Object) Info() storage.Info { return o.info }
+
+// OSFile is the capability handlers use for sendfile and read-ahead hints.
+func (o *Object) OSFile() *os.File { return o.File }
+
+// Open opens a file for reading; a folder is ErrIsDir.
+func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
+	f, fi, err := t.fs.Open(name)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, storage.ErrIsDir
+	}
+	return &Object{File: f, info: info(name, fi)}, nil
+}
+
+// List reads a folder with getdents (rootfs), one stat per entry relative to
+// the folder's descriptor.
+func (t *Tree) List(_ context.Context, dir string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) {
+		f, fi, err := t.fs.Open(dir)
+		if err != nil {
+			yield(storage.Info{}, mapErr(err))
+			return
+		}
+		defer f.Close()
+		if !fi.IsDir() {
+			yield(storage.Info{}, storage.ErrNotDir)
+			return
+		}
+		entries, err := t.fs.ReadDir(f, dir)
+		for _, e := range entries {
+			if !yield(storage.Info{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime}, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(storage.Info{}, mapErr(err))
+		}
+	}
+}
+
+// Stage creates the missing parent folders of name (taken back by Abort)
+// and a temporary file beside it.
+func (t *Tree) Stage(_ context.Context, name string, _ int64) (storage.Staged, error) {
+	dir := path.Dir(name)
+	if fi, err := t.fs.LstatRaw(name); err == nil && fi.IsDir() {
+		return nil, storage.ErrIsDir
+	}
+	created, err := t.fs.MkdirParents(dir)
+	if err != nil {
+		t.undoParents(created)
+		return nil, mapErr(err)
+	}
+	tmp, f, err := t.newTemp(dir)
+	if err != nil {
+		t.undoParents(created)
+		return nil, mapErr(err)
+	}
+	return &staged{t: t, f: f, tmp: tmp, name: name, dir: dir, created: created}, nil
+}
+
+func (t *Tree) newTemp(dir string) (string, *os.File, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return "", nil, storage.ErrUnavailable
+	}
+	tmp := rootfs.TempName(dir)
+	f, err := t.fs.CreateTemp(tmp)
+	if err != nil {
+		return "", nil, err
+	}
+	t.temps[tmp] = struct{}{}
+	return tmp, f, nil
+}
+
+func (t *Tree) dropTemp(tmp string) {
+	t.mu.Lock()
+	delete(t.temps, tmp)
+	t.mu.Unlock()
+	t.fs.RemoveTemp(tmp)
+}
+
+// undoParents removes folders a failed write created, innermost first, and
+// only while they are empty: a concurrent upload may have put something there.
+func (t *Tree) undoParents(created []string) {
+	for _, d := range slices.Backward(created) {
+		if t.fs.RemoveIfEmpty(d) != nil {
+			return
+		}
+	}
+}
+
+type staged struct {
+	t       *Tree
+	f       *os.File
+	tmp     string
+	name    string
+	dir     string
+	created []string
+	done    bool
+}
+
+func (s *staged) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	return n, mapErr(rootfs.WriteErr(err))
+}
+
+// ReadFrom lets the kernel move a body from a socket or a file (splice,
+// copy_file_range) where it can.
+func (s *staged) ReadFrom(r io.Reader) (int64, error) {
+	n, err := s.f.ReadFrom(r)
+	return n, mapErr(rootfs.WriteErr(err))
+}
+
+// OSFile is the capability of writing at offsets (resumable uploads).
+func (s *staged) OSFile() *os.File { return s.f }
+
+func (s *staged) Commit(_ context.Context, replace bool) (bool, error) {
+	if s.done {
+		return false, errors.New("local: commit of a finished upload")
+	}
+	s.done = true
+	err := s.f.Sync()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.abort()
+		return false, mapErr(rootfs.WriteErr(err))
+	}
+	replaced, err := s.t.fs.Publish(s.tmp, s.name, replace)
+	if err != nil {
+		s.abort()
+		return false, mapErr(err)
+	}
+	s.t.mu.Lock()
+	delete(s.t.temps, s.tmp)
+	s.t.mu.Unlock()
+	s.t.fs.SyncDir(s.dir)
+	return replaced, nil
+}
+
+func (s *staged) Abort() error {
+	if !s.done {
+		s.done = true
+		s.f.Close()
+	}
+	s.abort()
+	return nil
+}
+
+func (s *staged) abort() {
+	s.t.dropTemp(s.tmp)
+	s.t.undoParents(s.created)
+	s.created = nil
+}
+
+// Mkdir creates one folder.
+func (t *Tree) Mkdir(_ context.Context, name string) error {
+	return mapErr(t.fs.Mkdir(name))
+}
+
+// Remove deletes a file or symlink (never its target), or a folder with
+// everything in it.
+func (t *Tree) Remove(_ context.Context, name string) error {
+	return mapErr(t.fs.Remove(name))
+}
+
+// Move renames within the folder: atomic for a file, and create-only through
+// a hard link when replace is false.
+func (t *Tree) Move(_ context.Context, src, dst string, replace bool) (bool, error) {
+	if _, err := t.fs.LstatRaw(path.Dir(dst)); err != nil {
+		return false, mapErr(err)
+	}
+	replaced, err := t.fs.Rename(src, dst, replace)
+	return replaced, mapErr(err)
+}
+
+// Copy assembles the copy under a temporary name beside dst, then publishes
+// it, so that a copy cut short is never seen.
+func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, error) {
+	fi, err := t.fs.Stat(src)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	dir := path.Dir(dst)
+	if _, err := t.fs.LstatRaw(dir); err != nil {
+		return false, mapErr(err)
+	}
+	if _, err := t.fs.LstatRaw(dst); err == nil && !replace {
+		return false, fs.ErrExist
+	}
+	if !fi.IsDir() {
+		in, err := t.Open(ctx, src)
+		if err != nil {
+			return false, err
+		}
+		defer in.Close()
+		tmp, out, err := t.newTemp(dir)
+		if err != nil {
+			return false, mapErr(err)
+		}
+		st := &staged{t: t, f: out, tmp: tmp, name: dst, dir: dir}
+		if _, err := io.Copy(out, in.(*Object).File); err != nil {
+			st.Abort()
+			return false, mapErr(rootfs.WriteErr(err))
+		}
+		return st.Commit(ctx, replace)
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return false, storage.ErrUnavailable
+	}
+	tmp := rootfs.TempName(dir)
+	t.temps[tmp] = struct{}{}
+	t.mu.Unlock()
+	defer t.dropTemp(tmp)
+	if err := t.fs.MkdirTemp(tmp); err != nil {
+		return false, mapErr(err)
+	}
+	if err := t.fs.CopyTree(src, tmp, func(w io.Writer, r io.Reader) error {
+		_, err := io.Copy(w, r)
+		return rootfs.WriteErr(err)
+	}); err != nil {
+		return false, mapErr(err)
+	}
+	replaced, err := t.fs.Rename(tmp, dst, replace)
+	return replaced, mapErr(err)
+}
+
+// mapErr turns rootfs's error kinds into the storage ones.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, m := range [...]struct{ from, to error }{
+		{rootfs.ErrNotDir, storage.ErrNotDir},
+		{rootfs.ErrIsDir, storage.ErrIsDir},
+		{rootfs.ErrNoSpace, storage.ErrNoSpace},
+		{rootfs.ErrFileTooBig, storage.ErrTooLarge},
+		{rootfs.ErrReadOnly, storage.ErrReadOnly},
+	} {
+		if errors.Is(err, m.from) {
+			return &kindError{kind: m.to, err: err}
+		}
+	}
+	return err
+}
+
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }

@@ -1,0 +1,128 @@
+// Package policy is the one place that decides which names of a tree
+// clients may see, whatever backend holds it: dotfiles only with Hidden,
+// partial uploads never, and the reserved top-level name (ferry's own pages
+// and state, /.ferry) never. A hidden name looks absent, to reads and writes
+// alike.
+package policy
+
+import (
+	"context"
+	"io/fs"
+	"iter"
+	"strings"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+)
+
+// Rules say what of the tree is exposed.
+type Rules struct {
+	Hidden bool // list and serve dotfiles
+}
+
+// Tree is a backend seen through the rules.
+type Tree struct {
+	storage.Tree
+	rules Rules
+}
+
+// Wrap applies the rules to t.
+func Wrap(t storage.Tree, r Rules) *Tree { return &Tree{Tree: t, rules: r} }
+
+// Unwrap gives the backend, for its optional capabilities.
+func (t *Tree) Unwrap() storage.Tree { return t.Tree }
+
+// Visible reports whether a clean relative name may be seen at all.
+func (t *Tree) Visible(name string) bool {
+	if name == "." || name == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(name, "/")
+	if first == rootfs.Reserved {
+		return false
+	}
+	for comp := range strings.SplitSeq(name, "/") {
+		if !t.member(comp) {
+			return false
+		}
+	}
+	return true
+}
+
+// member reports whether one name inside a folder may be listed.
+func (t *Tree) member(n string) bool {
+	return n != "" && !strings.HasPrefix(n, rootfs.TempPrefix) && (t.rules.Hidden || n[0] != '.')
+}
+
+func (t *Tree) Stat(ctx context.Context, name string) (storage.Info, error) {
+	if !t.Visible(name) {
+		return storage.Info{}, fs.ErrNotExist
+	}
+	return t.Tree.Stat(ctx, name)
+}
+
+func (t *Tree) Open(ctx context.Context, name string) (storage.Object, error) {
+	if !t.Visible(name) {
+		return nil, fs.ErrNotExist
+	}
+	return t.Tree.Open(ctx, name)
+}
+
+func (t *Tree) List(ctx context.Context, dir string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) {
+		if !t.Visible(dir) {
+			yield(storage.Info{}, fs.ErrNotExist)
+			return
+		}
+		root := dir == "." || dir == ""
+		for info, err := range t.Tree.List(ctx, dir) {
+			if err == nil && (!t.member(info.Name) || root && info.Name == rootfs.Reserved) {
+				continue
+			}
+			if !yield(info, err) {
+				return
+			}
+		}
+	}
+}
+
+func (t *Tree) Stage(ctx context.Context, name string, size int64) (storage.Staged, error) {
+	if !t.Visible(name) {
+		return nil, fs.ErrPermission
+	}
+	return t.Tree.Stage(ctx, name, size)
+}
+
+func (t *Tree) Mkdir(ctx context.Context, name string) error {
+	if !t.Visible(name) {
+		return fs.ErrPermission
+	}
+	return t.Tree.Mkdir(ctx, name)
+}
+
+func (t *Tree) Remove(ctx context.Context, name string) error {
+	if !t.Visible(name) {
+		return fs.ErrNotExist
+	}
+	return t.Tree.Remove(ctx, name)
+}
+
+func (t *Tree) Move(ctx context.Context, src, dst string, replace bool) (bool, error) {
+	if !t.Visible(src) {
+		return false, fs.ErrNotExist
+	}
+	if !t.Visible(dst) {
+		return false, fs.ErrPermission
+	}
+	return t.Tree.Move(ctx, src, dst, replace)
+}
+
+func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, error) {
+	if !t.Visible(src) {
+		return false, fs.ErrNotExist
+	}
+	if !t.Visible(dst) {
+		return false, fs.ErrPermission
+	}
+	return t.Tree.Copy(ctx, src, dst, replace)
+}

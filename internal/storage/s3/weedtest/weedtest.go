@@ -1,0 +1,223 @@
+// Package weedtest starts a real SeaweedFS ("weed mini") on loopback for
+// tests of the S3 backend. The weed binary is found through FERRY_WEED, the
+// PATH, or the user cache folder where .ci/run builds it; without it the test
+// is skipped, unless FERRY_REQUIRE_WEED=1 (CI), where it fails.
+package weedtest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Store is a running SeaweedFS with its S3 gateway.
+type Store struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Dir       string
+	cmd       *exec.Cmd
+	log       *os.File
+}
+
+// Binary finds weed, or returns "" with the reason.
+func Binary() (string, string) {
+	if p := os.Getenv("FERRY_WEED"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", "FERRY_WEED=" + p + " does not exist"
+		}
+		return p, ""
+	}
+	if p, err := exec.LookPath("weed"); err == nil {
+		return p, ""
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		p := filepath.Join(cache, "ferry", "weed")
+		if _, err := os.Stat(p); err == nil {
+			return p, ""
+		}
+	}
+	return "", "SeaweedFS (weed) is not installed: bash .ci/run builds it into ~/.cache/ferry/weed, or set FERRY_WEED"
+}
+
+// Need skips (or, with FERRY_REQUIRE_WEED=1, fails) t when weed is absent.
+func Need(t testing.TB) string {
+	t.Helper()
+	bin, why := Binary()
+	if bin == "" {
+		if os.Getenv("FERRY_REQUIRE_WEED") == "1" {
+			t.Fatalf("%s (FERRY_REQUIRE_WEED=1)", why)
+		}
+		t.Skip(why)
+	}
+	return bin
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var shared struct {
+	once  sync.Once
+	store *Store
+	err   error
+}
+
+// Shared returns one store for the whole test binary (weed takes seconds to
+// start); each caller should use its own bucket prefix or bucket.
+func Shared(t testing.TB) *Store {
+	t.Helper()
+	bin := Need(t)
+	shared.once.Do(func() { shared.store, shared.err = start(bin) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.store
+}
+
+// Start runs a store of t's own, stopped when t ends.
+func Start(t testing.TB) *Store {
+	t.Helper()
+	bin := Need(t)
+	s, err := start(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func start(bin string) (*Store, error) {
+	dir, err := os.MkdirTemp("", "ferry-weed-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{Bucket: "ferry", AccessKey: "ferrytest", SecretKey: "ferrytestsecret", Dir: dir}
+	s3port := freePort()
+	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(s3port)
+	args := []string{"mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + dir,
+		"-admin.ui=false", "-webdav=false", "-master.telemetry=false",
+		"-s3.port.iceberg=0", "-s3.port.lance=0",
+		"-s3.port=" + strconv.Itoa(s3port),
+	}
+	for _, p := range []string{"master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port.grpc"} {
+		args = append(args, fmt.Sprintf("-%s=%d", p, freePort()))
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID="+s.AccessKey, "AWS_SECRET_ACCESS_KEY="+s.SecretKey, "S3_BUCKET="+s.Bucket)
+	log, err := os.Create(filepath.Join(dir, "weed.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s.cmd, s.log = cmd, log
+	// Ready when the gateway answers for the bucket it was told to create.
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Head(s.Endpoint + "/" + s.Bucket)
+		if err == nil {
+			resp.Body.Close()
+			// Anonymous: 403 means the bucket exists behind auth.
+			if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	s.Stop()
+	tail, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
+	if len(tail) > 2000 {
+		tail = tail[len(tail)-2000:]
+	}
+	return nil, fmt.Errorf("weed mini did not start within 90 s:\n%s", tail)
+}
+
+// Env is the environment a ferry process needs to reach the store, with
+// every other AWS_* variable of the machine cleared.
+func (s *Store) Env() []string {
+	return append(cleanEnv(),
+		"AWS_ACCESS_KEY_ID="+s.AccessKey, "AWS_SECRET_ACCESS_KEY="+s.SecretKey,
+		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+s.Endpoint,
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+}
+
+// SetEnv sets Env in the test process itself (for in-process clients).
+func (s *Store) SetEnv(t testing.TB) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	for _, kv := range s.Env() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		}
+	}
+}
+
+// cleanEnv is the process environment without the machine's AWS_* settings.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Stop ends the store and removes its data.
+func (s *Store) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			<-done
+		}
+	}
+	if s.log != nil {
+		s.log.Close()
+	}
+	os.RemoveAll(s.Dir)
+}
+
+// StopShared stops the store Shared started; call it from TestMain.
+func StopShared() {
+	if shared.store != nil {
+		shared.store.Stop()
+	}
+}

@@ -1,0 +1,152 @@
+// Package storage is the seam between ferry's handlers and where the files
+// live. A Tree is a tree of named entries; handlers see only this interface,
+// and backends (a local folder on os.Root, an S3-compatible object store)
+// implement it. Names are clean, slash-separated and relative to the tree's
+// root ("." is the root itself); the policy layer above a backend (dotfiles,
+// the reserved name, partial uploads, name validation) has vetted them before
+// they get here, so a backend never sees ".." or an empty component.
+//
+// What only one backend can do fast (sendfile from a local descriptor, a host
+// path for CGI) is offered as an optional interface that a handler finds by
+// type assertion, so that the common path stays the same for every backend.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"iter"
+	"time"
+)
+
+// Errors a backend reports; handlers map them to status codes with
+// errors.Is. fs.ErrNotExist, fs.ErrExist and fs.ErrPermission are used too.
+var (
+	ErrNotDir   = errors.New("not a folder")
+	ErrIsDir    = errors.New("is a folder")
+	ErrNoSpace  = errors.New("no space left")
+	ErrTooLarge = errors.New("too large for the store")
+	ErrReadOnly = errors.New("read-only store")
+	// ErrUnavailable means the store could not be reached or did not answer
+	// in time: the request may succeed later (503), and nothing is known
+	// about the name.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrNotEmpty is a folder that still holds entries where it must not.
+	ErrNotEmpty = errors.New("folder not empty")
+)
+
+// Info describes one entry.
+type Info struct {
+	Name    string // base name; "." for the root
+	IsDir   bool
+	Size    int64 // files only
+	ModTime time.Time
+	// ETag is a strong validator the store keeps for a file (quoted, as in
+	// HTTP), or "" when the handler should derive one from size and time.
+	ETag string
+}
+
+// Object is a file opened for reading. Seek and Read serve
+// http.ServeContent; ReadAt serves archives and checksums. Backends that
+// fetch over a network read lazily, starting at the offset of the first
+// Read, so a Range request never fetches the whole object.
+type Object interface {
+	io.ReadSeeker
+	io.ReaderAt
+	io.Closer
+	Info() Info
+}
+
+// Staged is a write in progress. Nothing of it is visible under any name a
+// client sees until Commit; Abort (or a failed Commit) leaves nothing behind.
+type Staged interface {
+	io.Writer
+	// Commit makes the data visible under the name it was staged for. With
+	// replace false it fails with fs.ErrExist when the name exists, and of
+	// several writers racing to create one name exactly one succeeds.
+	// replaced reports that an existing file was replaced.
+	Commit(ctx context.Context, replace bool) (replaced bool, err error)
+	// Abort discards the data; it is safe to call after Commit.
+	Abort() error
+}
+
+// Tree is a storage backend.
+type Tree interface {
+	Stat(ctx context.Context, name string) (Info, error)
+	Open(ctx context.Context, name string) (Object, error)
+	// List yields the entries of a folder in no particular order, streamed:
+	// a backend never holds a whole large folder in memory. It ends with an
+	// error (fs.ErrNotExist, ErrNotDir...) when the folder cannot be read.
+	List(ctx context.Context, dir string) iter.Seq2[Info, error]
+	// Stage begins a write of name; size is its length when known, -1 when
+	// not (a chunked body). The parent folder must exist (fs.ErrNotExist),
+	// or be creatable by Commit on backends without real folders.
+	Stage(ctx context.Context, name string, size int64) (Staged, error)
+	// Mkdir creates one folder; fs.ErrExist when the name is taken.
+	Mkdir(ctx context.Context, name string) error
+	// Remove deletes a file, or a folder with everything under it.
+	Remove(ctx context.Context, name string) error
+	// Move renames src to dst (file or folder); Copy duplicates it. With
+	// replace false an existing dst fails with fs.ErrExist. The parent of
+	// dst must exist (fs.ErrNotExist otherwise).
+	Move(ctx context.Context, src, dst string, replace bool) (replaced bool, err error)
+	Copy(ctx context.Context, src, dst string, replace bool) (replaced bool, err error)
+	Close() error
+}
+
+// Resumable is a backend's staging for uploads that span many requests
+// (tus): the state lives in the backend, so any node can resume an upload
+// another node began.
+type Resumable interface {
+	// Begin starts an upload of length bytes for name and returns its id.
+	Begin(ctx context.Context, name string, length int64) (id string, err error)
+	// Resume finds an upload by id (fs.ErrNotExist when unknown or expired).
+	Resume(ctx context.Context, id string) (Upload, error)
+	// Expire aborts uploads untouched since before.
+	Expire(ctx context.Context, before time.Time) (n int, err error)
+}
+
+// Upload is one resumable upload.
+type Upload interface {
+	ID() string
+	Name() string
+	Length() int64
+	Offset() int64
+	// Append stores what r yields at the current offset, up to Length, and
+	// returns the new offset; bytes that reached the store before an error
+	// count, so a client resumes where it was cut.
+	Append(ctx context.Context, r io.Reader) (offset int64, err error)
+	Commit(ctx context.Context, replace bool) (replaced bool, err error)
+	Abort(ctx context.Context) error
+}
+
+// Statfs is offered by backends that know their free space.
+type Statfs interface {
+	Free(ctx context.Context, dir string) (free int64, err error)
+}
+
+// IsNotExist reports a name that is absent (or hidden, which looks the same).
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// Wrapper is a Tree layered over another (the policy layer); As looks
+// through it for a backend's optional capabilities.
+type Wrapper interface {
+	Unwrap() Tree
+}
+
+// As finds the first Tree in t's chain of wrappers that offers T.
+func As[T any](t Tree) (T, bool) {
+	for t != nil {
+		if c, ok := t.(T); ok {
+			return c, true
+		}
+		w, ok := t.(Wrapper)
+		if !ok {
+			break
+		}
+		t = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
