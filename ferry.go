@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/fileserver"
+	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
@@ -80,6 +82,15 @@ type Options struct {
 	Auth         []string
 	AuthAnonRead bool
 
+	// Hosts turns on the DNS-rebinding guard: a request whose Host is not
+	// one of these names or addresses, localhost (or NAME.localhost), a
+	// loopback address or the address its connection came in on is
+	// answered 421, for every method, before credentials are asked for.
+	// "*.DOMAIN" accepts every name under DOMAIN and "*" any Host. Empty:
+	// no check, for an embedder whose own front end vets Host. The command
+	// line always sets it.
+	Hosts []string
+
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
 	// Once (with NewFiles) makes Done close once every named file has been
@@ -114,8 +125,9 @@ type Handler struct {
 	share   *share.Server // NewFiles only
 	write   *write.Handler
 	tracker *transfer.Tracker
-	cgi     *cgi.Handler // nil without Options.CGI
-	tus     *tus.Handler // nil without Options.Upload and Resumable
+	auth    *auth.Checker // nil without Options.Auth
+	cgi     *cgi.Handler  // nil without Options.CGI
+	tus     *tus.Handler  // nil without Options.Upload and Resumable
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 
@@ -129,6 +141,12 @@ func New(dir string, opts Options) (*Handler, error) {
 	rules, err := auth.ParseRules(opts.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("ferry: invalid auth rule: %w", err)
+	}
+	var hosts *hostcheck.Checker
+	if len(opts.Hosts) > 0 {
+		if hosts, err = hostcheck.New(opts.Hosts); err != nil {
+			return nil, fmt.Errorf("ferry: invalid host: %w", err)
+		}
 	}
 	fsys, err := rootfs.Open(dir, rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks})
 	if err != nil {
@@ -170,10 +188,25 @@ func New(dir string, opts Options) (*Handler, error) {
 	var inner http.Handler = http.HandlerFunc(h.serve)
 	if len(rules) > 0 {
 		// Credentials come first: nothing of the tree, not even whether a
-		// path is valid, is revealed to a client without them.
-		inner = auth.New(rules, auth.Options{AnonRead: opts.AuthAnonRead}).Middleware(inner)
+		// path is valid, is revealed to a client without them. The health
+		// check is the exception: load balancers carry no credentials, and
+		// it answers "ok" and nothing else.
+		h.auth = auth.New(rules, auth.Options{AnonRead: opts.AuthAnonRead})
+		open, authed := inner, h.auth.Middleware(inner)
+		inner = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.EscapedPath() == ferryPrefix+"health" {
+				open.ServeHTTP(w, r)
+				return
+			}
+			authed.ServeHTTP(w, r)
+		})
 	}
 	inner = ratelimit.New(ratelimit.Limits{PerConn: opts.LimitRate, Total: opts.LimitTotal}).Middleware(inner)
+	if hosts != nil {
+		// The host comes before credentials: a rebinding page must learn
+		// nothing, not even that a password is asked for.
+		inner = hosts.Middleware(inner)
+	}
 	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, opts.Observer)
 	return h, nil
 }
@@ -214,10 +247,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// No version: it would only tell an attacker which advisories apply.
 	// The value is shared read-only, sparing Header.Set a slice per request.
 	w.Header()["Server"] = serverHeader
+	if r.TransferEncoding != nil && r.ProtoMajor == 1 {
+		// RFC 9112 §6.1: a request with both Transfer-Encoding and
+		// Content-Length may be smuggling one past a proxy that framed it by
+		// the length, so the connection must close after the response.
+		// net/http deletes Content-Length before a handler runs, leaving the
+		// two cases alike, so every request with a Transfer-Encoding closes
+		// its connection: chunked uploads are rare (curl -T -, git push,
+		// Finder) and pay one new connection each.
+		w.Header()["Connection"] = closeHeader
+	}
 	h.chain.ServeHTTP(w, r)
 }
 
-var serverHeader = []string{"ferry"}
+var (
+	serverHeader = []string{"ferry"}
+	closeHeader  = []string{"close"}
+)
 
 var methodsKnown = []string{
 	http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodPut,
@@ -366,7 +412,9 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 		r2.URL.RawPath = ""
 		listing.AssetHandler().ServeHTTP(w, r2)
 	case rest == "status":
-		status.Write(w, r, status.FromSnapshot(h.tracker.Snapshot(), time.Now()), fileserver.SetPageHeaders)
+		rep := status.FromSnapshot(h.tracker.Snapshot(), time.Now())
+		rep.Restrict(h.statusViewer(r))
+		status.Write(w, r, rep, fileserver.SetPageHeaders)
 	case rest == "qr.svg":
 		qrcode.Serve(w, r)
 	case rest == "health":
@@ -376,6 +424,25 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 	default:
 		httperr.Write(w, r, http.StatusNotFound, "")
 	}
+}
+
+// statusViewer is what the client asking for the status page may see of
+// other clients' transfers. With auth: the paths its grants let it read,
+// and who the clients are only with a grant on the root; an anonymous
+// reader (AuthAnonRead) never sees addresses. Without auth, anyone may read
+// every path, but client addresses are shown only to a client on this
+// machine: a visitor has no business learning who else is connected.
+func (h *Handler) statusViewer(r *http.Request) status.Viewer {
+	if h.auth == nil {
+		return status.Viewer{Clients: loopbackClient(r.RemoteAddr)}
+	}
+	a := h.auth.Access(r)
+	return status.Viewer{Clients: a.Whole(), Reads: a.Reads}
+}
+
+func loopbackClient(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // Stats are the handler's figures since it was made.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,7 +187,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 
 	var addrs []string
 	for _, ln := range ls.List {
-		addrs = append(addrs, ln.Addr().String())
+		addrs = append(addrs, boundLabel(ln.Addr()))
 	}
 	authState := "off: anyone who can reach these addresses can read"
 	if len(f.auth) > 0 {
@@ -199,6 +201,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 		tlsState = "on"
 	}
 	fmt.Fprintf(w, "bound: %s; auth %s; TLS %s\n", strings.Join(addrs, ", "), authState, tlsState)
+	writeHosts(w, f)
 	if f.limitRate != "" || f.limitTotal != "" {
 		var lim []string
 		if f.limitRate != "" {
@@ -208,6 +211,26 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 			lim = append(lim, f.limitTotal+"/s in total")
 		}
 		fmt.Fprintf(w, "rate limit: %s\n", strings.Join(lim, ", "))
+	}
+}
+
+// boundLabel says where a listener listens. A wildcard address is put in
+// words: "[::]:8000" tells a newcomer nothing, and 0.0.0.0 looks like no
+// address at all.
+func boundLabel(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	switch {
+	case !ip.IsUnspecified() && !ip.Unmap().IsUnspecified():
+		return ta.String()
+	case ip.Unmap().Is4():
+		return fmt.Sprintf("every IPv4 interface, port %d", ta.Port)
+	default:
+		// Go's "tcp" listener on [::] is dual-stack: it takes IPv4 too.
+		return fmt.Sprintf("every interface, IPv4 and IPv6, port %d", ta.Port)
 	}
 }
 

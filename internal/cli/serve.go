@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/config"
+	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/termview"
 	"github.com/ferry-sh/ferry/internal/version"
@@ -64,6 +65,8 @@ Flags:
                             completely (a named folder: as an archive); with a
                             DIR: exit after the first complete download, be it
                             a file or the folder as ?zip/?tar (= --exit-after 1)
+      --host NAME           another host name clients may use; repeatable; '*'
+                            accepts any (others get 421: DNS rebinding)
       --tls                 HTTPS with a fresh self-signed certificate
       --tls-cert FILE       HTTPS with this certificate (PEM; with --tls-key)
       --tls-key FILE        the certificate's private key (PEM)
@@ -117,6 +120,7 @@ type serveFlags struct {
 	exitAfter      int64
 	idleExit       time.Duration
 	once           bool
+	hosts          []string
 	tls            bool
 	tlsCert        string
 	tlsKey         string
@@ -152,6 +156,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.exitAfter, "exit-after", 0, "")
 	fs.DurationVar(&f.idleExit, "idle-exit", 0, "")
 	fs.BoolVar(&f.once, "once", false, "")
+	fs.StringArrayVar(&f.hosts, "host", nil, "")
 	fs.BoolVar(&f.tls, "tls", false, "")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "")
@@ -318,6 +323,11 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	if f.maxConnsPerIP < 0 {
 		return o, usagef("invalid --max-conns-per-ip %d: use 0 (no limit) or more", f.maxConnsPerIP)
 	}
+	for _, h := range f.hosts {
+		if err := hostcheck.Valid(h); err != nil {
+			return o, usagef("invalid --host: %v", err)
+		}
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return o, usagef("--tls-cert and --tls-key go together")
 	}
@@ -337,6 +347,7 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	o.CGITimeout = f.cgiTimeout
 	o.ExitAfter = f.exitAfter
 	o.Once = f.once
+	o.Hosts = f.hostNames()
 	return o, nil
 }
 

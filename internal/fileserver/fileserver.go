@@ -195,7 +195,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, i
 	if ct, ok := typeOverrides[strings.ToLower(path.Ext(name))]; ok && h["Content-Type"] == nil {
 		h["Content-Type"] = ct
 	}
-	http.ServeContent(w, withRange(r, info.Size()), name, info.ModTime(), c)
+	http.ServeContent(httperr.ServeContent(w, r, info.Size()), withRange(r, info.Size()), name, info.ModTime(), c)
 }
 
 // typeOverrides fix extensions where Go's built-in table or a system's

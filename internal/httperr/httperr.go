@@ -4,52 +4,108 @@
 package httperr
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"html"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
-// Write answers with status and an optional client-facing detail.
-func Write(w http.ResponseWriter, r *http.Request, status int, detail string) {
+// Write answers with status and an optional client-facing detail: as a
+// page in the listing's look when the client accepts HTML, else one line of
+// plain text. Headers a handler prepared for a success that did not happen
+// are removed, except those named in keep (a 416's Content-Range).
+func Write(w http.ResponseWriter, r *http.Request, status int, detail string, keep ...string) {
 	h := w.Header()
-	// A handler may have prepared headers for a success that did not happen.
 	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified", "Content-Range", "Content-Disposition"} {
-		h.Del(k)
+		if !slices.Contains(keep, k) {
+			h.Del(k)
+		}
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	text := strconv.Itoa(status) + " " + http.StatusText(status)
-	if detail != "" {
-		text += ": " + detail
-	}
+	reason := strconv.Itoa(status) + " " + http.StatusText(status)
+	var body []byte
 	if WantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
-		body := "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-			html.EscapeString(strconv.Itoa(status)+" "+http.StatusText(status)) +
-			"</title></head><body><h1>" + html.EscapeString(strconv.Itoa(status)+" "+http.StatusText(status)) + "</h1>"
+		// The page's one inline style is allowed by its hash; nothing else
+		// may load or run.
+		h.Set("Content-Security-Policy", pageCSP)
+		body = appendPage(make([]byte, 0, len(pageHead)+len(reason)*2+len(detail)+256), reason, detail, homeHref(r))
+	} else {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		body = append(make([]byte, 0, len(reason)+len(detail)+3), reason...)
 		if detail != "" {
-			body += "<p>" + html.EscapeString(detail) + "</p>"
+			body = append(append(body, ": "...), detail...)
 		}
-		body += "<hr><p>ferry</p></body></html>\n"
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(status)
-		if r.Method != http.MethodHead {
-			w.Write([]byte(body))
-		}
-		return
+		body = append(body, '\n')
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(text)+1))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		w.Write([]byte(text + "\n"))
+		w.Write(body)
 	}
+}
+
+// pageStyle gives error pages the listing's colours, type and dark mode
+// without loading its stylesheet, which a 401 or 421 would refuse as well.
+const pageStyle = `:root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#656d76;--line:#e4e7eb;--accent:#2563eb}` +
+	`@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#8d96a0;--line:#262c36;--accent:#4493f8}}` +
+	`body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}` +
+	`main{max-width:40rem;margin:0 auto;padding:2rem 1rem}h1{font-size:1.5rem;margin:0 0 .75rem}` +
+	`p{margin:0 0 1rem;overflow-wrap:anywhere}a{color:var(--accent)}` +
+	`footer{max-width:40rem;margin:0 auto;padding:1rem;border-top:1px solid var(--line);color:var(--muted);font-size:.875rem}`
+
+const pageHead = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<style>` + pageStyle + `</style>
+<title>`
+
+var pageCSP = func() string {
+	sum := sha256.Sum256([]byte(pageStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+}()
+
+func appendPage(b []byte, reason, detail, home string) []byte {
+	b = append(b, pageHead...)
+	b = append(b, html.EscapeString(reason)...)
+	b = append(b, "</title></head>\n<body><main><h1>"...)
+	b = append(b, html.EscapeString(reason)...)
+	b = append(b, "</h1>\n"...)
+	if detail != "" {
+		b = append(b, "<p>"...)
+		b = append(b, html.EscapeString(detail)...)
+		b = append(b, "</p>\n"...)
+	}
+	b = append(b, `<p><a href="`...)
+	b = append(b, html.EscapeString(home)...)
+	b = append(b, "\">Back to the top folder</a></p></main>\n<footer>ferry</footer></body></html>\n"...)
+	return b
+}
+
+// homeHref is a relative link from the request's page to the top of the
+// share, one "../" per folder, so that it stays right under any prefix the
+// handler is mounted at (as the listing's breadcrumbs do).
+func homeHref(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return "/"
+	}
+	depth := strings.Count(p, "/") - 1
+	switch {
+	case depth == 0:
+		return "./"
+	case depth > 64:
+		return "/" // a path that long is no browser's; keep the page small
+	}
+	return strings.Repeat("../", depth)
 }
 
 // WantsHTML reports whether the client asked for HTML (a browser).

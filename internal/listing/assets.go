@@ -78,7 +78,7 @@ var assetHandler = sync.OnceValue(func() http.Handler {
 		h.Set("ETag", a.etag)
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Content-Type-Options", "nosniff")
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
+		http.ServeContent(httperr.ServeContent(w, r, int64(len(a.data))), r, "", time.Time{}, bytes.NewReader(a.data))
 	})
 })
 

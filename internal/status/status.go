@@ -27,11 +27,46 @@ type Report struct {
 	CutShort      int64      `json:"downloads_cut_short"`
 	InFlight      []Flight   `json:"in_flight"`
 	Recent        []Finished `json:"recent"`
+	// Clients says whether client addresses are shown (see Restrict).
+	Clients bool `json:"-"`
+}
+
+// Viewer is what the client asking for the page may see.
+type Viewer struct {
+	Clients bool                   // other clients' addresses
+	Reads   func(path string) bool // transfers on this URL path; nil: every one
+}
+
+// Restrict drops what v may not see: transfers on paths it may not read
+// and, unless v may see them, every client address.
+func (r *Report) Restrict(v Viewer) {
+	r.Clients = v.Clients
+	keep := func(p string) bool { return v.Reads == nil || v.Reads(p) }
+	flights := r.InFlight[:0]
+	for _, f := range r.InFlight {
+		if keep(f.Path) {
+			if !v.Clients {
+				f.Client = ""
+			}
+			flights = append(flights, f)
+		}
+	}
+	r.InFlight = flights
+	recent := r.Recent[:0]
+	for _, f := range r.Recent {
+		if keep(f.Path) {
+			if !v.Clients {
+				f.Client = ""
+			}
+			recent = append(recent, f)
+		}
+	}
+	r.Recent = recent
 }
 
 // Flight is a transfer in progress.
 type Flight struct {
-	Client  string  `json:"client"`
+	Client  string  `json:"client,omitempty"`
 	Method  string  `json:"method"`
 	Path    string  `json:"path"`
 	Kind    string  `json:"kind"`
@@ -44,7 +79,7 @@ type Flight struct {
 // Finished is a download that ended.
 type Finished struct {
 	Time     time.Time `json:"time"`
-	Client   string    `json:"client"`
+	Client   string    `json:"client,omitempty"`
 	Path     string    `json:"path"`
 	Size     int64     `json:"size"`
 	Sent     int64     `json:"sent"`
@@ -133,12 +168,12 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 <tr><td>Downloads cut short</td><td>{{.CutShort}}</td></tr>
 </tbody></table>
 <h2>In flight</h2>
-{{if .InFlight}}<table class="listing"><thead><tr><th>Client</th><th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
-{{range .InFlight}}<tr><td>{{.Client}}</td><td>{{.Method}} {{.Path}}</td><td>{{size .Done}} of {{if ge .Size 0}}{{size .Size}}{{else}}?{{end}} ({{pct .Done .Size}})</td><td>{{rate .Rate}}</td></tr>
+{{if .InFlight}}<table class="listing"><thead><tr>{{if .Clients}}<th>Client</th>{{end}}<th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
+{{range .InFlight}}<tr>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{.Method}} {{.Path}}</td><td>{{size .Done}} of {{if ge .Size 0}}{{size .Size}}{{else}}?{{end}} ({{pct .Done .Size}})</td><td>{{rate .Rate}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>Nothing in flight.</p>{{end}}
 <h2>Recent downloads</h2>
-{{if .Recent}}<table class="listing"><thead><tr><th>When</th><th>Client</th><th>File</th><th>Outcome</th></tr></thead><tbody>
-{{range .Recent}}<tr><td>{{when .Time}}</td><td>{{.Client}}</td><td>{{.Path}}</td><td>{{.Outcome}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}})</td></tr>
+{{if .Recent}}<table class="listing"><thead><tr><th>When</th>{{if .Clients}}<th>Client</th>{{end}}<th>File</th><th>Outcome</th></tr></thead><tbody>
+{{range .Recent}}<tr><td>{{when .Time}}</td>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{.Path}}</td><td>{{.Outcome}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}})</td></tr>
 {{end}}</tbody></table>{{else}}<p>None yet.</p>{{end}}
 </main></body></html>
 `))

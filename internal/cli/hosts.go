@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/ferry-sh/ferry/internal/hostcheck"
+)
+
+// hostNames lists the Host values the share answers to (the DNS-rebinding
+// guard): the machine's names, the --bind names and addresses (with a
+// wildcard bind, every interface address), and the --host names. The
+// checker itself adds localhost, loopback addresses and the address each
+// connection came in on.
+func (f *serveFlags) hostNames() []string {
+	if slices.Contains(f.hosts, "*") {
+		return []string{"*"}
+	}
+	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
+	wildcard := len(f.binds) == 0
+	for _, b := range f.binds {
+		if ip, err := netip.ParseAddr(b); err == nil && ip.IsUnspecified() {
+			wildcard = true
+			continue
+		}
+		names = append(names, b)
+	}
+	if wildcard {
+		addrs, _ := hostcheck.InterfaceAddrs()
+		names = append(names, addrs...)
+	}
+	return append(names, f.hosts...)
+}
+
+// writeHosts prints the banner's line on the names the share answers to,
+// and how to add one.
+func writeHosts(w io.Writer, f *serveFlags) {
+	if slices.Contains(f.hosts, "*") {
+		fmt.Fprintln(w, "host names: any (--host '*'): DNS rebinding is not refused")
+		return
+	}
+	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
+	for _, b := range f.binds {
+		if _, err := netip.ParseAddr(b); err != nil {
+			names = append(names, b)
+		}
+	}
+	names = append(names, f.hosts...)
+	fmt.Fprintf(w, "host names: %s and the addresses above; for another name add --host NAME\n", strings.Join(names, ", "))
+}
