@@ -34,7 +34,7 @@ func TestAuthRequiredEverywhere(t *testing.T) {
 	for _, c := range []struct{ method, target string }{
 		{"GET", "/"}, {"GET", "/a.txt"}, {"HEAD", "/a.txt"}, {"OPTIONS", "/"}, {"OPTIONS", "*"},
 		{"PUT", "/n.txt"}, {"DELETE", "/a.txt"}, {"MKCOL", "/d/"}, {"POST", "/"}, {"MOVE", "/a.txt"},
-		{"COPY", "/a.txt"}, {"FUNC", "/"}, {"GET", "/.ferry/health"}, {"GET", "/.ferry/assets/app.css"},
+		{"COPY", "/a.txt"}, {"FUNC", "/"}, {"POST", "/.ferry/health"}, {"GET", "/.ferry/assets/app.css"},
 		{"GET", "/missing"}, {"GET", "/%2e%2e/x"}, {"GET", "/sub"}, {"GET", "/?format=json"}, {"GET", "/?zip"},
 	} {
 		resp, body := secRaw(t, addr, c.method, c.target, nil, "")

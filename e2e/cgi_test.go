@@ -271,7 +271,7 @@ func TestCGIScripts(t *testing.T) {
 			{"/./cgi-bin/./up.sh", "403"},
 		} {
 			resp := RawRequest(t, strings.TrimPrefix(p.URL, "http://"),
-				"GET "+c.raw+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+				"GET "+c.raw+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 5*time.Second)
 			if !strings.HasPrefix(resp, "HTTP/1.1 "+c.status+" ") {
 				t.Errorf("%s: want %s, got %q", c.raw, c.status, firstLine(resp))
 			}

@@ -55,7 +55,7 @@ func TestQRPage(t *testing.T) {
 		{"http://evil.example/", "", 400},
 		{"//evil.example/x", "", 400},
 		{"", "", 400},
-		{"/docs/", "evil.example", 200}, // drawn for the Host the client itself used
+		{"/docs/", "ferry.localhost", 200}, // drawn for the Host the client itself used
 	}
 	for _, c := range cases {
 		var hdr []string

@@ -69,7 +69,7 @@ func slowDownload(t *testing.T, addr, path string) (net.Conn, *bufio.Reader, int
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.(*net.TCPConn).SetReadBuffer(64 << 10)
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path)
 	br := bufio.NewReader(conn)
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(br, nil)
@@ -280,7 +280,7 @@ func TestStalledClientsDoNotBlockOthers(t *testing.T) {
 			t.Fatalf("stalled conn %d: %v", i, err)
 		}
 		// Half a request head, never finished.
-		fmt.Fprintf(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		fmt.Fprintf(c, "GET /a.txt HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
 		conns = append(conns, c)
 	}
 	for range 5 {

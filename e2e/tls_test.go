@@ -118,7 +118,7 @@ func TestTLSSelfSigned(t *testing.T) {
 		}
 	}
 	// Plain HTTP on the TLS port gets no file.
-	raw := RawRequest(t, addr, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+	raw := RawRequest(t, addr, "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", 3*time.Second)
 	if strings.Contains(raw, "over tls") || strings.HasPrefix(raw, "HTTP/1.1 200") {
 		t.Errorf("plain HTTP on the TLS port: %.80q", raw)
 	}
