@@ -163,6 +163,10 @@ func (a *app) echo(args []string) error {
 	}
 
 	tracker := transfer.NewTracker(0)
+	// No Host check (421) here, unlike the file server: the inspector must
+	// answer every request with 200 and show what came, a foreign Host
+	// included; it serves no files and writes nothing a rebinding page
+	// could reach.
 	handler := accesslog.Middleware(ferry.NewEchoHandler(opts), tracker, a.newLogger(f.logFormat, f.quiet), nil)
 
 	w := a.stdout
