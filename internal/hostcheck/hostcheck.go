@@ -108,27 +108,34 @@ func (c *Checker) Allowed(r *http.Request) bool {
 		return true
 	}
 	h := Normalize(r.Host)
-	if ip, err := netip.ParseAddr(h); err == nil {
-		ip = ip.Unmap().WithZone("")
-		if ip.IsLoopback() || c.addrs[ip] {
-			return true
+	// Only a form that can be an address is parsed as one: a failed parse
+	// allocates its error, and most names are no address.
+	if h != "" && (h[0] >= '0' && h[0] <= '9' || strings.IndexByte(h, ':') >= 0) {
+		if ip, err := netip.ParseAddr(h); err == nil {
+			return c.allowedAddr(r, ip)
 		}
-		// The address the client connected to is served, whatever it is:
-		// on a wildcard bind that covers interfaces that came up later.
-		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			if ta, ok := la.(*net.TCPAddr); ok {
-				if local, ok := netip.AddrFromSlice(ta.IP); ok && local.Unmap() == ip {
-					return true
-				}
-			}
-		}
-		return false
 	}
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") || c.names[h] {
 		return true
 	}
 	for _, s := range c.suffixes {
 		if strings.HasSuffix(h, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowedAddr reports whether an IP address in Host is served.
+func (c *Checker) allowedAddr(r *http.Request, ip netip.Addr) bool {
+	ip = ip.Unmap().WithZone("")
+	if ip.IsLoopback() || c.addrs[ip] {
+		return true
+	}
+	// The address the client connected to is served, whatever it is: on a
+	// wildcard bind that covers interfaces that came up after the start.
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		if local, ok := netip.AddrFromSlice(la.IP); ok && local.Unmap() == ip {
 			return true
 		}
 	}

@@ -112,3 +112,16 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAllowed(b *testing.B) {
+	c, _ := New([]string{"localhost", "myhost", "myhost.local", "192.0.2.7", "files.example.com"})
+	for _, host := range []string{"127.0.0.1:8000", "files.example.com:8000", "evil.example:8000"} {
+		r := request(host, nil)
+		b.Run(host, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Allowed(r)
+			}
+		})
+	}
+}
