@@ -453,14 +453,33 @@ type Stats struct {
 	BytesReceived int64
 	Completed     int64 // whole downloads delivered
 	CutShort      int64 // downloads that ended early
+
+	UploadsCompleted int64 // files stored whole (PUT, POST, resumable)
+	UploadsCutShort  int64 // uploads whose body broke off
+	// Moved names what was downloaded or uploaded, the first files first
+	// (repeats of a file with the same outcome as one); MovedMore counts
+	// the transfers beyond those named.
+	Moved     []Moved
+	MovedMore int64
 }
+
+// Moved is a file that was downloaded or uploaded.
+type Moved = transfer.Moved
 
 // Stats returns the figures so far.
 func (h *Handler) Stats() Stats {
 	s := h.tracker.Snapshot()
 	return Stats{Start: s.Start, Requests: s.Requests, BytesSent: s.BytesSent,
-		BytesReceived: s.BytesReceived, Completed: s.Completed, CutShort: s.CutShort}
+		BytesReceived: s.BytesReceived, Completed: s.Completed, CutShort: s.CutShort,
+		UploadsCompleted: s.UploadsCompleted, UploadsCutShort: s.UploadsCutShort,
+		Moved: s.Moved, MovedMore: s.MovedMore}
 }
+
+// InFlight is the number of downloads and uploads under way.
+func (h *Handler) InFlight() int { return h.tracker.InFlight() }
+
+// Busy is the number of requests being answered.
+func (h *Handler) Busy() int { return h.tracker.Active() }
 
 // Idle reports how long no request has been in flight.
 func (h *Handler) Idle() time.Duration { return h.tracker.Idle(time.Now()) }

@@ -103,10 +103,15 @@ type request struct {
 	status                                                                 int64
 	bytes, size                                                            int64
 	durationMS                                                             float64
+
+	// Uploads only: the file's bytes stored so far (-1: not an upload),
+	// the response's bytes, why it was refused, how many files it stored.
+	done, sent, files int64
+	reason            string
 }
 
 func readRequest(r slog.Record) request {
-	q := request{size: -1}
+	q := request{size: -1, done: -1, sent: -1}
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "client":
@@ -137,6 +142,14 @@ func readRequest(r slog.Record) request {
 			q.referer = a.Value.String()
 		case "user_agent":
 			q.agent = a.Value.String()
+		case "done":
+			q.done = a.Value.Int64()
+		case "sent":
+			q.sent = a.Value.Int64()
+		case "files":
+			q.files = a.Value.Int64()
+		case "reason":
+			q.reason = a.Value.String()
 		}
 		return true
 	})
@@ -162,16 +175,33 @@ func appendRequestText(b []byte, r slog.Record) []byte {
 	b = AppendSize(b, q.bytes)
 	b = append(b, ' ')
 	b = appendDuration(b, q.durationMS)
+	done := q.bytes
+	if q.done >= 0 {
+		done = q.done // an upload: the whole file, resumed parts included
+	}
 	switch q.outcome {
 	case "":
-	case "cut short":
-		b = append(b, " cut short: "...)
-		b = AppendSize(b, q.bytes)
+	case "cut short", "partial":
+		b = append(b, ' ')
+		b = append(b, q.outcome...)
+		b = append(b, ": "...)
+		b = AppendSize(b, done)
 		b = append(b, " of "...)
 		b = AppendSize(b, q.size)
+	case "refused":
+		b = append(b, " refused"...)
+		if q.reason != "" {
+			b = append(b, ": "...)
+			b = appendEscaped(b, q.reason, false)
+		}
 	default:
 		b = append(b, ' ')
 		b = append(b, q.outcome...)
+		if q.files > 1 {
+			b = append(b, " ("...)
+			b = strconv.AppendInt(b, q.files, 10)
+			b = append(b, " files)"...)
+		}
 	}
 	return b
 }
@@ -248,10 +278,14 @@ func appendCombined(b []byte, r slog.Record) []byte {
 	b = append(b, "\" "...)
 	b = strconv.AppendInt(b, q.status, 10)
 	b = append(b, ' ')
-	if q.bytes == 0 {
+	sent := q.bytes
+	if q.sent >= 0 {
+		sent = q.sent // an upload: Apache's %b is the response's size
+	}
+	if sent == 0 {
 		b = append(b, '-')
 	} else {
-		b = strconv.AppendInt(b, q.bytes, 10)
+		b = strconv.AppendInt(b, sent, 10)
 	}
 	b = append(b, " \""...)
 	if q.referer == "" {
@@ -302,6 +336,23 @@ func appendRequestJSON(b []byte, r slog.Record) []byte {
 		b = appendJSONString(b, q.outcome)
 		b = append(b, `,"size":`...)
 		b = strconv.AppendInt(b, q.size, 10)
+	}
+	if q.done >= 0 {
+		b = append(b, `,"kind":"upload","done":`...)
+		b = strconv.AppendInt(b, q.done, 10)
+		if q.reason != "" {
+			b = append(b, `,"reason":`...)
+			b = appendJSONString(b, q.reason)
+		}
+		if q.files > 1 {
+			b = append(b, `,"files":`...)
+			b = strconv.AppendInt(b, q.files, 10)
+		}
+		if q.uri != "" {
+			// The request target: the path above is the destination.
+			b = append(b, `,"uri":`...)
+			b = appendJSONString(b, q.uri)
+		}
 	}
 	if q.user != "" {
 		b = append(b, `,"user":`...)

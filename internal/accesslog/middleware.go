@@ -39,13 +39,24 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 		if status == 0 {
 			status = http.StatusOK
 		}
-		attrs := make([]slog.Attr, 0, 14)
+		// An upload is logged with its destination and the bytes it
+		// brought (a tus request's URL names no file); the response's own
+		// bytes stay for the combined format.
+		path, bytes := r.URL.Path, rec.Sent()
+		upload := tr.Kind == transfer.KindUpload && outcome != ""
+		if upload {
+			bytes = tr.Received()
+			if tr.Files() <= 1 && tr.Path != "" {
+				path = tr.Path
+			}
+		}
+		attrs := make([]slog.Attr, 0, 18)
 		attrs = append(attrs,
 			slog.String("client", r.RemoteAddr),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", path),
 			slog.Int("status", status),
-			slog.Int64("bytes", rec.Sent()),
+			slog.Int64("bytes", bytes),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("proto", r.Proto),
 		)
@@ -56,6 +67,15 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 		attrs = append(attrs, slog.String("uri", r.RequestURI))
 		if outcome != "" {
 			attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
+		}
+		if upload {
+			attrs = append(attrs, slog.Int64("done", tr.Done()), slog.Int64("sent", rec.Sent()))
+			if why := tr.Reason(); why != "" {
+				attrs = append(attrs, slog.String("reason", why))
+			}
+			if n := tr.Files(); n > 1 {
+				attrs = append(attrs, slog.Int("files", n))
+			}
 		}
 		if tr.User != "" {
 			attrs = append(attrs, slog.String("user", tr.User))

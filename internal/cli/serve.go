@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/termview"
+	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/version"
 )
 
@@ -196,7 +198,8 @@ func (a *app) serve(args []string) error {
 	}
 	a.warnMangledAuth(f.auth)
 	f.shared = files
-	if view := a.startView(&f); view != nil {
+	view := a.startView(&f)
+	if view != nil {
 		defer view.Close()
 		opts.Observer = view
 	}
@@ -256,12 +259,35 @@ func (a *app) serve(args []string) error {
 		Interrupt:     interrupt,
 		TLS:           tlsConf,
 		MaxConnsPerIP: f.maxConnsPerIP,
+		Stopping:      func(r server.Reason) { a.stopping(r, handler.InFlight()) },
+		Busy:          handler.Busy,
 	})
 	if err != nil {
 		return err
 	}
+	if view != nil {
+		// The bars go before the summary is printed, so that nothing of
+		// them is left on the screen, above it or below.
+		view.Close()
+	}
 	a.summary(reason, handler.Stats(), &f)
 	return nil
+}
+
+// stopping says that ferry waits for the transfers in flight, and how not to.
+func (a *app) stopping(reason server.Reason, n int) {
+	if n == 0 {
+		return
+	}
+	what := "transfers"
+	if n == 1 {
+		what = "transfer"
+	}
+	again := "again "
+	if reason != server.ReasonSignal {
+		again = ""
+	}
+	fmt.Fprintf(a.stdout, "stopping: waiting for %d %s (Ctrl-C %sto quit)\n", n, what, again)
 }
 
 // options turns the flags into the library's options, refusing bad values.
@@ -546,9 +572,41 @@ func (a *app) summary(reason server.Reason, s ferry.Stats, f *serveFlags) {
 	default:
 		fmt.Fprintln(w, "stopped")
 	}
-	fmt.Fprintf(w, "summary: %d requests, %s sent, %s received, %d downloads completed, %d cut short, up %s\n",
+	fmt.Fprintf(w, "summary: %d requests, %s sent, %s received, %d downloads completed, %d cut short, %d uploads completed, %d cut short, up %s\n",
 		s.Requests, size(s.BytesSent), size(s.BytesReceived), s.Completed, s.CutShort,
-		time.Since(s.Start).Round(time.Second))
+		s.UploadsCompleted, s.UploadsCutShort, time.Since(s.Start).Round(time.Second))
+	writeMoved(w, s.Moved, s.MovedMore)
+}
+
+// writeMoved names the files that were downloaded (↓) or uploaded (↑), and
+// counts those beyond the list.
+func writeMoved(w io.Writer, moved []ferry.Moved, more int64) {
+	if len(moved) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "moved:")
+	for _, m := range moved {
+		arrow := "↓"
+		if m.Kind == transfer.KindUpload {
+			arrow = "↑"
+		}
+		line := "  " + arrow + " " + termview.Printable(m.Path) + "  "
+		switch {
+		case m.Outcome == transfer.CutShort:
+			line += "cut short: " + size(m.Done) + " of " + size(m.Size)
+		case m.Done >= 0:
+			line += size(m.Done)
+		default:
+			line += m.Outcome
+		}
+		if m.Count > 1 {
+			line += fmt.Sprintf(" (%d times)", m.Count)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if more > 0 {
+		fmt.Fprintf(w, "  and %d more\n", more)
+	}
 }
 
 func size(n int64) string { return string(accesslog.AppendSize(nil, n)) }

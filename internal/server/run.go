@@ -32,6 +32,15 @@ type Config struct {
 	MaxHeaderBytes    int
 	// MaxConnsPerIP caps open connections per client address; 0 = no cap.
 	MaxConnsPerIP int
+	// Stopping, when set, is called once the server stops, before the
+	// transfers in flight are waited for (the command line says so). An
+	// interrupt from then on (after a stop by signal: a second one) ends
+	// them at once.
+	Stopping func(Reason)
+	// Busy, when set, reports the requests whose handlers still run. After
+	// cutting transfers short, Run waits briefly for those handlers to
+	// return, so that their log lines come before what the caller prints.
+	Busy func() int
 }
 
 // Reason says why Run returned.
@@ -137,6 +146,9 @@ wait:
 	if reason == ReasonSignal {
 		need = 2
 	}
+	if cfg.Stopping != nil && serveErr == nil {
+		cfg.Stopping(reason)
+	}
 	go func() {
 		for signals < need {
 			select {
@@ -150,6 +162,13 @@ wait:
 	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
+		if cfg.Busy != nil {
+			// The handlers see their connections fail and return at
+			// once; wait for that, boundedly.
+			for end := time.Now().Add(time.Second); cfg.Busy() > 0 && time.Now().Before(end); {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 	}
 	return reason, serveErr
 }

@@ -25,6 +25,8 @@ type Report struct {
 	BytesReceived int64      `json:"bytes_received"`
 	Completed     int64      `json:"downloads_completed"`
 	CutShort      int64      `json:"downloads_cut_short"`
+	UpCompleted   int64      `json:"uploads_completed"`
+	UpCutShort    int64      `json:"uploads_cut_short"`
 	InFlight      []Flight   `json:"in_flight"`
 	Recent        []Finished `json:"recent"`
 	// Clients says whether client addresses are shown (see Restrict).
@@ -76,15 +78,20 @@ type Flight struct {
 	Rate    float64 `json:"bytes_per_second"`
 }
 
-// Finished is a download that ended.
+// Finished is a download or upload that ended.
 type Finished struct {
-	Time     time.Time `json:"time"`
-	Client   string    `json:"client,omitempty"`
-	Path     string    `json:"path"`
-	Size     int64     `json:"size"`
-	Sent     int64     `json:"sent"`
-	Outcome  string    `json:"outcome"`
-	Duration float64   `json:"duration_seconds"`
+	Time   time.Time `json:"time"`
+	Client string    `json:"client,omitempty"`
+	// Kind is "download", "archive" or "upload".
+	Kind string `json:"kind"`
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+	// Sent is what a download delivered; Received what an upload stored
+	// of its file (-1 when one request stored several files).
+	Sent     int64   `json:"sent"`
+	Received int64   `json:"received,omitempty"`
+	Outcome  string  `json:"outcome"`
+	Duration float64 `json:"duration_seconds"`
 }
 
 // FromSnapshot builds the report.
@@ -93,21 +100,27 @@ func FromSnapshot(s transfer.Snapshot, now time.Time) Report {
 		Uptime: now.Sub(s.Start).Seconds(), Started: s.Start.UTC(),
 		Requests: s.Requests, BytesSent: s.BytesSent, BytesReceived: s.BytesReceived,
 		Completed: s.Completed, CutShort: s.CutShort,
+		UpCompleted: s.UploadsCompleted, UpCutShort: s.UploadsCutShort,
 		InFlight: []Flight{}, Recent: []Finished{},
 	}
 	for _, t := range s.InFlight {
 		f := Flight{Client: t.Client, Method: t.Method, Path: t.Path, Kind: t.Kind.String(),
 			Size: t.Size, Done: t.Done, Elapsed: t.Elapsed.Seconds()}
 		if f.Elapsed > 0 {
-			f.Rate = float64(t.Done) / f.Elapsed
+			// A resumed upload's earlier part did not move in this time.
+			f.Rate = float64(t.Done-t.Offset) / f.Elapsed
 		}
 		r.InFlight = append(r.InFlight, f)
 	}
 	sort.Slice(r.InFlight, func(i, j int) bool { return r.InFlight[i].Elapsed > r.InFlight[j].Elapsed })
 	for i := len(s.Recent) - 1; i >= 0; i-- {
 		d := s.Recent[i]
-		r.Recent = append(r.Recent, Finished{Time: d.Time.UTC(), Client: d.Client, Path: d.Path,
-			Size: d.Size, Sent: d.Sent, Outcome: d.Outcome, Duration: d.Duration.Seconds()})
+		f := Finished{Time: d.Time.UTC(), Client: d.Client, Kind: d.Kind.String(), Path: d.Path,
+			Size: d.Size, Sent: d.Sent, Outcome: d.Outcome, Duration: d.Duration.Seconds()}
+		if d.Kind == transfer.KindUpload {
+			f.Sent, f.Received = 0, d.Sent
+		}
+		r.Recent = append(r.Recent, f)
 	}
 	return r
 }
@@ -166,14 +179,16 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 <tr><td>Received</td><td>{{size .BytesReceived}}</td></tr>
 <tr><td>Downloads completed</td><td>{{.Completed}}</td></tr>
 <tr><td>Downloads cut short</td><td>{{.CutShort}}</td></tr>
+<tr><td>Uploads completed</td><td>{{.UpCompleted}}</td></tr>
+<tr><td>Uploads cut short</td><td>{{.UpCutShort}}</td></tr>
 </tbody></table>
 <h2>In flight</h2>
 {{if .InFlight}}<table class="listing"><thead><tr>{{if .Clients}}<th>Client</th>{{end}}<th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
 {{range .InFlight}}<tr>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{.Method}} {{.Path}}</td><td>{{size .Done}} of {{if ge .Size 0}}{{size .Size}}{{else}}?{{end}} ({{pct .Done .Size}})</td><td>{{rate .Rate}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>Nothing in flight.</p>{{end}}
-<h2>Recent downloads</h2>
+<h2>Recent transfers</h2>
 {{if .Recent}}<table class="listing"><thead><tr><th>When</th>{{if .Clients}}<th>Client</th>{{end}}<th>File</th><th>Outcome</th></tr></thead><tbody>
-{{range .Recent}}<tr><td>{{when .Time}}</td>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{.Path}}</td><td>{{.Outcome}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}})</td></tr>
+{{range .Recent}}<tr><td>{{when .Time}}</td>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{if eq .Kind "upload"}}↑{{else}}↓{{end}} {{.Path}}</td><td>{{.Outcome}}{{if eq .Kind "upload"}}{{if ge .Received 0}} ({{size .Received}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}{{else}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>None yet.</p>{{end}}
 </main></body></html>
 `))

@@ -15,6 +15,8 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,12 +50,21 @@ type View struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	// restore gives the terminal back its settings (see quietControls).
+	restore func()
+
 	mu    sync.Mutex
 	live  map[uint64]*entry    // transfers with a bar, by ID
 	queue []*transfer.Transfer // transfers beyond MaxBars, oldest first
 	more  *mpb.Bar             // the "and N more" line, nil when none
 	moreN atomic.Int64
 	order int
+	// closing: Close has begun; no bar is added any more.
+	closing bool
+	// dying are bars taken away but maybe not yet off the screen: mpb
+	// draws a removed bar once more, and one drawn by its last redraw
+	// stays.
+	dying []*mpb.Bar
 }
 
 type entry struct {
@@ -91,6 +102,10 @@ func New(out io.Writer, opts Options) *View {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		live:    map[uint64]*entry{},
+		restore: func() {},
+	}
+	if f, ok := out.(*os.File); ok {
+		v.restore = quietControls(f)
 	}
 	v.p = mpb.New(mpb.WithOutput(out), mpb.WithRefreshRate(opts.Refresh), mpb.WithAutoRefresh())
 	go v.poll()
@@ -118,34 +133,60 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Close removes the bars, prints what was written before and stops drawing.
+// closeWait bounds how long Close waits for the bars to be taken off the
+// screen: a redraw or two.
+const closeWait = 2 * time.Second
+
+// Close takes the bars off the screen, prints what was written before and
+// stops drawing; what is written afterwards goes straight out, below the
+// last log line, with nothing of the view left around it.
 func (v *View) Close() {
-	if v.closed.Swap(true) {
+	v.mu.Lock()
+	if v.closing {
+		v.mu.Unlock()
 		return
 	}
-	close(v.stop)
-	<-v.stopped
-	v.mu.Lock()
+	v.closing = true // no new bars from here on
 	for id, e := range v.live {
-		e.bar.Abort(true)
+		v.remove(e.bar)
 		delete(v.live, id)
 	}
 	v.queue = nil
 	if v.more != nil {
-		v.more.Abort(true)
+		v.remove(v.more)
 		v.more = nil
 	}
+	bars := v.dying
+	v.dying = nil
 	v.mu.Unlock()
+	close(v.stop)
+	<-v.stopped
+	// A removed bar is drawn one last time by the redraw that notices it,
+	// and the next redraw wipes it. Were that last drawing the final one,
+	// made by Shutdown, the bar would stay on the screen, stale (below the
+	// summary that follows): so each is seen gone before Shutdown, whose
+	// redraw then wipes them all.
+	deadline := time.After(closeWait)
+	for _, b := range bars {
+		done := make(chan struct{})
+		go func() { b.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-deadline:
+		}
+	}
 	v.p.Shutdown()
+	v.closed.Store(true)
+	v.restore()
 }
 
 // Started shows a transfer (a bar if there is room, else it is counted).
 func (v *View) Started(tr *transfer.Transfer) {
-	if v.closed.Load() {
-		return
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.closing {
+		return
+	}
 	if len(v.live) < v.opts.MaxBars {
 		v.add(tr)
 	} else {
@@ -159,9 +200,9 @@ func (v *View) Ended(tr *transfer.Transfer) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if e, ok := v.live[tr.ID]; ok {
-		e.bar.Abort(true)
+		v.remove(e.bar)
 		delete(v.live, tr.ID)
-		if len(v.queue) > 0 && !v.closed.Load() {
+		if len(v.queue) > 0 && !v.closing {
 			next := v.queue[0]
 			v.queue = v.queue[1:]
 			v.add(next)
@@ -200,7 +241,7 @@ func (v *View) updateMore() {
 	n := int64(len(v.queue))
 	v.moreN.Store(n)
 	switch {
-	case n > 0 && v.more == nil && !v.closed.Load():
+	case n > 0 && v.more == nil && !v.closing:
 		v.more = v.p.New(0, mpb.NopStyle(),
 			mpb.BarPriority(math.MaxInt32),
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
@@ -208,9 +249,15 @@ func (v *View) updateMore() {
 			})),
 		)
 	case n == 0 && v.more != nil:
-		v.more.Abort(true)
+		v.remove(v.more)
 		v.more = nil
 	}
+}
+
+// remove takes a bar away; v.mu is held.
+func (v *View) remove(b *mpb.Bar) {
+	b.Abort(true)
+	v.dying = append(v.dying, b)
 }
 
 // poll samples the progress of the shown transfers for the next redraw.
@@ -224,6 +271,7 @@ func (v *View) poll() {
 			return
 		case now := <-t.C:
 			v.mu.Lock()
+			v.dying = slices.DeleteFunc(v.dying, func(b *mpb.Bar) bool { return !b.IsRunning() })
 			for _, e := range v.live {
 				e.update(now)
 				done := e.tr.Done()
@@ -250,7 +298,8 @@ func (e *entry) update(now time.Time) {
 	}
 	first := e.samples[0]
 	if len(e.samples) == 1 {
-		first = sample{e.tr.Start, 0}
+		// A resumed upload starts at what earlier requests stored.
+		first = sample{e.tr.Start, e.tr.Offset}
 	}
 	var speed float64
 	if dt := now.Sub(first.t).Seconds(); dt > 0.1 {

@@ -54,9 +54,13 @@ type Transfer struct {
 	Size int64
 	// User is the name whose credentials were verified, "" when none were.
 	User string
+	// Offset is how much of an uploaded file earlier requests stored (a
+	// resumed upload): Done and Size then describe the whole file.
+	Offset int64
 
 	rec      *Recorder
 	received atomic.Int64
+	up       upload
 
 	// Set by Tracker.Start: Describe makes the transfer visible in the
 	// tracker and tells obs, and End then tells obs it ended.
@@ -87,7 +91,7 @@ func (t *Transfer) Describe(kind Kind, size int64) {
 // Done is the number of bytes moved so far (sent for downloads, received for uploads).
 func (t *Transfer) Done() int64 {
 	if t.Kind == KindUpload {
-		return t.received.Load()
+		return t.Offset + t.received.Load()
 	}
 	if t.rec == nil {
 		return 0
@@ -105,6 +109,13 @@ type Snapshot struct {
 	CutShort      int64
 	InFlight      []TransferView
 	Recent        []Finished
+
+	UploadsCompleted int64 // files stored whole
+	UploadsCutShort  int64 // upload requests whose body broke off
+	// Moved names the files downloaded or uploaded, first ones first, up
+	// to a bound; MovedMore counts the transfers beyond it.
+	Moved     []Moved
+	MovedMore int64
 }
 
 // TransferView is a transfer in flight as the status page shows it.
@@ -116,16 +127,20 @@ type TransferView struct {
 	Size    int64
 	Done    int64
 	Elapsed time.Duration
+	// Offset is the part of Done that earlier requests moved (a resumed upload).
+	Offset int64
 }
 
-// Finished is a completed or cut-short download.
+// Finished is a completed or cut-short download or upload.
 type Finished struct {
-	Time     time.Time
-	Client   string
-	Path     string
-	Size     int64
-	Sent     int64
-	Outcome  string
+	Time    time.Time
+	Client  string
+	Path    string
+	Size    int64
+	Sent    int64 // bytes delivered (downloads) or stored (uploads); -1 unknown
+	Outcome string
+	// Kind is KindFile or KindArchive (downloads) or KindUpload.
+	Kind     Kind
 	Duration time.Duration
 }
 
@@ -153,6 +168,11 @@ type Tracker struct {
 	nrecent  int                 // how many of recent are filled
 	next     int                 // where the next finished download goes
 	wanted   map[string]bool     // --once: paths still to be downloaded once
+
+	uploadsCompleted atomic.Int64
+	uploadsCut       atomic.Int64
+	moved            []Moved // for the summary, up to maxMoved
+	movedMore        int64
 }
 
 const recentMax = 50
@@ -259,6 +279,9 @@ func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 	delete(t.inflight, tr.ID)
 	t.mu.Unlock()
 
+	if tr.Kind == KindUpload {
+		return t.endUpload(tr, rec), false
+	}
 	if tr.Kind != KindFile && tr.Kind != KindArchive || r.Method != http.MethodGet {
 		return "", false
 	}
@@ -281,6 +304,7 @@ func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 		t.mu.Lock()
 		t.cut[cutKey(r)] = struct{}{}
 		t.finish(tr, rec, CutShort)
+		t.move(tr.Kind, tr.Path, CutShort, rec.Sent(), tr.Size)
 		t.mu.Unlock()
 		return CutShort, false
 	}
@@ -293,6 +317,9 @@ func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Heade
 	}
 	t.mu.Lock()
 	t.finish(tr, rec, Complete)
+	if whole {
+		t.move(tr.Kind, tr.Path, Complete, rec.Sent(), tr.Size)
+	}
 	if whole && len(t.cut) > 0 {
 		delete(t.cut, cutKey(r))
 	}
@@ -357,7 +384,12 @@ func (t *Tracker) count() bool {
 }
 
 func (t *Tracker) finish(tr *Transfer, rec *Recorder, outcome string) {
-	f := Finished{Time: time.Now(), Client: tr.Client, Path: tr.Path, Size: tr.Size, Sent: rec.Sent(), Outcome: outcome}
+	t.record(tr, time.Now(), outcome, rec.Sent())
+}
+
+// record adds a finished transfer to the recent ones; t.mu is held.
+func (t *Tracker) record(tr *Transfer, now time.Time, outcome string, sent int64) {
+	f := Finished{Time: now, Client: tr.Client, Path: tr.Path, Size: tr.Size, Sent: sent, Outcome: outcome, Kind: tr.Kind}
 	f.Duration = f.Time.Sub(tr.Start)
 	t.recent[t.next] = f
 	t.next = (t.next + 1) % recentMax
@@ -390,12 +422,15 @@ func (t *Tracker) Snapshot() Snapshot {
 		BytesReceived: t.bytesReceived.Load(),
 		Completed:     t.completed.Load(),
 		CutShort:      t.cutShort.Load(),
+
+		UploadsCompleted: t.uploadsCompleted.Load(),
+		UploadsCutShort:  t.uploadsCut.Load(),
 	}
 	t.mu.Lock()
 	for _, tr := range t.inflight {
 		s.InFlight = append(s.InFlight, TransferView{
 			Client: tr.Client, Method: tr.Method, Path: tr.Path, Kind: tr.Kind,
-			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start),
+			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start), Offset: tr.Offset,
 		})
 	}
 	// Oldest first: the ring's older part starts at next once it is full.
@@ -403,6 +438,8 @@ func (t *Tracker) Snapshot() Snapshot {
 	for i := range t.nrecent {
 		s.Recent = append(s.Recent, t.recent[(oldest+i)%recentMax])
 	}
+	s.Moved = append([]Moved(nil), t.moved...)
+	s.MovedMore = t.movedMore
 	t.mu.Unlock()
 	return s
 }

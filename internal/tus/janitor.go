@@ -24,15 +24,19 @@ func (h *Handler) janitor() {
 }
 
 // sweep removes unfinished uploads idle for longer than the TTL, and forgets
-// finished ones after as long. An upload a request is working on is left
-// alone: it is not idle.
+// finished ones after finishedKeep (or the TTL if shorter). An upload a
+// request is working on is left alone: it is not idle.
 func (h *Handler) sweep() {
 	now := h.now()
 	h.mu.Lock()
 	var expired []*upload
 	for _, u := range h.uploads {
 		u.mu.Lock()
-		old := now.Sub(u.touched) > h.opts.TTL
+		keep := h.opts.TTL
+		if u.finished {
+			keep = min(keep, finishedKeep)
+		}
+		old := now.Sub(u.touched) > keep
 		u.mu.Unlock()
 		if old {
 			expired = append(expired, u)
@@ -73,7 +77,7 @@ func (h *Handler) load() {
 			h.fs.RemoveTemp(name)
 			continue
 		}
-		h.uploads[u.ID] = u
+		h.add(u)
 		if u.offset == u.Length {
 			// All bytes had arrived but the server stopped before the
 			// file got its name.
@@ -111,6 +115,7 @@ func (h *Handler) loadOne(name string) (*upload, bool) {
 		return nil, false
 	}
 	u.lock = make(chan struct{}, 1)
+	u.stored = true
 	u.offset = info.Size()
 	u.touched = info.ModTime()
 	return &u, true

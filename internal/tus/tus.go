@@ -10,8 +10,18 @@
 // it that exists, and is given its name, with the same rules as every other
 // upload, only once the last byte has arrived: nothing is visible before.
 // A small description of each upload is kept beside the data in the served
-// root (hidden as well), so uploads survive a restart of the server.
+// root (hidden as well), so uploads survive a restart of the server. Both
+// files are made with the first bytes: an upload that was only created
+// costs a little memory and nothing on disk (and does not outlive a
+// restart, which a client notices as a 404 and answers by starting over).
 // Uploads left unfinished for longer than Options.TTL are removed.
+//
+// What a client may hold is bounded: an upload longer than Options.MaxSize
+// or than the free space of its filesystem is refused at creation, and so
+// is one beyond Options.MaxPerClient unfinished uploads of one client
+// address (429) or Options.MaxUnfinished in all (503). A PATCH that runs
+// out of space discards the upload, so that its bytes do not keep the
+// disk full.
 package tus
 
 import (
@@ -21,6 +31,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"path"
 	"strconv"
@@ -28,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -59,6 +71,21 @@ const maxMetadata = 8 << 10
 // upload to let go, after asking it to.
 const lockWait = 5 * time.Second
 
+// Defaults of the caps on unfinished uploads: far more than a person drops
+// on a page at once (the page sends a few at a time), far less than what
+// would cost the server.
+const (
+	DefaultMaxPerClient  = 64
+	DefaultMaxUnfinished = 1024
+)
+
+// finishedKeep is how long a finished upload is remembered, to answer a
+// client that missed the last reply; maxFinished bounds how many are.
+const (
+	finishedKeep = 10 * time.Minute
+	maxFinished  = 1024
+)
+
 // Options say how uploads are stored.
 type Options struct {
 	// Overwrite lets a finished upload replace an existing file.
@@ -69,6 +96,12 @@ type Options struct {
 	TTL time.Duration
 	// Logger hears about failures that are the server's (a full disk).
 	Logger *slog.Logger
+	// MaxPerClient caps the unfinished uploads of one client address
+	// (429 beyond); 0 = DefaultMaxPerClient.
+	MaxPerClient int
+	// MaxUnfinished caps the unfinished uploads of all clients (503
+	// beyond); 0 = DefaultMaxUnfinished.
+	MaxUnfinished int
 }
 
 // Handler answers tus requests for one served tree.
@@ -78,9 +111,12 @@ type Handler struct {
 	hidden bool
 	now    func() time.Time
 
-	mu      sync.Mutex
-	uploads map[string]*upload
-	closed  bool
+	mu         sync.Mutex
+	uploads    map[string]*upload
+	unfinished int            // uploads counted against the caps
+	perClient  map[string]int // unfinished uploads by client address
+	finished   int            // finished uploads still remembered
+	closed     bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -95,9 +131,16 @@ type upload struct {
 	Length   int64     `json:"length"`
 	Metadata string    `json:"metadata,omitempty"` // Upload-Metadata as received
 	Created  time.Time `json:"created"`
+	Client   string    `json:"client,omitempty"` // address that created it, for the cap
 
 	// lock is held by the one request working on the upload.
 	lock chan struct{}
+	// stored: its files exist (from the first bytes on). Read and
+	// written by the request holding lock.
+	stored bool
+	// counted: it counts against the caps (unfinished). Guarded by the
+	// Handler's mu.
+	counted bool
 
 	mu       sync.Mutex
 	offset   int64
@@ -116,13 +159,20 @@ func New(fsys *rootfs.FS, opts Options) *Handler {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
 	}
+	if opts.MaxPerClient <= 0 {
+		opts.MaxPerClient = DefaultMaxPerClient
+	}
+	if opts.MaxUnfinished <= 0 {
+		opts.MaxUnfinished = DefaultMaxUnfinished
+	}
 	h := &Handler{
-		fs:      fsys,
-		opts:    opts,
-		hidden:  fsys.Policy().Hidden,
-		now:     time.Now,
-		uploads: map[string]*upload{},
-		stop:    make(chan struct{}),
+		fs:        fsys,
+		opts:      opts,
+		hidden:    fsys.Policy().Hidden,
+		now:       time.Now,
+		uploads:   map[string]*upload{},
+		perClient: map[string]int{},
+		stop:      make(chan struct{}),
 	}
 	h.load()
 	h.wg.Add(1)
@@ -171,20 +221,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, id string) {
 		httperr.Write(w, r, http.StatusMethodNotAllowed, "")
 		return
 	case id != "" && !validID(id):
-		httperr.Write(w, r, http.StatusNotFound, "no such upload")
+		reject(w, r, http.StatusNotFound, "no such upload")
 		return
 	}
 	// tus 1.0 §5.2: every request but OPTIONS names the version it speaks.
 	if v := r.Header.Get("Tus-Resumable"); v != Version {
 		hd.Set("Tus-Version", Version)
-		httperr.Write(w, r, http.StatusPreconditionFailed, "unsupported or missing Tus-Resumable version; this server speaks "+Version)
+		reject(w, r, http.StatusPreconditionFailed, "unsupported or missing Tus-Resumable version; this server speaks "+Version)
 		return
 	}
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
-		httperr.Write(w, r, http.StatusServiceUnavailable, "server is stopping")
+		reject(w, r, http.StatusServiceUnavailable, "server is stopping")
 		return
 	}
 	if id == "" {
@@ -204,6 +254,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, id string) {
 	}
 }
 
+// reject answers a request with an error; a creation or a PATCH is then
+// logged as an upload refused, with the reason.
+func reject(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		why := msg
+		if why == "" {
+			why = http.StatusText(status)
+		}
+		transfer.FromContext(r.Context()).Refuse(why)
+	}
+	httperr.Write(w, r, status, msg)
+}
+
 // validID accepts only the IDs New makes (base32 from rand.Text), so that an
 // ID can never form a path.
 func validID(id string) bool {
@@ -221,31 +284,33 @@ func validID(id string) bool {
 // create makes a new upload (the creation extension, tus 1.0 §6.1).
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Upload-Defer-Length") != "" {
-		httperr.Write(w, r, http.StatusBadRequest, "Upload-Defer-Length is not supported; send Upload-Length")
+		reject(w, r, http.StatusBadRequest, "Upload-Defer-Length is not supported; send Upload-Length")
 		return
 	}
 	length, ok := ParseOffset(r.Header.Get("Upload-Length"))
 	if !ok {
-		httperr.Write(w, r, http.StatusBadRequest, "missing or invalid Upload-Length")
-		return
-	}
-	if h.opts.MaxSize > 0 && length > h.opts.MaxSize {
-		httperr.Write(w, r, http.StatusRequestEntityTooLarge, "upload larger than the limit of "+strconv.FormatInt(h.opts.MaxSize, 10)+" bytes")
+		reject(w, r, http.StatusBadRequest, "missing or invalid Upload-Length")
 		return
 	}
 	raw := r.Header.Get("Upload-Metadata")
 	if len(raw) > maxMetadata {
-		httperr.Write(w, r, http.StatusBadRequest, "Upload-Metadata too long")
+		reject(w, r, http.StatusBadRequest, "Upload-Metadata too long")
 		return
 	}
 	meta, err := ParseMetadata(raw)
 	if err != nil {
-		httperr.Write(w, r, http.StatusBadRequest, "invalid Upload-Metadata: "+err.Error())
+		reject(w, r, http.StatusBadRequest, "invalid Upload-Metadata: "+err.Error())
 		return
 	}
 	target, err := TargetName(meta["folder"], meta["filename"], h.hidden)
 	if err != nil {
-		httperr.Write(w, r, http.StatusBadRequest, "invalid name: "+err.Error())
+		reject(w, r, http.StatusBadRequest, "invalid name: "+err.Error())
+		return
+	}
+	tr := transfer.FromContext(r.Context())
+	tr.Upload("/"+target, 0, length)
+	if h.opts.MaxSize > 0 && length > h.opts.MaxSize {
+		reject(w, r, http.StatusRequestEntityTooLarge, "upload larger than the limit of "+strconv.FormatInt(h.opts.MaxSize, 10)+" bytes")
 		return
 	}
 	dir, err := h.checkTarget(target)
@@ -253,27 +318,36 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if free, ok := h.fs.Available(dir); ok && length > free {
+		reject(w, r, http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
+			string(accesslog.AppendSize(nil, free))+")")
+		return
+	}
 	now := h.now()
 	u := &upload{
 		ID: rand.Text(), Target: target, Dir: dir, Length: length, Metadata: raw,
-		Created: now.UTC(), lock: make(chan struct{}, 1), touched: now,
+		Created: now.UTC(), Client: clientAddr(r.RemoteAddr), lock: make(chan struct{}, 1), touched: now,
 	}
-	if err := h.store(u); err != nil {
+	if err := h.admit(u); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.mu.Lock()
-	h.uploads[u.ID] = u
-	h.mu.Unlock()
 	if length == 0 {
 		// Nothing will be sent: the upload is complete as created.
 		u.lock <- struct{}{}
-		err := h.finish(u)
+		err := h.store(u)
+		if err == nil {
+			err = h.finish(u)
+		}
 		<-u.lock
 		if err != nil {
+			h.drop(u)
 			h.fail(w, r, err)
 			return
 		}
+		tr.Stored("/" + target)
+	} else {
+		tr.Piece()
 	}
 	// Relative to the request, so that it holds under any mount prefix.
 	loc := u.ID
@@ -286,8 +360,57 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// store creates the empty data file and the description file.
+// admit registers a new upload unless a cap forbids it.
+func (h *Handler) admit(u *upload) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.unfinished >= h.opts.MaxUnfinished {
+		return refuse(http.StatusServiceUnavailable, "too many unfinished uploads on this server ("+
+			strconv.Itoa(h.opts.MaxUnfinished)+"); try again once some are finished")
+	}
+	if h.perClient[u.Client] >= h.opts.MaxPerClient {
+		return refuse(http.StatusTooManyRequests, "too many unfinished uploads from your address ("+
+			strconv.Itoa(h.opts.MaxPerClient)+"); finish or cancel some first")
+	}
+	h.add(u)
+	return nil
+}
+
+// add registers an unfinished upload; h.mu is held.
+func (h *Handler) add(u *upload) {
+	h.uploads[u.ID] = u
+	u.counted = true
+	h.unfinished++
+	h.perClient[u.Client]++
+}
+
+// uncount takes an upload off the caps (finished or gone); h.mu is held.
+func (h *Handler) uncount(u *upload) {
+	if !u.counted {
+		return
+	}
+	u.counted = false
+	h.unfinished--
+	if h.perClient[u.Client]--; h.perClient[u.Client] <= 0 {
+		delete(h.perClient, u.Client)
+	}
+}
+
+// clientAddr is the address part of a RemoteAddr.
+func clientAddr(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+// store creates the empty data file and the description file, once the
+// first bytes (or the end of an empty upload) arrive. The caller holds the
+// upload's lock.
 func (h *Handler) store(u *upload) error {
+	if u.stored {
+		return nil
+	}
 	f, err := h.fs.CreateTemp(u.dataName())
 	if err != nil {
 		return err
@@ -309,6 +432,7 @@ func (h *Handler) store(u *upload) error {
 		h.fs.RemoveTemp(infoName(u.ID))
 		return rootfs.WriteErr(err)
 	}
+	u.stored = true
 	return nil
 }
 
@@ -414,12 +538,12 @@ func (h *Handler) head(w http.ResponseWriter, r *http.Request, id string) {
 // last of them, gives the file its name.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 	if ct := r.Header.Get("Content-Type"); ct != ContentType {
-		httperr.Write(w, r, http.StatusUnsupportedMediaType, "PATCH needs Content-Type "+ContentType)
+		reject(w, r, http.StatusUnsupportedMediaType, "PATCH needs Content-Type "+ContentType)
 		return
 	}
 	want, ok := ParseOffset(r.Header.Get("Upload-Offset"))
 	if !ok {
-		httperr.Write(w, r, http.StatusBadRequest, "missing or invalid Upload-Offset")
+		reject(w, r, http.StatusBadRequest, "missing or invalid Upload-Offset")
 		return
 	}
 	u := h.claim(w, r, id)
@@ -428,14 +552,18 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	defer u.unlock()
 	off, finished := u.state()
+	// Logged, shown and counted as the file it makes: the whole file,
+	// not this request's piece (status page, terminal view, log).
+	tr := transfer.FromContext(r.Context())
+	tr.Upload("/"+u.Target, off, u.Length)
 	if want != off {
 		w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
-		httperr.Write(w, r, http.StatusConflict, "Upload-Offset does not match; the server has "+strconv.FormatInt(off, 10)+" bytes")
+		reject(w, r, http.StatusConflict, "Upload-Offset does not match; the server has "+strconv.FormatInt(off, 10)+" bytes")
 		return
 	}
 	remain := u.Length - off
 	if r.ContentLength > remain {
-		httperr.Write(w, r, http.StatusRequestEntityTooLarge, "more data than Upload-Length")
+		reject(w, r, http.StatusRequestEntityTooLarge, "more data than Upload-Length")
 		return
 	}
 	if finished {
@@ -444,22 +572,18 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if tr := transfer.FromContext(r.Context()); tr != nil {
-		// Show the file's name rather than the upload's URL (status
-		// page, terminal view); the access log keeps the URL.
-		tr.Path = "/" + u.Target
-		size := r.ContentLength
-		if size < 0 {
-			size = remain
-		}
-		tr.Describe(transfer.KindUpload, size)
-	}
+	tr.Describe(transfer.KindUpload, u.Length)
 
 	rc := http.NewResponseController(w)
 	u.mu.Lock()
 	u.release = func() { rc.SetReadDeadline(time.Now()) }
 	u.mu.Unlock()
-	n, cut, err := h.receive(u, r.Body, off, remain)
+	var n int64
+	var cut bool
+	err := h.store(u)
+	if err == nil {
+		n, cut, err = h.receive(u, r.Body, off, remain)
+	}
 	u.mu.Lock()
 	u.release = nil
 	u.offset += n
@@ -471,14 +595,29 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 	case errors.Is(err, fs.ErrNotExist):
 		// The folder holding the data was removed or moved away.
 		h.drop(u)
-		httperr.Write(w, r, http.StatusNotFound, "the upload's data is gone")
+		w.Header().Del("Upload-Offset")
+		reject(w, r, http.StatusNotFound, "the upload's data is gone")
+		return
+	case errors.Is(err, rootfs.ErrNoSpace), errors.Is(err, rootfs.ErrFileTooBig):
+		// The upload cannot be finished on this disk: its bytes, hidden
+		// from everyone, would only keep the disk full until it expired.
+		h.drop(u)
+		w.Header().Del("Upload-Offset")
+		status, msg, _ := httperr.ForStorage(err)
+		h.warn(r, err)
+		reject(w, r, status, strings.TrimSuffix(msg, "; nothing was stored")+"; the upload was discarded")
 		return
 	case err != nil:
 		h.fail(w, r, err)
 		return
 	case cut:
-		// Whatever arrived is kept; the client resumes from HEAD.
-		httperr.Write(w, r, http.StatusBadRequest, "request body ended early; "+strconv.FormatInt(off, 10)+" bytes are stored")
+		// Whatever arrived is kept, as tus asks (§5.3.2: store as much
+		// as possible): the client resumes from HEAD. It hung up, or a
+		// newer request for the upload took over, so nobody reads this
+		// answer; it says what is stored, as any PATCH answer does.
+		tr.Cut()
+		h.setExpires(w, u)
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if off == u.Length {
@@ -486,6 +625,9 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 			h.fail(w, r, err)
 			return
 		}
+		tr.Stored("/" + u.Target)
+	} else {
+		tr.Piece()
 	}
 	h.setExpires(w, u)
 	w.WriteHeader(http.StatusNoContent)
@@ -580,7 +722,38 @@ func (h *Handler) finish(u *upload) error {
 	u.finished = true
 	u.touched = h.now()
 	u.mu.Unlock()
+	h.remember(u)
 	return nil
+}
+
+// remember keeps a finished upload, small, for a while: a client that
+// missed the last reply asks again. The oldest go first beyond maxFinished.
+func (h *Handler) remember(u *upload) {
+	u.Metadata = "" // only an unfinished upload's HEAD returns it
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.uncount(u)
+	if _, ok := h.uploads[u.ID]; !ok {
+		return
+	}
+	h.finished++
+	for h.finished > maxFinished {
+		var oldest *upload
+		var at time.Time
+		for _, o := range h.uploads {
+			o.mu.Lock()
+			fin, t := o.finished, o.touched
+			o.mu.Unlock()
+			if fin && (oldest == nil || t.Before(at)) {
+				oldest, at = o, t
+			}
+		}
+		if oldest == nil {
+			break
+		}
+		delete(h.uploads, oldest.ID)
+		h.finished--
+	}
 }
 
 // claim finds the upload and takes its lock for this request, answering
@@ -588,11 +761,11 @@ func (h *Handler) finish(u *upload) error {
 func (h *Handler) claim(w http.ResponseWriter, r *http.Request, id string) *upload {
 	u := h.lookup(id)
 	if u == nil {
-		httperr.Write(w, r, http.StatusNotFound, "no such upload")
+		reject(w, r, http.StatusNotFound, "no such upload")
 		return nil
 	}
 	if err := u.acquire(r); err != nil {
-		httperr.Write(w, r, http.StatusLocked, "another request is sending this upload")
+		reject(w, r, http.StatusLocked, "another request is sending this upload")
 		return nil
 	}
 	return u
@@ -609,12 +782,20 @@ func (h *Handler) terminate(w http.ResponseWriter, r *http.Request, id string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// drop forgets an upload and removes its files (none once finished).
+// drop forgets an upload and removes its files (none once finished, nor
+// before its first bytes).
 func (h *Handler) drop(u *upload) {
+	_, finished := u.state()
 	h.mu.Lock()
-	delete(h.uploads, u.ID)
+	if _, ok := h.uploads[u.ID]; ok {
+		delete(h.uploads, u.ID)
+		if finished {
+			h.finished--
+		}
+	}
+	h.uncount(u)
 	h.mu.Unlock()
-	if _, finished := u.state(); !finished {
+	if !finished && u.stored {
 		h.fs.RemoveTemp(u.dataName())
 		h.fs.RemoveTemp(infoName(u.ID))
 	}
@@ -645,9 +826,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg, _ := httperr.ForStorage(err)
 	if errors.As(err, &re) {
 		status, msg = re.status, re.msg
+	} else if status >= 500 {
+		h.warn(r, err)
 	}
-	if status >= 500 && h.opts.Logger != nil {
+	reject(w, r, status, msg)
+}
+
+// warn logs a failure that is the server's.
+func (h *Handler) warn(r *http.Request, err error) {
+	if h.opts.Logger != nil {
 		h.opts.Logger.Warn("resumable upload failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	httperr.Write(w, r, status, msg)
 }

@@ -28,20 +28,29 @@ const (
 
 // Post stores multipart file parts in the folder name, or makes a folder (mkdir=NAME).
 func (h *Handler) Post(w http.ResponseWriter, r *http.Request, name string) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	fail := h.fail
+	if mt == "multipart/form-data" {
+		// Files: an upload, logged as refused or cut short when it fails.
+		fail = h.failUpload
+	}
 	info, err := h.fs.Stat(name)
 	if err != nil {
-		h.fail(w, r, refuse(http.StatusNotFound, ""))
+		fail(w, r, refuse(http.StatusNotFound, "no such folder"))
 		return
 	}
 	if !info.IsDir() {
-		h.fail(w, r, refuse(http.StatusConflict, "uploads go to a folder"))
+		fail(w, r, refuse(http.StatusConflict, "uploads go to a folder"))
 		return
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var created []string
 	switch mt {
 	case "multipart/form-data":
 		created, err = h.postMultipart(r, name)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
 	case "application/x-www-form-urlencoded":
 		created, err = h.postForm(r, name)
 	default:
@@ -154,12 +163,15 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 	// multipart.Reader reads through a 4 KiB buffer; a larger one in front
 	// of it saves most of the system calls of a big upload.
 	mr := multipart.NewReader(bufio.NewReaderSize(body, copyBufSize), boundary)
-	transfer.FromContext(r.Context()).Describe(transfer.KindUpload, r.ContentLength)
+	// The transfer is shown from the first file on, under that file's
+	// name; its size is the whole body's.
+	tr := transfer.FromContext(r.Context())
+	tr.Upload(r.URL.Path, 0, r.ContentLength)
 
 	budget := &limitReader{n: max}
 	t := h.newTxn()
 	defer t.rollback()
-	var mkdirVals, created []string
+	var mkdirVals, created, files []string
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -204,6 +216,10 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		if err := t.mkdirParents(path.Dir(final)); err != nil {
 			return nil, err
 		}
+		if len(t.staged) == 0 {
+			tr.Upload("/"+final, 0, r.ContentLength)
+			tr.Describe(transfer.KindUpload, r.ContentLength)
+		}
 		var src io.Reader = part
 		if max > 0 {
 			budget.r = part
@@ -213,6 +229,7 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 			return nil, err
 		}
 		created = append(created, rel)
+		files = append(files, final)
 	}
 	mkdirs, err := h.mkdirNames(dir, mkdirVals)
 	if err != nil {
@@ -229,6 +246,9 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 	}
 	if _, err := t.publish(); err != nil {
 		return nil, err
+	}
+	for _, f := range files {
+		tr.Stored("/" + f)
 	}
 	return created, nil
 }

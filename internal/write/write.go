@@ -149,6 +149,29 @@ var (
 
 // fail answers for err: the one place where write errors become statuses.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := h.status(err)
+	if status >= 500 && h.opts.Logger != nil {
+		h.opts.Logger.Warn("write failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	httperr.Write(w, r, status, msg)
+}
+
+// failUpload answers for an upload that was not stored, and tells the
+// request's transfer whether it was cut short or refused (and why), for
+// the log, the status page and the summary.
+func (h *Handler) failUpload(w http.ResponseWriter, r *http.Request, err error) {
+	tr := transfer.FromContext(r.Context())
+	if errors.Is(err, errBodyCut) {
+		tr.Cut()
+	} else {
+		_, msg := h.status(err)
+		tr.Refuse(msg)
+	}
+	h.fail(w, r, err)
+}
+
+// status maps err to a status and a reason for the client.
+func (h *Handler) status(err error) (int, string) {
 	var ce *clientError
 	var ne *rootfs.NameError
 	status, msg, known := httperr.ForStorage(err)
@@ -171,10 +194,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, fs.ErrNotExist):
 		status, msg = http.StatusConflict, "the folder does not exist"
 	}
-	if status >= 500 && h.opts.Logger != nil {
-		h.opts.Logger.Warn("write failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	if msg == "" {
+		msg = http.StatusText(status)
 	}
-	httperr.Write(w, r, status, msg)
+	return status, msg
 }
 
 // reply answers a successful write with a short text for API clients.
@@ -246,7 +269,7 @@ func (h *Handler) visible(name string) (fs.FileInfo, bool) {
 // Put stores the raw body as name.
 func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 	if name == "." {
-		h.fail(w, r, refuse(http.StatusConflict, "the served folder is a folder"))
+		h.failUpload(w, r, refuse(http.StatusConflict, "the served folder is a folder"))
 		return
 	}
 	if err := spelledAsSent(r, false); err != nil {
@@ -254,25 +277,27 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	if err := h.checkNew(name); err != nil {
-		h.fail(w, r, err)
+		h.failUpload(w, r, err)
 		return
 	}
+	tr := transfer.FromContext(r.Context())
+	tr.Upload("/"+name, 0, r.ContentLength)
 	if h.opts.MaxUpload > 0 && r.ContentLength > h.opts.MaxUpload {
-		h.fail(w, r, errTooLarge)
+		h.failUpload(w, r, errTooLarge)
 		return
 	}
 	// Refuse before reading the body, so that a client sending
 	// "Expect: 100-continue" never sends it in vain.
 	if err := h.checkTarget(name); err != nil {
-		h.fail(w, r, err)
+		h.failUpload(w, r, err)
 		return
 	}
-	transfer.FromContext(r.Context()).Describe(transfer.KindUpload, r.ContentLength)
+	tr.Describe(transfer.KindUpload, r.ContentLength)
 
 	t := h.newTxn()
 	defer t.rollback()
 	if err := t.mkdirParents(path.Dir(name)); err != nil {
-		h.fail(w, r, err)
+		h.failUpload(w, r, err)
 		return
 	}
 	var body io.Reader = r.Body
@@ -280,14 +305,15 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		body = &limitReader{r: body, n: h.opts.MaxUpload}
 	}
 	if err := t.stage(name, body, r.ContentLength); err != nil {
-		h.fail(w, r, err)
+		h.failUpload(w, r, err)
 		return
 	}
 	replaced, err := t.publish()
 	if err != nil {
-		h.fail(w, r, err)
+		h.failUpload(w, r, err)
 		return
 	}
+	tr.Stored("/" + name)
 	if replaced {
 		reply(w, http.StatusNoContent, nil)
 		return
