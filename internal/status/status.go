@@ -137,7 +137,7 @@ func Write(w http.ResponseWriter, r *http.Request, rep Report, pageHeaders func(
 		h.Set("Content-Type", "application/json")
 	} else {
 		if err := page.Execute(&buf, rep); err != nil {
-			http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+			httperr.Write(w, r, http.StatusInternalServerError, "")
 			return
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
