@@ -69,10 +69,15 @@ type Options struct {
 	Resumable  bool
 	PartialTTL time.Duration
 
-	// CGI runs executable files under /cgi-bin/ as CGI/1.1 scripts, for
-	// every method; a script running longer than CGITimeout (default 60s)
-	// is killed and answered with 504.
+	// CGI runs executable files under /cgi-bin/, /htbin/ and the folders
+	// of CGIDirs (paths inside the served folder, such as "/scripts") as
+	// CGI/1.1 scripts, for every method; a script running longer than
+	// CGITimeout (default 60s) is killed and answered with 504. Nothing in
+	// those folders is ever served as a file. A chunked request body is
+	// spooled to a temporary file (at most MaxUpload bytes) before the
+	// script starts.
 	CGI        bool
+	CGIDirs    []string
 	CGITimeout time.Duration
 
 	// Auth holds --auth rules (USER:PASS[@/path[:ro|:rw]]); PASS may be a
@@ -148,7 +153,16 @@ func New(dir string, opts Options) (*Handler, error) {
 			return nil, fmt.Errorf("ferry: invalid host: %w", err)
 		}
 	}
-	fsys, err := rootfs.Open(dir, rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks})
+	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
+	if opts.CGI {
+		// The CGI folders' files are scripts, never downloads: the policy
+		// withholds them from every reader (listings, archives, copies).
+		policy.Withheld, err = cgi.Folders(opts.CGIDirs)
+		if err != nil {
+			return nil, fmt.Errorf("ferry: invalid CGI folder: %w", err)
+		}
+	}
+	fsys, err := rootfs.Open(dir, policy)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +196,9 @@ func New(dir string, opts Options) (*Handler, error) {
 		})
 	}
 	if opts.CGI {
-		h.cgi = cgi.New(fsys, cgi.Options{Timeout: opts.CGITimeout, Logger: opts.Logger})
+		h.cgi = cgi.New(fsys, cgi.Options{
+			Folders: policy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
+		})
 	}
 	h.allow = h.computeAllow()
 	var inner http.Handler = http.HandlerFunc(h.serve)
@@ -330,7 +346,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Scripts take every method, custom ones included, so they are routed
 	// before the method switch; without CGI, cgi-bin is an ordinary folder.
-	if h.cgi != nil && cgi.Match(name) {
+	if h.cgi != nil && h.cgi.Match(name) {
 		h.cgi.Serve(w, r, name, dir)
 		return
 	}

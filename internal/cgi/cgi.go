@@ -1,19 +1,22 @@
-// Package cgi runs executable files under /cgi-bin/ as CGI/1.1 scripts
-// (RFC 3875) for any HTTP method.
+// Package cgi runs executable files under the CGI folders (/cgi-bin/,
+// /htbin/ and any the operator names) as CGI/1.1 scripts (RFC 3875) for
+// any HTTP method.
 //
 // It follows net/http/cgi.Handler for the environment and the reading of the
 // script's headers, but runs the process itself: cgi.Handler starts the child
 // without a context, so neither a timeout nor a client hanging up can end a
-// script that never writes, and it waits for the child whatever happens. Here
-// every script runs in a process group of its own, killed as a whole (a shell
-// script's `sleep` included) when the timeout passes or the client leaves, and
-// a script that fails before its headers gets 502, or 504 on timeout, instead
-// of cgi.Handler's bare 500.
+// script that never writes, it waits for the child whatever happens, it fills
+// REMOTE_USER from any Authorization header, checked or not, and it refuses
+// chunked bodies. Here every script runs in a process group of its own,
+// killed as a whole (a shell script's `sleep` included) when the script
+// exits, the timeout passes or the client leaves; a chunked body is spooled
+// to a private temporary file first; REMOTE_USER names only a user ferry
+// verified; and a script that fails before its headers gets 502, or 504 on
+// timeout, instead of cgi.Handler's bare 500.
 package cgi
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -25,38 +28,40 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/version"
 )
-
-// Dir is the folder, at the top of the served tree, whose executables run.
-const Dir = "cgi-bin"
 
 // DefaultTimeout applies when Options.Timeout is zero.
 const DefaultTimeout = 60 * time.Second
 
-// MaxChunkedBody is the largest chunked request body passed to a script.
-// CGI tells a script the body's size in CONTENT_LENGTH before it starts
-// (RFC 3875 §4.1.2), so a body without Content-Length has to be read first;
-// up to this size it is buffered in memory, beyond it the request answers 411.
-const MaxChunkedBody = 1 << 20
-
 // maxHeaderBytes bounds what is read from a script before its blank line.
 const maxHeaderBytes = 64 << 10
 
-// waitDelay is how long a killed script's pipes may stay open (a daemonised
-// grandchild holding stdout) before they are closed under it.
+// waitDelay is how long a script's stderr may stay open after the script
+// ended and its process group was killed (a descendant that left the group,
+// with setsid, holding it) before it is closed under it.
 const waitDelay = 2 * time.Second
 
 // Options configures the handler.
 type Options struct {
+	// Folders are the CGI folders, clean relative names (from Folders).
+	// Nil means cgi-bin and htbin.
+	Folders []string
 	Timeout time.Duration // a script running longer is killed; 0 = DefaultTimeout
-	Logger  *slog.Logger  // script stderr and failures, at Warn; nil = none
+	// MaxBody is the largest request body passed to a script (413 beyond
+	// it), as --max-upload bounds uploads; 0 = no limit.
+	MaxBody int64
+	// TempDir holds chunked bodies while they are spooled; "" = os.TempDir().
+	TempDir string
+	Logger  *slog.Logger // script stderr and failures, at Warn; nil = none
 }
 
 // Handler runs the scripts of one served tree.
@@ -70,29 +75,80 @@ func New(fsys *rootfs.FS, opts Options) *Handler {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.Folders == nil {
+		opts.Folders, _ = Folders(nil)
+	}
 	return &Handler{fs: fsys, opts: opts}
 }
 
+// Folders returns the CGI folders: cgi-bin and htbin, the two that Python's
+// CGIHTTPRequestHandler runs scripts from, then each of extra (as given to
+// --cgi-dir) cleaned by CleanDir, without repeats.
+func Folders(extra []string) ([]string, error) {
+	dirs := []string{"cgi-bin", "htbin"}
+	for _, e := range extra {
+		d, err := CleanDir(e)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(dirs, func(x string) bool { return strings.EqualFold(x, d) }) {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs, nil
+}
+
+// CleanDir turns a folder path an operator gave ("/scripts/", "tools/bin")
+// into a clean name relative to the served root. The root itself, "..",
+// backslashes, control characters and ferry's reserved names are refused:
+// a CGI folder must be a folder of the tree, below its top.
+func CleanDir(p string) (string, error) {
+	var comps []string
+	for comp := range strings.SplitSeq(p, "/") {
+		switch comp {
+		case "", ".":
+			continue
+		case "..":
+			return "", errors.New("a CGI folder may not contain ..")
+		}
+		if err := rootfs.ValidateName(comp, true); err != nil {
+			return "", errors.New("a CGI folder's " + err.Error())
+		}
+		comps = append(comps, comp)
+	}
+	if len(comps) == 0 {
+		return "", errors.New("the served folder's top cannot be a CGI folder; name a folder inside it, such as /scripts/")
+	}
+	if comps[0] == rootfs.Reserved {
+		return "", errors.New(rootfs.Reserved + " is reserved for ferry's own pages")
+	}
+	return strings.Join(comps, "/"), nil
+}
+
 // Match reports whether the clean relative name (from rootfs.ParseURLPath)
-// belongs to CGI. The first component is compared without regard to case:
-// on a case-insensitive disk /CGI-BIN/x names the same file as /cgi-bin/x
-// and must not hand out a script's source; Serve then runs only names that
-// spell cgi-bin exactly.
-func Match(name string) bool {
-	first, _, _ := strings.Cut(name, "/")
-	return strings.EqualFold(first, Dir)
+// belongs to CGI: it is a CGI folder or lies inside one. Names are compared
+// without regard to case: on a case-insensitive disk /CGI-BIN/x names the
+// same file as /cgi-bin/x and must not hand out a script's source; Serve
+// then runs only names that spell the folder exactly.
+func (h *Handler) Match(name string) bool {
+	for _, d := range h.opts.Folders {
+		if rootfs.Within(name, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // Serve answers a request whose clean name Match accepted; dir reports a
 // trailing slash in the request path, which PATH_INFO keeps.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, name string, dir bool) {
-	script, pathInfo, status, detail := h.resolve(name)
+	folder, script, pathInfo, status, detail := h.resolve(name)
 	if status != 0 {
 		httperr.Write(w, r, status, detail)
 		return
 	}
 	host := filepath.Join(h.fs.Dir(), filepath.FromSlash(script))
-	exe, ok := h.insideBin(host)
+	exe, ok := h.insideFolder(host, folder)
 	if !ok {
 		httperr.Write(w, r, http.StatusForbidden, "not an executable CGI script")
 		return
@@ -103,56 +159,74 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, name string, dir
 	h.run(w, r, "/"+script, pathInfo, exe)
 }
 
+// folder returns the CGI folder name lies in, spelled exactly as
+// configured: the longest, should one hold another.
+func (h *Handler) folder(name string) (string, bool) {
+	best := ""
+	for _, d := range h.opts.Folders {
+		if (name == d || strings.HasPrefix(name, d+"/")) && len(d) > len(best) {
+			best = d
+		}
+	}
+	return best, best != ""
+}
+
 // resolve finds the script: the first (so the longest, as a file has no
-// children) prefix of name below cgi-bin that is a regular file. Every step
-// goes through the *os.Root and the dotfile policy, whatever
+// children) prefix of name below its CGI folder that is a regular file.
+// Every step goes through the *os.Root and the dotfile policy, whatever
 // --follow-symlinks says: nothing outside the tree ever runs. It returns a
 // status other than 0, with a detail for the client, when there is nothing
 // to run.
-func (h *Handler) resolve(name string) (script, pathInfo string, status int, detail string) {
-	comps := strings.Split(name, "/")
-	if comps[0] != Dir {
-		return "", "", http.StatusNotFound, ""
+func (h *Handler) resolve(name string) (folder, script, pathInfo string, status int, detail string) {
+	folder, ok := h.folder(name)
+	if !ok {
+		return "", "", "", http.StatusNotFound, ""
 	}
+	depth := strings.Count(folder, "/") + 1
+	comps := strings.Split(name, "/")
 	for i := 1; i <= len(comps); i++ {
 		prefix := strings.Join(comps[:i], "/")
 		if !h.fs.Exposed(prefix) {
-			return "", "", http.StatusNotFound, ""
+			return "", "", "", http.StatusNotFound, ""
 		}
 		info, err := h.fs.Root().Stat(prefix)
 		switch {
 		case errors.Is(err, fs.ErrPermission):
-			return "", "", http.StatusForbidden, ""
+			return "", "", "", http.StatusForbidden, ""
 		case err != nil:
-			return "", "", http.StatusNotFound, ""
+			return "", "", "", http.StatusNotFound, ""
 		case info.IsDir():
 			continue
+		case i <= depth:
+			// The CGI folder itself, or a folder on the way to it, is no
+			// folder: nothing there is a script.
+			return "", "", "", http.StatusNotFound, ""
 		case !info.Mode().IsRegular():
-			return "", "", http.StatusNotFound, ""
+			return "", "", "", http.StatusNotFound, ""
 		case info.Mode().Perm()&0o111 == 0:
 			// Never the source: a script's text may hold secrets.
-			return "", "", http.StatusForbidden, "not an executable CGI script"
+			return "", "", "", http.StatusForbidden, "not an executable CGI script"
 		}
 		if i < len(comps) {
 			pathInfo = "/" + strings.Join(comps[i:], "/")
 		}
-		return prefix, pathInfo, 0, ""
+		return folder, prefix, pathInfo, 0, ""
 	}
 	// A folder: the scripts it holds are not listed.
-	return "", "", http.StatusForbidden, "CGI folders are not listed"
+	return "", "", "", http.StatusForbidden, "CGI folders are not listed"
 }
 
-// insideBin resolves the symlinks of a script's host path and reports
-// whether the file it leads to lies in the tree's cgi-bin. os.Root already
-// refused links out of the tree; this refuses links from cgi-bin to elsewhere
-// in it (an uploaded file, say). The resolved path is what runs, so a link
-// swapped after this check cannot redirect the exec.
-func (h *Handler) insideBin(host string) (string, bool) {
+// insideFolder resolves the symlinks of a script's host path and reports
+// whether the file it leads to lies in its CGI folder. os.Root already
+// refused links out of the tree; this refuses links from the CGI folder to
+// elsewhere in it (an uploaded file, say). The resolved path is what runs,
+// so a link swapped after this check cannot redirect the exec.
+func (h *Handler) insideFolder(host, folder string) (string, bool) {
 	exe, err := filepath.EvalSymlinks(host)
 	if err != nil {
 		return "", false
 	}
-	bin, err := filepath.EvalSymlinks(filepath.Join(h.fs.Dir(), Dir))
+	bin, err := filepath.EvalSymlinks(filepath.Join(h.fs.Dir(), filepath.FromSlash(folder)))
 	if err != nil {
 		return "", false
 	}
@@ -166,56 +240,27 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 	}
 	log = log.With("script", scriptName)
 
-	var stdin io.Reader
-	contentLength := r.ContentLength
-	if contentLength < 0 {
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxChunkedBody+1))
-		if err != nil {
-			httperr.Write(w, r, http.StatusBadRequest, "could not read the request body")
-			return
-		}
-		if len(body) > MaxChunkedBody {
-			httperr.Write(w, r, http.StatusLengthRequired,
-				"a request body over 1 MiB sent to a CGI script needs a Content-Length")
-			return
-		}
-		contentLength = int64(len(body))
-		stdin = bytes.NewReader(body)
-	} else if contentLength > 0 {
-		stdin = r.Body
-		// A script may print its headers before it reads its input; without
-		// full duplex, net/http would close the body once they are sent.
-		http.NewResponseController(w).EnableFullDuplex()
+	stdin, contentLength, release, ok := h.body(w, r, log)
+	if !ok {
+		return
 	}
+	defer release()
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Dir = filepath.Dir(exe)
-	cmd.Env = Env(r, scriptName, pathInfo, exe, contentLength)
-	cmd.Stdin = stdin
-	stderr := &lineLogger{log: log}
-	cmd.Stderr = stderr
-	cmd.WaitDelay = waitDelay
-	ownProcessGroup(cmd)
-	stdout, err := cmd.StdoutPipe()
+	// Only a name the auth middleware verified; without --auth, an
+	// Authorization header is the client's word and nothing more.
+	user := transfer.FromContext(r.Context()).User
+	env := Env(r, user, scriptName, pathInfo, exe, contentLength)
+	p, err := start(ctx, exe, env, stdin, &lineLogger{log: log})
 	if err != nil {
 		log.Warn("cgi script could not start", "error", err.Error())
 		httperr.Write(w, r, http.StatusBadGateway, "CGI script could not start")
 		return
 	}
-	if err := cmd.Start(); err != nil {
-		log.Warn("cgi script could not start", "error", err.Error())
-		httperr.Write(w, r, http.StatusBadGateway, "CGI script could not start")
-		return
-	}
-	wait := func() error {
-		err := cmd.Wait()
-		stderr.Close()
-		return err
-	}
+	defer p.finish(cancel, w)
 
-	lim := &limitedReader{r: stdout, n: maxHeaderBytes}
+	lim := &limitedReader{r: p.stdout, n: maxHeaderBytes}
 	br := bufio.NewReaderSize(lim, 4096)
 	hdr, herr := textproto.NewReader(br).ReadMIMEHeader()
 	var code int
@@ -225,7 +270,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 	if herr != nil {
 		// Stop the script before waiting for it: it may still be writing.
 		cancel()
-		werr := wait()
+		<-p.exited
 		switch {
 		case r.Context().Err() != nil:
 			// The client left; there is nobody to answer.
@@ -233,7 +278,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 			log.Warn("cgi script killed: no response within the timeout", "timeout", h.opts.Timeout.String())
 			httperr.Write(w, r, http.StatusGatewayTimeout, "CGI script did not answer in time")
 		default:
-			log.Warn("cgi script sent no valid response", "problem", herr.Error(), "exit", exitText(werr))
+			log.Warn("cgi script sent no valid response", "problem", herr.Error(), "exit", exitText(p.err))
 			httperr.Write(w, r, http.StatusBadGateway, "CGI script sent no valid response")
 		}
 		return
@@ -249,16 +294,113 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 	}
 	w.WriteHeader(code)
 	copyErr := copyFlushing(w, br)
-	werr := wait()
+	<-p.exited
 	switch {
 	case r.Context().Err() != nil:
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		log.Warn("cgi script killed after the timeout; response cut short", "timeout", h.opts.Timeout.String())
 	case copyErr != nil:
 		log.Warn("cgi script output failed", "error", copyErr.Error())
-	case werr != nil:
-		log.Warn("cgi script ended with an error", "exit", exitText(werr))
+	case p.err != nil:
+		log.Warn("cgi script ended with an error", "exit", exitText(p.err))
 	}
+}
+
+// body readies the request body for the script's stdin: nil when there is
+// none, the request's own body when its length is known (streamed as the
+// script reads it), or a temporary file holding a chunked body. CGI gives a
+// script its body's length in CONTENT_LENGTH before the script starts (RFC
+// 3875 §4.1.2), and scripts such as git-http-backend rely on it, so a body
+// of unknown length (git push sends one whenever the pack exceeds its
+// http.postBuffer) is read whole first, as nginx does. It answers the
+// request itself when ok is false; release frees what it took.
+func (h *Handler) body(w http.ResponseWriter, r *http.Request, log *slog.Logger) (stdin io.Reader, n int64, release func(), ok bool) {
+	max := h.opts.MaxBody
+	none := func() {}
+	switch {
+	case r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody:
+		return nil, 0, none, true
+	case r.ContentLength > 0:
+		if max > 0 && r.ContentLength > max {
+			h.tooLarge(w, r)
+			return nil, 0, none, false
+		}
+		// A script may print its headers before it reads its input; without
+		// full duplex, net/http would close the body once they are sent.
+		http.NewResponseController(w).EnableFullDuplex()
+		return r.Body, r.ContentLength, none, true
+	}
+
+	// Spooled in the system's temporary folder, not the served tree: the
+	// body is the script's input, not a file of the share, and the tree
+	// may be read-only. The file is private (0600) and, where the system
+	// allows, loses its name at once: nothing else can open it, and it
+	// goes away with its last descriptor whatever happens to ferry.
+	f, err := os.CreateTemp(h.opts.TempDir, "ferry-cgi-body-*")
+	if err != nil {
+		log.Warn("cgi: cannot spool a chunked request body", "error", err.Error())
+		httperr.Write(w, r, http.StatusInternalServerError, "")
+		return nil, 0, none, false
+	}
+	unlinked := os.Remove(f.Name()) == nil
+	release = func() {
+		f.Close()
+		if !unlinked {
+			os.Remove(f.Name())
+		}
+	}
+	src := &readTracker{r: r.Body}
+	var in io.Reader = src
+	if max > 0 {
+		in = io.LimitReader(src, max+1)
+	}
+	n, err = io.Copy(f, in)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	switch {
+	case src.err != nil:
+		release()
+		httperr.Write(w, r, http.StatusBadRequest, "request body ended early")
+		return nil, 0, none, false
+	case err != nil:
+		release()
+		log.Warn("cgi: cannot spool a chunked request body", "error", err.Error())
+		status, msg, _ := httperr.ForStorage(rootfs.WriteErr(err))
+		if status == http.StatusInsufficientStorage {
+			msg = "not enough space on the server for the request body"
+		}
+		httperr.Write(w, r, status, msg)
+		return nil, 0, none, false
+	case max > 0 && n > max:
+		release()
+		h.tooLarge(w, r)
+		return nil, 0, none, false
+	case n == 0:
+		release()
+		return nil, 0, none, true
+	}
+	return f, n, release, true
+}
+
+func (h *Handler) tooLarge(w http.ResponseWriter, r *http.Request) {
+	httperr.Write(w, r, http.StatusRequestEntityTooLarge,
+		"request body larger than the limit of "+strconv.FormatInt(h.opts.MaxBody, 10)+" bytes")
+}
+
+// readTracker remembers a failed read, to tell a client's broken body
+// from a disk's failed write.
+type readTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
 }
 
 // responseStatus picks the status from a script's headers (RFC 3875 §6.3):
@@ -331,10 +473,10 @@ func copyFlushing(w http.ResponseWriter, br *bufio.Reader) error {
 // SERVER_SOFTWARE, the decoded mount-relative SCRIPT_NAME and PATH_INFO, and
 // without HTTP_PROXY (httpoxy, Go issue 16405: a "Proxy:" request header must
 // not become the script's proxy setting). Credentials are not passed on as
-// HTTP_AUTHORIZATION, as Apache does not: the user name arrives as
-// REMOTE_USER. Header names with "_" are dropped, as nginx and Apache do,
+// HTTP_AUTHORIZATION, as Apache does not: user, the name ferry verified
+// ("" when none was), arrives as REMOTE_USER. Header names with "_" are dropped, as nginx and Apache do,
 // so that "X_Forwarded_For" cannot pose as "X-Forwarded-For".
-func Env(r *http.Request, scriptName, pathInfo, exe string, contentLength int64) []string {
+func Env(r *http.Request, user, scriptName, pathInfo, exe string, contentLength int64) []string {
 	port := "80"
 	if r.TLS != nil {
 		port = "443"
@@ -365,7 +507,7 @@ func Env(r *http.Request, scriptName, pathInfo, exe string, contentLength int64)
 	if r.TLS != nil {
 		env = append(env, "HTTPS=on")
 	}
-	if user, _, ok := r.BasicAuth(); ok {
+	if user != "" {
 		env = append(env, "AUTH_TYPE=Basic", "REMOTE_USER="+user)
 	}
 	if contentLength > 0 {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -46,14 +49,72 @@ func FuzzParseStatus(f *testing.F) {
 }
 
 func TestMatch(t *testing.T) {
+	folders, err := Folders([]string{"/tools/run/", "CGI-BIN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(folders, ",") != "cgi-bin,htbin,tools/run" {
+		t.Fatalf("Folders = %q", folders)
+	}
+	h := New(nil, Options{Folders: folders})
 	for name, want := range map[string]bool{
 		"cgi-bin": true, "cgi-bin/x": true, "CGI-BIN/x": true, "cgi-binx": false,
 		"x/cgi-bin/y": false, ".": false, "cgi": false,
+		"htbin/x.sh": true, "HTBIN": true, "htbin2/x": false,
+		"tools/run/x": true, "Tools/Run": true, "tools": false, "tools/other": false, "tools/runner/x": false,
 	} {
-		if Match(name) != want {
+		if h.Match(name) != want {
 			t.Errorf("Match(%q) = %v", name, !want)
 		}
 	}
+}
+
+func TestCleanDir(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/scripts/", "scripts", true},
+		{"tools/bin", "tools/bin", true},
+		{"./a//b/.", "a/b", true},
+		{".hidden", ".hidden", true},
+		{"/", "", false},
+		{"", "", false},
+		{".", "", false},
+		{"../x", "", false},
+		{"a/../b", "", false},
+		{"a\\b", "", false},
+		{"a\x00b", "", false},
+		{"/.ferry/x", "", false},
+		{".ferry-part-x", "", false},
+	} {
+		got, err := CleanDir(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("CleanDir(%q) = %q, %v", c.in, got, err)
+		}
+	}
+}
+
+func FuzzCleanDir(f *testing.F) {
+	for _, s := range []string{"/scripts/", "a/../b", "", ".ferry", "x\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := CleanDir(s)
+		if err != nil {
+			return
+		}
+		// A folder of the tree, below its top, in the form ParseURLPath
+		// gives requests: otherwise Match and the policy would miss it.
+		var escaped strings.Builder
+		for comp := range strings.SplitSeq(d, "/") {
+			escaped.WriteString("/" + url.PathEscape(comp))
+		}
+		name, _, perr := rootfs.ParseURLPath(escaped.String())
+		if perr != nil || name != d || d == "." {
+			t.Fatalf("CleanDir(%q) = %q, which a request path cannot name (%q, %v)", s, d, name, perr)
+		}
+	})
 }
 
 func TestEnvHeaders(t *testing.T) {
@@ -63,9 +124,9 @@ func TestEnvHeaders(t *testing.T) {
 	r.Header.Set("Authorization", "Basic YWxpY2U6cHc=")
 	r.Header.Add("Cookie", "a=1")
 	r.Header.Add("Cookie", "b=2")
-	env := strings.Join(Env(r, "/cgi-bin/s", "/x", "/srv/cgi-bin/s", 0), "\n") + "\n"
+	env := strings.Join(Env(r, "bob", "/cgi-bin/s", "/x", "/srv/cgi-bin/s", 0), "\n") + "\n"
 	for _, want := range []string{"REQUEST_METHOD=FUNC\n", "PATH_INFO=/x\n", "QUERY_STRING=a=1\n",
-		"SCRIPT_NAME=/cgi-bin/s\n", "HTTP_COOKIE=a=1; b=2\n", "REMOTE_USER=alice\n", "AUTH_TYPE=Basic\n", "SERVER_SOFTWARE=ferry/"} {
+		"SCRIPT_NAME=/cgi-bin/s\n", "HTTP_COOKIE=a=1; b=2\n", "REMOTE_USER=bob\n", "AUTH_TYPE=Basic\n", "SERVER_SOFTWARE=ferry/"} {
 		if !strings.Contains(env, want) {
 			t.Errorf("env lacks %q:\n%s", want, env)
 		}
@@ -74,6 +135,11 @@ func TestEnvHeaders(t *testing.T) {
 		if strings.Contains(env, bad) {
 			t.Errorf("env has %q:\n%s", bad, env)
 		}
+	}
+	// The header alone, unverified (no --auth), names nobody.
+	env = strings.Join(Env(r, "", "/cgi-bin/s", "/x", "/srv/cgi-bin/s", 0), "\n")
+	if strings.Contains(env, "REMOTE_USER") || strings.Contains(env, "AUTH_TYPE") {
+		t.Errorf("unverified credentials reached the script:\n%s", env)
 	}
 }
 

@@ -21,3 +21,10 @@ func ownProcessGroup(cmd *exec.Cmd) {
 		return err
 	}
 }
+
+// killGroup kills what is left of the script's process group once the
+// script itself has ended. The group's id stays reserved while any member
+// lives, so it cannot name another's group.
+func killGroup(cmd *exec.Cmd) {
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}

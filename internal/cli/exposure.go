@@ -177,7 +177,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	fmt.Fprintf(w, "refused: %s\n", strings.Join(refused, "; "))
 
 	writes := f.writeFeatures()
-	if f.cgi {
+	if f.cgi || len(f.cgiDirs) > 0 {
 		writes = append(writes, "CGI scripts run")
 	}
 	if len(writes) == 0 {

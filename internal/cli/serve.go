@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
+	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/server"
@@ -52,7 +53,9 @@ Flags:
       --delete              allow DELETE of files and folders
       --overwrite           uploads may replace existing files (otherwise 409)
   -w, --write               --upload --delete --overwrite, plus MOVE/COPY (rename)
-      --cgi                 run executable files under /cgi-bin/ as CGI scripts
+      --cgi                 run executable files under /cgi-bin/ and /htbin/ as
+                            CGI scripts (never served as files)
+      --cgi-dir PATH        another CGI folder inside DIR; repeatable; implies --cgi
       --cgi-timeout DUR     kill a CGI script running longer (default 60s)
       --auth USER:PASS      require HTTP Basic auth; repeatable; PASS may be a
                             bcrypt hash (ferry hash-password); USER:PASS@/path
@@ -113,6 +116,7 @@ type serveFlags struct {
 	overwrite      bool
 	write          bool
 	cgi            bool
+	cgiDirs        []string
 	cgiTimeout     time.Duration
 	auth           []string
 	authAnonRead   bool
@@ -149,6 +153,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.overwrite, "overwrite", false, "")
 	fs.BoolVarP(&f.write, "write", "w", false, "")
 	fs.BoolVar(&f.cgi, "cgi", false, "")
+	fs.StringArrayVar(&f.cgiDirs, "cgi-dir", nil, "")
 	fs.DurationVar(&f.cgiTimeout, "cgi-timeout", 60*time.Second, "")
 	fs.StringArrayVar(&f.auth, "auth", nil, "")
 	fs.BoolVar(&f.authAnonRead, "auth-anon-read", false, "")
@@ -315,6 +320,11 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	if f.cgiTimeout <= 0 {
 		return o, usagef("invalid --cgi-timeout %s: use a positive duration", f.cgiTimeout)
 	}
+	for _, d := range f.cgiDirs {
+		if _, err := cgi.CleanDir(d); err != nil {
+			return o, usagef("invalid --cgi-dir %q: %v", d, err)
+		}
+	}
 	if f.partialTTL <= 0 {
 		return o, usagef("invalid --partial-ttl %s: use a positive duration", f.partialTTL)
 	}
@@ -369,7 +379,8 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	o.NoListing = f.noListing
 	o.Auth = f.auth
 	o.AuthAnonRead = f.authAnonRead
-	o.CGI = f.cgi
+	o.CGI = f.cgi || len(f.cgiDirs) > 0
+	o.CGIDirs = f.cgiDirs
 	o.CGITimeout = f.cgiTimeout
 	o.ExitAfter = f.exitAfter
 	o.Once = f.once

@@ -243,3 +243,49 @@ func TestOpenPolicy(t *testing.T) {
 		fsys.Close()
 	}
 }
+
+func TestWithheld(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"cgi-bin/s.sh", "tools/run/s.sh", "tools/notes.txt", "cgi-binx/a.txt"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(n)), 0o755)
+		os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755)
+	}
+	fsys, err := Open(dir, Policy{Withheld: []string{"cgi-bin", "tools/run"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	for name, withheld := range map[string]bool{
+		"cgi-bin": true, "cgi-bin/s.sh": true, "CGI-BIN/S.SH": true, "tools/run": true, "tools/run/s.sh": true,
+		"tools/RUN/s.sh": true, ".": false, "tools": false, "tools/notes.txt": false, "cgi-binx/a.txt": false, "cgi-binx": false,
+	} {
+		if got := fsys.Withheld(name); got != withheld {
+			t.Errorf("Withheld(%q) = %v", name, got)
+		}
+		if strings.ToLower(name) != name {
+			continue // the disk here may be case-sensitive
+		}
+		f, _, err := fsys.Open(name)
+		if err == nil {
+			f.Close()
+		}
+		if withheld && !errors.Is(err, fs.ErrPermission) || !withheld && err != nil {
+			t.Errorf("Open(%q) = %v, withheld %v", name, err, withheld)
+		}
+	}
+	for name, want := range map[string]bool{".": true, "tools": true, "tools/run/s.sh": true, "cgi-bin": true,
+		"tools/notes.txt": false, "cgi-binx": false} {
+		if got := fsys.EnclosesWithheld(name); got != want {
+			t.Errorf("EnclosesWithheld(%q) = %v", name, got)
+		}
+	}
+	// An archive's walk opens members through OpenIn: the same refusal.
+	d, err := fsys.root.Open("tools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, _, err := fsys.OpenIn(d, "tools", "run"); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("OpenIn(tools, run) = %v", err)
+	}
+}

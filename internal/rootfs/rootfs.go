@@ -31,6 +31,12 @@ const TempPrefix = ".ferry-part-"
 type Policy struct {
 	Hidden         bool // list and serve dotfiles
 	FollowSymlinks bool // follow symlinks that lead outside the root
+	// Withheld are clean relative folder names (CGI folders) whose members
+	// are never read as files (Open, OpenIn): a script's text may hold
+	// secrets, so no listing, download, archive or copy may hand it out.
+	// Names compare without regard to case, as a case-insensitive disk
+	// would.
+	Withheld []string
 }
 
 // FS is a served folder.
@@ -91,6 +97,45 @@ func (f *FS) Exposed(name string) bool {
 	return f.policy.Hidden || !IsHiddenName(name)
 }
 
+// Withheld reports whether a clean relative name is one of the policy's
+// withheld folders or lies inside one.
+func (f *FS) Withheld(name string) bool {
+	for _, w := range f.policy.Withheld {
+		if Within(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// EnclosesWithheld reports whether a clean relative name is, lies inside or
+// holds a withheld folder: moving or copying it would carry scripts out of a
+// CGI folder, or files into one.
+func (f *FS) EnclosesWithheld(name string) bool {
+	for _, w := range f.policy.Withheld {
+		if Within(name, w) || name == "." || Within(w, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Within reports whether the clean relative name is dir or lies below it,
+// comparing components without regard to case.
+func Within(name, dir string) bool {
+	for d := range strings.SplitSeq(dir, "/") {
+		if name == "" {
+			return false
+		}
+		comp, rest, _ := strings.Cut(name, "/")
+		if !strings.EqualFold(comp, d) {
+			return false
+		}
+		name = rest
+	}
+	return true
+}
+
 func isTempComponent(name string) bool {
 	for comp := range strings.SplitSeq(name, "/") {
 		if strings.HasPrefix(comp, TempPrefix) {
@@ -105,6 +150,9 @@ func isTempComponent(name string) bool {
 func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
 	if !f.Exposed(name) {
 		return nil, nil, fs.ErrNotExist
+	}
+	if f.Withheld(name) {
+		return nil, nil, fs.ErrPermission
 	}
 	// O_NONBLOCK makes opening a FIFO return at once instead of waiting for
 	// a writer (which would hang the request); it is then refused below.
@@ -251,6 +299,9 @@ func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo
 	rel := path.Join(dirName, member)
 	if member == "." || member == ".." || !f.listed(member) || strings.IndexByte(member, '/') >= 0 || !f.Exposed(rel) {
 		return nil, nil, fs.ErrNotExist
+	}
+	if f.Withheld(rel) {
+		return nil, nil, fs.ErrPermission
 	}
 	file, ok, err := f.openIn(dir, member)
 	if !ok {

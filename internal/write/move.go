@@ -44,6 +44,12 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusForbidden, "source and destination are the same"))
 		return
 	}
+	if h.fs.EnclosesWithheld(name) || h.fs.EnclosesWithheld(dest) {
+		// Scripts leaving a CGI folder would be served as their source; an
+		// executable moved into one would run.
+		h.fail(w, r, refuse(http.StatusForbidden, "CGI folders and what they hold cannot be moved or copied"))
+		return
+	}
 	if strings.HasPrefix(dest, name+"/") {
 		h.fail(w, r, refuse(http.StatusConflict, "a folder cannot go inside itself"))
 		return
