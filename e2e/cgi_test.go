@@ -32,7 +32,7 @@ func newCGITree(t *testing.T) cgiTree {
 		"cgi-bin/env.sh": `#!/bin/sh
 echo "Content-Type: text/plain"
 echo
-for v in REQUEST_METHOD PATH_INFO QUERY_STRING CONTENT_TYPE CONTENT_LENGTH SERVER_SOFTWARE REMOTE_ADDR REMOTE_PORT SCRIPT_NAME GATEWAY_INTERFACE HTTP_X_CUSTOM HTTP_PROXY HTTP_AUTHORIZATION; do
+for v in REQUEST_METHOD PATH_INFO QUERY_STRING CONTENT_TYPE CONTENT_LENGTH SERVER_SOFTWARE REMOTE_ADDR REMOTE_PORT SCRIPT_NAME GATEWAY_INTERFACE HTTP_X_CUSTOM HTTP_PROXY HTTP_AUTHORIZATION REMOTE_USER AUTH_TYPE; do
   eval "echo $v=\${$v-unset}"
 done
 echo "body=$(cat)"
@@ -145,6 +145,8 @@ func TestCGIScripts(t *testing.T) {
 				want := map[string]string{
 					"SERVER_SOFTWARE": "ferry/", "REMOTE_ADDR": "127.0.0.1", "GATEWAY_INTERFACE": "CGI/1.1",
 					"HTTP_X_CUSTOM": "hello", "HTTP_PROXY": "unset", "HTTP_AUTHORIZATION": "unset",
+					// Without --auth nothing checked "Basic dTpw": it names nobody.
+					"REMOTE_USER": "unset", "AUTH_TYPE": "unset",
 				}
 				for k, v := range c.want {
 					want[k] = v
