@@ -84,6 +84,14 @@ func TestCGIGroupEndsWithScript(t *testing.T) {
 	client := &http.Client{Timeout: 20 * time.Second}
 	for name := range scripts {
 		t.Run(name, func(t *testing.T) {
+			t.Cleanup(func() {
+				// Whatever the outcome, no sleep outlives the test.
+				text, _ := os.ReadFile(pidFile(name))
+				if pid := strings.TrimSpace(string(text)); pid != "" && alive(pid) {
+					n, _ := strconv.Atoi(pid)
+					syscall.Kill(n, syscall.SIGKILL)
+				}
+			})
 			resp, err := client.Get(p.URL + "/cgi-bin/" + name + ".sh")
 			if err != nil {
 				t.Fatalf("no whole response while the script's child lives: %v", err)
@@ -98,11 +106,6 @@ func TestCGIGroupEndsWithScript(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid := strings.TrimSpace(string(text))
-			t.Cleanup(func() {
-				if n, err := strconv.Atoi(pid); err == nil && alive(pid) {
-					syscall.Kill(n, syscall.SIGKILL)
-				}
-			})
 			deadline := time.Now().Add(10 * time.Second)
 			for alive(pid) {
 				if time.Now().After(deadline) {
@@ -311,4 +314,20 @@ func TestCGIFolders(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A script that answers without reading its body ends the exchange even
+// when the client stops sending mid-body: ferry must not keep the
+// response open waiting for the rest.
+func TestCGIStalledBody(t *testing.T) {
+	NeedCommand(t, "sh")
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{"cgi-bin/s.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nok\\n'\n"})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--cgi")
+	resp := RawRequest(t, strings.TrimPrefix(p.URL, "http://"),
+		"POST /cgi-bin/s.sh HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789", 20*time.Second)
+	// The last chunk goes out only once the handler has returned.
+	if !strings.HasPrefix(resp, "HTTP/1.1 200 ") || !strings.Contains(resp, "\r\nConnection: close\r\n") || !strings.HasSuffix(resp, "ok\n\r\n0\r\n\r\n") {
+		t.Fatalf("response %q", resp)
+	}
 }

@@ -271,6 +271,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 		// Stop the script before waiting for it: it may still be writing.
 		cancel()
 		<-p.exited
+		p.closeIfBodyPending(w, r)
 		switch {
 		case r.Context().Err() != nil:
 			// The client left; there is nobody to answer.
@@ -292,6 +293,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 		}
 		out[k] = vv
 	}
+	p.closeIfBodyPending(w, r)
 	w.WriteHeader(code)
 	copyErr := copyFlushing(w, br)
 	<-p.exited

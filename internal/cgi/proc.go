@@ -106,6 +106,22 @@ func start(ctx context.Context, exe string, env []string, stdin io.Reader, errLo
 	return p, nil
 }
 
+// closeIfBodyPending asks for the connection to close after the response
+// when the body is still being copied as the response starts: should the
+// script end without reading the rest, finish stops reading it, and on
+// HTTP/1 the unread rest must not be taken for the next request (a proxy
+// that sends it would be desynchronised: request smuggling).
+func (p *proc) closeIfBodyPending(w http.ResponseWriter, r *http.Request) {
+	if p.stdinDone == nil || r.ProtoMajor != 1 {
+		return
+	}
+	select {
+	case <-p.stdinDone:
+	default:
+		w.Header().Set("Connection", "close")
+	}
+}
+
 // finish waits for the script and the streams it used, so that nothing
 // touches the request once the handler returns: the request body's copier
 // is stopped (its read may be waiting for a client that sends nothing),
