@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,9 +23,11 @@ type proc struct {
 	err    error
 	// stderrDone is closed once stderr was read to its end (or closed).
 	stderrDone chan struct{}
-	// stdinDone is closed once the body was copied to the script; nil when
-	// the body is a file the script reads itself, or there is none.
+	// stdinDone is closed once the copy of the body to the script ended;
+	// nil when the body is a file the script reads itself, or there is
+	// none. bodyRead says whether the copy read the body to its end.
 	stdinDone chan struct{}
+	bodyRead  atomic.Bool
 }
 
 // start runs exe in a process group of its own, its stdin from stdin (nil
@@ -87,7 +90,8 @@ func start(ctx context.Context, exe string, env []string, stdin io.Reader, errLo
 		go func() {
 			// A script that exits without reading makes the write fail
 			// (EPIPE), which ends the copy.
-			io.Copy(inW, stdin)
+			_, err := io.Copy(inW, stdin)
+			p.bodyRead.Store(err == nil)
 			inW.Close()
 			close(p.stdinDone)
 		}()
@@ -107,7 +111,7 @@ func start(ctx context.Context, exe string, env []string, stdin io.Reader, errLo
 }
 
 // closeIfBodyPending asks for the connection to close after the response
-// when the body is still being copied as the response starts: should the
+// unless the body was read to its end when the response starts: should the
 // script end without reading the rest, finish stops reading it, and on
 // HTTP/1 the unread rest must not be taken for the next request (a proxy
 // that sends it would be desynchronised: request smuggling).
@@ -117,9 +121,12 @@ func (p *proc) closeIfBodyPending(w http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case <-p.stdinDone:
+		if p.bodyRead.Load() {
+			return
+		}
 	default:
-		w.Header().Set("Connection", "close")
 	}
+	w.Header().Set("Connection", "close")
 }
 
 // finish waits for the script and the streams it used, so that nothing
