@@ -136,16 +136,15 @@ func (p *proc) closeIfBodyPending(w http.ResponseWriter, r *http.Request) {
 func (p *proc) finish(cancel context.CancelFunc, w http.ResponseWriter) {
 	<-p.exited
 	<-p.stderrDone
-	if p.stdinDone != nil {
-		select {
-		case <-p.stdinDone:
-		default:
-			// Unblock a read of the body: the script has ended, so
-			// nothing more of it is wanted; the connection then closes.
-			http.NewResponseController(w).SetReadDeadline(time.Now())
-			cancel()
-			<-p.stdinDone
-		}
+	if p.stdinDone != nil && !p.bodyRead.Load() {
+		// The script has ended, so nothing wants the rest of the body:
+		// stop reading it, both the copy's read (which may wait for a
+		// client that sends no more) and net/http's own draining after
+		// the handler. The connection closes instead, as the response
+		// announced (closeIfBodyPending).
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+		cancel()
+		<-p.stdinDone
 	}
 	cancel()
 }
