@@ -41,12 +41,12 @@ func Binary() (string, string) {
 		return p, ""
 	}
 	if cache, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(cache, "ferry", "weed")
-		if _, err := os.Stat(p); err == nil {
-			return p, ""
+		// .ci/weed names the binary by the SeaweedFS version it built.
+		if found, _ := filepath.Glob(filepath.Join(cache, "ferry", "weed*")); len(found) > 0 {
+			return found[len(found)-1], ""
 		}
 	}
-	return "", "SeaweedFS (weed) is not installed: bash .ci/run builds it into ~/.cache/ferry/weed, or set FERRY_WEED"
+	return "", "SeaweedFS (weed) is not installed: `bash .ci/weed` builds it into ~/.cache/ferry (about 5 minutes), or set FERRY_WEED"
 }
 
 // Need skips (or, with FERRY_REQUIRE_WEED=1, fails) t when weed is absent.
