@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +43,11 @@ func Binary() (string, string) {
 	}
 	if cache, err := os.UserCacheDir(); err == nil {
 		// .ci/weed names the binary by the SeaweedFS version it built.
-		if found, _ := filepath.Glob(filepath.Join(cache, "ferry", "weed*")); len(found) > 0 {
-			return found[len(found)-1], ""
+		found, _ := filepath.Glob(filepath.Join(cache, "ferry", "weed*"))
+		for _, p := range slices.Backward(found) {
+			if !strings.HasSuffix(p, ".tmp") {
+				return p, ""
+			}
 		}
 	}
 	return "", "SeaweedFS (weed) is not installed: `bash .ci/weed` builds it into ~/.cache/ferry (about 5 minutes), or set FERRY_WEED"
