@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -240,6 +243,17 @@ func (t *Tree) Remove(ctx context.Context, name string) error {
 
 func (t *Tree) removePrefix(ctx context.Context, prefix string) error {
 	p := awss3.NewListObjectsV2Paginator(t.client, &awss3.ListObjectsV2Input{Bucket: &t.bucket, Prefix: aws.String(prefix)})
+	// Stores backed by a real file tree (SeaweedFS's filer) keep a folder
+	// after its last key is gone, and list it; deleting the folder's own
+	// key, innermost first, removes it there and is harmless elsewhere.
+	folders := map[string]bool{prefix: true}
+	defer func() {
+		keys := slices.Collect(maps.Keys(folders))
+		slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
+		for _, k := range keys {
+			t.client.DeleteObject(context.WithoutCancel(ctx), &awss3.DeleteObjectInput{Bucket: &t.bucket, Key: aws.String(k)})
+		}
+	}()
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -251,6 +265,9 @@ func (t *Tree) removePrefix(ctx context.Context, prefix string) error {
 		ids := make([]types.ObjectIdentifier, len(page.Contents))
 		for i, o := range page.Contents {
 			ids[i] = types.ObjectIdentifier{Key: o.Key}
+			for d := path.Dir(aws.ToString(o.Key)); len(d)+1 > len(prefix); d = path.Dir(d) {
+				folders[d+"/"] = true
+			}
 		}
 		out, err := t.client.DeleteObjects(ctx, &awss3.DeleteObjectsInput{
 			Bucket: &t.bucket, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},

@@ -7,8 +7,7 @@ package weedtest
 import (
 	"fmt"
 	"net"
-	"net/http"
-	"os"
+		"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -143,18 +142,16 @@ func start(bin string) (*Store, error) {
 		return nil, err
 	}
 	s.cmd, s.log = cmd, log
-	// Ready when the gateway answers for the bucket it was told to create.
+	// weed mini creates the bucket, then prints its welcome: ready.
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Head(s.Endpoint + "/" + s.Bucket)
-		if err == nil {
-			resp.Body.Close()
-			// Anonymous: 403 means the bucket exists behind auth.
-			if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		if b, _ := os.ReadFile(filepath.Join(dir, "weed.log")); strings.Contains(string(b), "running and ready") {
+			return s, nil
 		}
-		time.Sleep(300 * time.Millisecond)
+		if cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	s.Stop()
 	tail, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
