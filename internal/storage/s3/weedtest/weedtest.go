@@ -7,7 +7,7 @@ package weedtest
 import (
 	"fmt"
 	"net"
-		"os"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
