@@ -39,6 +39,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/metrics"
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/ratelimit"
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -135,6 +136,7 @@ type Handler struct {
 	tus     *tus.Handler  // nil without Options.Upload and Resumable
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
+	metrics *metrics.Metrics
 
 	mu     sync.RWMutex
 	custom map[string]http.Handler
@@ -223,7 +225,8 @@ func New(dir string, opts Options) (*Handler, error) {
 		// nothing, not even that a password is asked for.
 		inner = hosts.Middleware(inner)
 	}
-	h.chain = accesslog.Middleware(inner, h.tracker, opts.Logger, opts.Observer)
+	h.metrics = metrics.New(h.figures)
+	h.chain = accesslog.Middleware(h.metrics.Middleware(inner), h.tracker, opts.Logger, opts.Observer)
 	return h, nil
 }
 
@@ -433,6 +436,12 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 		status.Write(w, r, rep, fileserver.SetPageHeaders)
 	case rest == "qr.svg":
 		qrcode.Serve(w, r)
+	case rest == "metrics":
+		if !h.seesClients(r) {
+			httperr.Write(w, r, http.StatusForbidden, "metrics are shown to clients on this machine, or with a grant on /")
+			return
+		}
+		h.metrics.ServeHTTP(w, r)
 	case rest == "health":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -455,6 +464,29 @@ func (h *Handler) statusViewer(r *http.Request) status.Viewer {
 	a := h.auth.Access(r)
 	return status.Viewer{Clients: a.Whole(), Reads: a.Reads}
 }
+
+// seesClients reports whether the client may see figures about every
+// client (the metrics): the status page's rule for showing addresses.
+func (h *Handler) seesClients(r *http.Request) bool {
+	if h.auth == nil {
+		return loopbackClient(r.RemoteAddr)
+	}
+	return h.auth.Access(r).Whole()
+}
+
+func (h *Handler) figures() metrics.Figures {
+	s := h.tracker.Snapshot()
+	return metrics.Figures{
+		BytesSent: s.BytesSent, BytesReceived: s.BytesReceived,
+		DownloadsComplete: s.Completed, DownloadsCutShort: s.CutShort,
+		UploadsComplete: s.UploadsCompleted, UploadsCutShort: s.UploadsCutShort,
+		InFlight: h.tracker.InFlight(),
+	}
+}
+
+// ConnRefused counts a connection the server closed unread to protect
+// itself (a client beyond its connection cap), for the metrics.
+func (h *Handler) ConnRefused() { h.metrics.Refused(metrics.RefusedConnections) }
 
 func loopbackClient(remote string) bool {
 	ap, err := netip.ParseAddrPort(remote)

@@ -264,6 +264,7 @@ func (a *app) serve(args []string) error {
 		Interrupt:     interrupt,
 		TLS:           tlsConf,
 		MaxConnsPerIP: f.maxConnsPerIP,
+		ConnRefused:   handler.ConnRefused,
 		Stopping:      func(r server.Reason) { a.stopping(r, handler.InFlight()) },
 		Busy:          handler.Busy,
 	})

@@ -25,6 +25,8 @@ func LimitPerIP(ln net.Listener, max int) net.Listener {
 type limitListener struct {
 	net.Listener
 	max int
+	// refused, when set, hears of each connection closed at the cap.
+	refused func()
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
@@ -44,6 +46,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			// Closing here, rather than returning an error, keeps the
 			// server's accept loop running for everyone else.
 			c.Close()
+			if l.refused != nil {
+				l.refused()
+			}
 			continue
 		}
 		l.open[ip] = n + 1

@@ -32,6 +32,8 @@ type Config struct {
 	MaxHeaderBytes    int
 	// MaxConnsPerIP caps open connections per client address; 0 = no cap.
 	MaxConnsPerIP int
+	// ConnRefused, when set, hears of each connection closed at that cap.
+	ConnRefused func()
 	// Stopping, when set, is called once the server stops, before the
 	// transfers in flight are waited for (the command line says so). An
 	// interrupt from then on (after a stop by signal: a second one) ends
@@ -89,6 +91,9 @@ func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
 	errc := make(chan error, len(ls.List))
 	for _, ln := range ls.List {
 		ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
+		if l, ok := ln.(*limitListener); ok {
+			l.refused = cfg.ConnRefused
+		}
 		go func(ln net.Listener) {
 			var err error
 			if cfg.TLS != nil {
