@@ -45,8 +45,10 @@ import (
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/share"
 	"github.com/ferry-sh/ferry/internal/status"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/tus"
+	"github.com/ferry-sh/ferry/internal/webdav"
 	"github.com/ferry-sh/ferry/internal/write"
 )
 
@@ -97,6 +99,12 @@ type Options struct {
 	// line always sets it.
 	Hosts []string
 
+	// WebDAV turns on WebDAV class 1 and 2 (PROPFIND, PROPPATCH, LOCK,
+	// UNLOCK) in the same URL space. PROPFIND is a read; the others need a
+	// write permission. Dead properties and locks are kept in the folder's
+	// reserved .ferry/ folder. Without it those methods answer 501.
+	WebDAV bool
+
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
 	// Once (with NewFiles) makes Done close once every named file has been
@@ -134,6 +142,8 @@ type Handler struct {
 	auth    *auth.Checker // nil without Options.Auth
 	cgi     *cgi.Handler  // nil without Options.CGI
 	tus     *tus.Handler  // nil without Options.Upload and Resumable
+	dav     *webdav.Handler
+	state   storage.Tree // the WebDAV state's tree; nil without Options.WebDAV
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 	metrics *metrics.Metrics
@@ -202,6 +212,12 @@ func New(dir string, opts Options) (*Handler, error) {
 			Folders: policy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
 		})
 	}
+	if opts.WebDAV {
+		if err := h.openDAV(dir); err != nil {
+			fsys.Close()
+			return nil, err
+		}
+	}
 	h.allow = h.computeAllow()
 	var inner http.Handler = http.HandlerFunc(h.serve)
 	if len(rules) > 0 {
@@ -242,6 +258,9 @@ func (h *Handler) Close() error {
 	if h.share != nil {
 		h.share.Close()
 	}
+	if h.state != nil {
+		h.state.Close()
+	}
 	return h.fs.Close()
 }
 
@@ -252,7 +271,7 @@ func (h *Handler) Done() <-chan struct{} { return h.tracker.Done() }
 // hf, after ferry's path checks. The method then appears in Allow. Methods
 // ferry knows (GET, PUT, …) cannot be replaced.
 func (h *Handler) HandleMethod(method string, hf http.Handler) error {
-	if method == "" || strings.ToUpper(method) != method || knownMethod(method) {
+	if method == "" || strings.ToUpper(method) != method || knownMethod(method) || h.dav != nil && slices.Contains(webdav.Methods, method) {
 		return fmt.Errorf("ferry: cannot register method %q", method)
 	}
 	h.mu.Lock()
@@ -303,6 +322,12 @@ func (h *Handler) computeAllow() string {
 	if h.opts.Move {
 		m = append(m, "MOVE", "COPY")
 	}
+	if h.dav != nil {
+		m = append(m, "PROPFIND")
+		if h.canWrite() {
+			m = append(m, "PROPPATCH", "LOCK", "UNLOCK")
+		}
+	}
 	custom := make([]string, 0, len(h.custom))
 	for k := range h.custom {
 		custom = append(custom, k)
@@ -321,6 +346,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.RUnlock()
 
 	if r.Method == http.MethodOptions && r.URL.Path == "*" {
+		h.davHeaders(w)
 		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -353,10 +379,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.cgi.Serve(w, r, name, dir)
 		return
 	}
+	if h.dav != nil {
+		var ok bool
+		if w, ok = h.serveDAV(w, r, name, allow); !ok {
+			return
+		}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.read.Serve(w, r, name, dir)
 	case http.MethodOptions:
+		h.davHeaders(w)
 		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodPost, http.MethodPut, "MKCOL":
@@ -413,10 +446,12 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 	case r.Method == http.MethodOptions:
 		// OPTIONS and 501 behave as on every other path.
+		h.davHeaders(w)
 		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusNoContent)
 		return
-	case !knownMethod(r.Method) && !custom && !strings.HasPrefix(rest, "tus"):
+	case !knownMethod(r.Method) && !custom && !strings.HasPrefix(rest, "tus") &&
+		!(h.dav != nil && slices.Contains(webdav.Methods, r.Method)):
 		// tus's PATCH exists under /.ferry/tus/ but is off: 405 there.
 		httperr.Write(w, r, http.StatusNotImplemented, "")
 		return

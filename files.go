@@ -22,7 +22,7 @@ type reader interface {
 
 // ErrFilesReadOnly is returned by NewFiles when options ask for writes: a set
 // of named files has no folder to upload into.
-var ErrFilesReadOnly = errors.New("ferry: uploads, deletes and moves need a folder, not a set of files")
+var ErrFilesReadOnly = errors.New("ferry: uploads, deletes, moves and WebDAV need a folder, not a set of files")
 
 // NewFiles shares just the named files (and folders), which may live in
 // different folders: each at /NAME (its base name), the root listing only
@@ -30,7 +30,7 @@ var ErrFilesReadOnly = errors.New("ferry: uploads, deletes and moves need a fold
 // error. The set is read-only; with Options.Once, Done closes once each
 // file has been downloaded completely (each folder as an archive).
 func NewFiles(paths []string, opts Options) (*Handler, error) {
-	if opts.Upload || opts.Delete || opts.Overwrite || opts.Move || opts.CGI {
+	if opts.Upload || opts.Delete || opts.Overwrite || opts.Move || opts.CGI || opts.WebDAV {
 		return nil, ErrFilesReadOnly
 	}
 	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}

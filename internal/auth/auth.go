@@ -294,8 +294,9 @@ func (c *Checker) store(k [32]byte, g []grant, now time.Time) {
 	c.cache[k] = cacheEntry{grants: g, expires: now.Add(c.ttl)}
 }
 
+// isRead tells the methods that only read: WebDAV's PROPFIND is one.
 func isRead(m string) bool {
-	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == "PROPFIND"
 }
 
 func challenge(w http.ResponseWriter, r *http.Request) {

@@ -254,7 +254,7 @@ func openHandler(dir string, files []string, opts ferry.Options) (*ferry.Handler
 	case err == nil:
 		return h, nil
 	case errors.Is(err, ferry.ErrFilesReadOnly):
-		return nil, usagef("--upload, --delete, --overwrite, -w and --cgi need a folder to serve; named files are shared read-only")
+		return nil, usagef("--upload, --delete, --overwrite, -w, --cgi and --webdav need a folder to serve; named files are shared read-only")
 	case errors.As(err, &ue):
 		return nil, usagef("%s", ue.Msg)
 	default:

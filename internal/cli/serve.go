@@ -53,6 +53,9 @@ Flags:
       --delete              allow DELETE of files and folders
       --overwrite           uploads may replace existing files (otherwise 409)
   -w, --write               --upload --delete --overwrite, plus MOVE/COPY (rename)
+      --webdav              WebDAV (PROPFIND, PROPPATCH, LOCK, UNLOCK): mount the
+                            folder in Finder, Windows, rclone, davfs2; writes
+                            still need --upload/-w
       --cgi                 run executable files under /cgi-bin/ and /htbin/ as
                             CGI scripts (never served as files)
       --cgi-dir PATH        another CGI folder inside DIR; repeatable; implies --cgi
@@ -117,6 +120,7 @@ type serveFlags struct {
 	write          bool
 	cgi            bool
 	cgiDirs        []string
+	webdav         bool
 	cgiTimeout     time.Duration
 	auth           []string
 	authAnonRead   bool
@@ -154,6 +158,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.write, "write", "w", false, "")
 	fs.BoolVar(&f.cgi, "cgi", false, "")
 	fs.StringArrayVar(&f.cgiDirs, "cgi-dir", nil, "")
+	fs.BoolVar(&f.webdav, "webdav", false, "")
 	fs.DurationVar(&f.cgiTimeout, "cgi-timeout", 60*time.Second, "")
 	fs.StringArrayVar(&f.auth, "auth", nil, "")
 	fs.BoolVar(&f.authAnonRead, "auth-anon-read", false, "")
@@ -382,6 +387,7 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	o.AuthAnonRead = f.authAnonRead
 	o.CGI = f.cgi || len(f.cgiDirs) > 0
 	o.CGIDirs = f.cgiDirs
+	o.WebDAV = f.webdav
 	o.CGITimeout = f.cgiTimeout
 	o.ExitAfter = f.exitAfter
 	o.Once = f.once
@@ -524,6 +530,9 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	urls := server.URLs(ls, scheme)
 	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", u)
+	}
+	if f.webdav && len(urls) > 0 {
+		fmt.Fprintf(w, "webdav: %s (Finder: Go → Connect to Server; Windows: Map network drive)\n", urls[0])
 	}
 	if files := bannerFiles(dir, f); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
 		if f.shared == nil {

@@ -33,6 +33,12 @@ func Destination(r *http.Request) (string, error) {
 	if raw == "" {
 		return "", refuse("Destination header missing")
 	}
+	return Resolve(r, raw)
+}
+
+// Resolve reads a URL of this server that a header names (a Destination,
+// a WebDAV If header's resource tag) as Destination does.
+func Resolve(r *http.Request, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", refuse("malformed Destination")

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Errors the write primitives report, wrapped around the system error so
@@ -377,6 +378,12 @@ func (f *FS) copyOne(src, dst string, copyFile func(io.Writer, io.Reader) error)
 		return writeErr(err)
 	}
 	return writeErr(out.Close())
+}
+
+// Chtimes sets the modification time of name (and its access time to now),
+// for clients that keep the times of the files they copy.
+func (f *FS) Chtimes(name string, mtime time.Time) error {
+	return writeErr(f.root.Chtimes(name, time.Now(), mtime))
 }
 
 // WriteErr classifies an error from writing an open file of the tree.

@@ -126,6 +126,12 @@ type Statfs interface {
 	Free(ctx context.Context, dir string) (free int64, err error)
 }
 
+// Chtimes is offered by backends that can set a file's modification time:
+// WebDAV clients (Windows, rclone) keep the times of the files they copy.
+type Chtimes interface {
+	Chtimes(ctx context.Context, name string, mtime time.Time) error
+}
+
 // IsNotExist reports a name that is absent (or hidden, which looks the same).
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 

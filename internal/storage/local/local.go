@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
@@ -34,7 +35,11 @@ type Tree struct {
 	temps  map[string]struct{} // partial uploads in flight, removed by Close
 }
 
-var _ storage.Tree = (*Tree)(nil)
+var (
+	_ storage.Tree    = (*Tree)(nil)
+	_ storage.Chtimes = (*Tree)(nil)
+	_ storage.Statfs  = (*Tree)(nil)
+)
 
 // Open serves dir.
 func Open(dir string, p rootfs.Policy) (*Tree, error) {
@@ -332,6 +337,22 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 	}
 	replaced, err := t.fs.Rename(tmp, dst, replace)
 	return replaced, mapErr(err)
+}
+
+// Chtimes sets a file's modification time (WebDAV clients keep the times of
+// the files they copy).
+func (t *Tree) Chtimes(_ context.Context, name string, mtime time.Time) error {
+	return mapErr(t.fs.Chtimes(name, mtime))
+}
+
+// Free is the space left in the folder dir's filesystem, for WebDAV's
+// quota properties; fs.ErrInvalid where the system cannot tell.
+func (t *Tree) Free(_ context.Context, dir string) (int64, error) {
+	n, ok := t.fs.Available(dir)
+	if !ok {
+		return 0, fs.ErrInvalid
+	}
+	return n, nil
 }
 
 // mapErr turns rootfs's error kinds into the storage ones.

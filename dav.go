@@ -1,0 +1,90 @@
+package ferry
+
+import (
+	"net/http"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
+	"github.com/ferry-sh/ferry/internal/webdav"
+)
+
+// openDAV sets up WebDAV over the served folder. Until every handler works
+// on the storage interface, the tree is the folder ferry already opened,
+// seen through the policy layer; ferry's own state (dead properties,
+// locks) lives in .ferry/ of the same folder, reached through a second root
+// that shows dotfiles, since the policy hides that name from clients.
+func (h *Handler) openDAV(dir string) error {
+	stateFS, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
+	if err != nil {
+		return err
+	}
+	state := local.New(stateFS)
+	tree := policy.Wrap(local.New(h.fs), policy.Rules{Hidden: h.opts.Hidden})
+	h.state = state
+	h.dav = webdav.New(webdav.Options{
+		Tree: tree, State: state, Locks: webdav.NewTreeLocks(state),
+		Create: h.opts.Upload, Hidden: h.opts.Hidden, MaxUpload: h.opts.MaxUpload,
+		Logger: h.opts.Logger,
+	})
+	return nil
+}
+
+// canWrite reports any write permission: PROPPATCH, LOCK and UNLOCK need one.
+func (h *Handler) canWrite() bool {
+	return h.opts.Upload || h.opts.Delete || h.opts.Overwrite || h.opts.Move
+}
+
+// davHeaders are OPTIONS's word that WebDAV is on: class 1 and 2, and the
+// header Microsoft's clients look for before they use it.
+func (h *Handler) davHeaders(w http.ResponseWriter) {
+	if h.dav != nil {
+		w.Header().Set("DAV", "1, 2")
+		w.Header().Set("MS-Author-Via", "DAV")
+	}
+}
+
+// serveDAV answers WebDAV's own methods and puts the other writes under
+// WebDAV's locks. It returns the writer to go on with, or false when the
+// request has been answered.
+func (h *Handler) serveDAV(w http.ResponseWriter, r *http.Request, name, allow string) (http.ResponseWriter, bool) {
+	switch r.Method {
+	case "PROPFIND":
+		h.dav.Serve(w, r, name)
+		return nil, false
+	case "PROPPATCH", "LOCK", "UNLOCK":
+		if !h.canWrite() {
+			notAllowed(w, r, allow)
+			return nil, false
+		}
+		h.dav.Serve(w, r, name)
+		return nil, false
+	case http.MethodPut, http.MethodPost, "MKCOL":
+		if !h.opts.Upload {
+			return w, true // 405 below
+		}
+	case http.MethodDelete:
+		if !h.opts.Delete {
+			return w, true
+		}
+	case "MOVE", "COPY":
+		if !h.opts.Move {
+			return w, true
+		}
+	default:
+		return w, true
+	}
+	if r.Method == "MKCOL" {
+		// RFC 4918 §9.3.1: MKCOL of a name that exists is not allowed on
+		// it (405); ferry's 409 says the same to clients other than WebDAV's.
+		if _, err := h.fs.Stat(name); err == nil {
+			notAllowed(w, r, allow)
+			return nil, false
+		}
+	}
+	if r.Method == http.MethodPut && h.dav.FinderJunk(name) {
+		h.dav.Discard(w, r)
+		return nil, false
+	}
+	return h.dav.Guard(w, r, name)
+}

@@ -1,0 +1,263 @@
+package webdav
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage"
+)
+
+// Lock is one WebDAV write lock (RFC 4918 §6).
+type Lock struct {
+	Token    string        `json:"token"` // urn:uuid:...
+	Root     string        `json:"root"`  // the locked name ("." for the root)
+	Shared   bool          `json:"shared,omitempty"`
+	Dir      bool          `json:"dir,omitempty"`      // the root is a folder
+	Infinite bool          `json:"infinite,omitempty"` // Depth: infinity
+	Owner    string        `json:"owner,omitempty"`    // DAV:owner as the client sent it (XML)
+	User     string        `json:"user,omitempty"`     // who took it, with --auth
+	Timeout  time.Duration `json:"timeout"`
+	Expires  time.Time     `json:"expires"`
+}
+
+// covers reports whether the lock applies to name: its root, or a name
+// under it when it has infinite depth.
+func (l *Lock) covers(name string) bool {
+	return l.Root == name || l.Infinite && under(name, l.Root)
+}
+
+// under reports whether name lies strictly inside the folder dir.
+func under(name, dir string) bool {
+	if dir == "." {
+		return name != "."
+	}
+	return strings.HasPrefix(name, dir+"/")
+}
+
+// LockStore keeps the locks. A store in the backend (TreeLocks) lets every
+// ferry node serving one bucket honour the same locks; MemLocks is for one
+// process.
+type LockStore interface {
+	// Locks returns every lock, expired ones included (the handler drops
+	// those).
+	Locks(ctx context.Context) ([]Lock, error)
+	// Save records a new lock or a refreshed one.
+	Save(ctx context.Context, l Lock) error
+	// Delete forgets a lock; an unknown token is no error.
+	Delete(ctx context.Context, token string) error
+}
+
+// newToken makes a lock token: a random (version 4) UUID URN, as RFC 4918
+// §6.5 suggests.
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return "urn:uuid:" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// tokenID is the UUID of a token ferry made, "" for anything else: it
+// names the lock's record, so it must never carry a path.
+func tokenID(token string) string {
+	id, ok := strings.CutPrefix(token, "urn:uuid:")
+	if !ok || len(id) != 36 {
+		return ""
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return ""
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		default:
+			return ""
+		}
+	}
+	return id
+}
+
+// MemLocks keeps locks in memory.
+type MemLocks struct {
+	mu sync.Mutex
+	m  map[string]Lock
+}
+
+// NewMemLocks returns an empty in-memory store.
+func NewMemLocks() *MemLocks { return &MemLocks{m: map[string]Lock{}} }
+
+func (s *MemLocks) Locks(context.Context) ([]Lock, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Lock, 0, len(s.m))
+	for _, l := range s.m {
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func (s *MemLocks) Save(_ context.Context, l Lock) error {
+	s.mu.Lock()
+	s.m[l.Token] = l
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *MemLocks) Delete(_ context.Context, token string) error {
+	s.mu.Lock()
+	delete(s.m, token)
+	s.mu.Unlock()
+	return nil
+}
+
+// locksDir holds one JSON record per lock in the backend's reserved area.
+const locksDir = ".ferry/locks"
+
+// TreeLocks keeps locks as records in a tree (the backend itself, below
+// the policy layer, which hides the reserved name): on an object store
+// every node sees the same locks. Records already read are remembered by
+// their listed size and time, so a check costs one listing of the folder.
+type TreeLocks struct {
+	t storage.Tree
+
+	mu    sync.Mutex
+	cache map[string]cachedLock
+}
+
+type cachedLock struct {
+	size int64
+	mod  time.Time
+	etag string
+	lock Lock
+}
+
+// NewTreeLocks keeps locks in t under .ferry/locks/.
+func NewTreeLocks(t storage.Tree) *TreeLocks {
+	return &TreeLocks{t: t, cache: map[string]cachedLock{}}
+}
+
+// maxLockRecord bounds one record: the owner XML is the only free part.
+const maxLockRecord = 2 * maxBody
+
+func (s *TreeLocks) Locks(ctx context.Context) ([]Lock, error) {
+	var out []Lock
+	seen := map[string]bool{}
+	for info, err := range s.t.List(ctx, locksDir) {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			return nil, err
+		}
+		if info.IsDir || !strings.HasSuffix(info.Name, ".json") {
+			continue
+		}
+		seen[info.Name] = true
+		s.mu.Lock()
+		c, ok := s.cache[info.Name]
+		s.mu.Unlock()
+		if ok && c.size == info.Size && c.mod.Equal(info.ModTime) && c.etag == info.ETag {
+			out = append(out, c.lock)
+			continue
+		}
+		l, err := s.read(ctx, path.Join(locksDir, info.Name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // unlocked meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.cache[info.Name] = cachedLock{size: info.Size, mod: info.ModTime, etag: info.ETag, lock: l}
+		s.mu.Unlock()
+		out = append(out, l)
+	}
+	s.mu.Lock()
+	for k := range s.cache {
+		if !seen[k] {
+			delete(s.cache, k)
+		}
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+func (s *TreeLocks) read(ctx context.Context, name string) (Lock, error) {
+	var l Lock
+	data, err := readAll(ctx, s.t, name, maxLockRecord)
+	if err != nil {
+		return l, err
+	}
+	if err := json.Unmarshal(data, &l); err != nil || tokenID(l.Token) == "" {
+		// A damaged record locks nothing; it goes when it is replaced.
+		return Lock{Token: l.Token, Expires: time.Time{}}, nil
+	}
+	return l, nil
+}
+
+func (s *TreeLocks) Save(ctx context.Context, l Lock) error {
+	id := tokenID(l.Token)
+	if id == "" {
+		return errors.New("webdav: lock token of another server")
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	return writeAll(ctx, s.t, path.Join(locksDir, id+".json"), data)
+}
+
+func (s *TreeLocks) Delete(ctx context.Context, token string) error {
+	id := tokenID(token)
+	if id == "" {
+		return nil
+	}
+	err := s.t.Remove(ctx, path.Join(locksDir, id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// readAll reads a small file of ferry's own from t, at most limit bytes.
+func readAll(ctx context.Context, t storage.Tree, name string, limit int64) ([]byte, error) {
+	o, err := t.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	data, err := io.ReadAll(io.LimitReader(o, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errors.New("webdav: record too large")
+	}
+	return data, nil
+}
+
+// writeAll replaces a small file of ferry's own in t, atomically.
+func writeAll(ctx context.Context, t storage.Tree, name string, data []byte) error {
+	st, err := t.Stage(ctx, name, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(st, bytes.NewReader(data)); err != nil {
+		st.Abort()
+		return err
+	}
+	_, err = st.Commit(ctx, true)
+	return err
+}
