@@ -170,3 +170,57 @@ func TestMiddlewareLogsOutcome(t *testing.T) {
 		t.Errorf("snapshot %+v", s)
 	}
 }
+
+// uploadRecord is a request record of an upload as the middleware makes it.
+func uploadRecord(method, path, outcome, reason string, status int, bytes, size, done int64, files int) slog.Record {
+	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelInfo, MsgRequest, 0)
+	r.AddAttrs(
+		slog.String("client", "127.0.0.1:5555"),
+		slog.String("method", method),
+		slog.String("path", path),
+		slog.Int("status", status),
+		slog.Int64("bytes", bytes),
+		slog.Float64("duration_ms", 12.5),
+		slog.String("proto", "HTTP/1.1"),
+		slog.String("uri", "/.ferry/tus/ID"),
+		slog.String("outcome", outcome), slog.Int64("size", size),
+		slog.Int64("done", done), slog.Int64("sent", 0),
+	)
+	if reason != "" {
+		r.AddAttrs(slog.String("reason", reason))
+	}
+	if files > 1 {
+		r.AddAttrs(slog.Int("files", files))
+	}
+	return r
+}
+
+func TestUploadFormats(t *testing.T) {
+	cases := []struct {
+		format string
+		rec    slog.Record
+		want   string
+	}{
+		{FormatText, uploadRecord("PUT", "/a.txt", "complete", "", 201, 5, 5, 5, 1), "2026-01-02 03:04:05 127.0.0.1:5555 PUT /a.txt 201 5 B 12.5ms complete\n"},
+		{FormatText, uploadRecord("POST", "/d/", "complete", "", 201, 9, 9, 9, 3), "2026-01-02 03:04:05 127.0.0.1:5555 POST /d/ 201 9 B 12.5ms complete (3 files)\n"},
+		{FormatText, uploadRecord("PATCH", "/t.bin", "cut short", "", 204, 4<<20, 48<<20, 28<<20, 1), "2026-01-02 03:04:05 127.0.0.1:5555 PATCH /t.bin 204 4.0 MiB 12.5ms cut short: 28.0 MiB of 48.0 MiB\n"},
+		{FormatText, uploadRecord("PATCH", "/t.bin", "partial", "", 204, 24<<20, 48<<20, 24<<20, 1), "2026-01-02 03:04:05 127.0.0.1:5555 PATCH /t.bin 204 24.0 MiB 12.5ms partial: 24.0 MiB of 48.0 MiB\n"},
+		{FormatText, uploadRecord("PUT", "/a.txt", "refused", "already\x1b[2J exists", 409, 0, 5, 0, 1), "2026-01-02 03:04:05 127.0.0.1:5555 PUT /a.txt 409 0 B 12.5ms refused: already\\x1b[2J exists\n"},
+		{FormatJSON, uploadRecord("PATCH", "/t.bin", "cut short", "", 204, 4, 48, 28, 1), `{"time":"2026-01-02T03:04:05Z","client":"127.0.0.1:5555","method":"PATCH","path":"/t.bin","status":204,"bytes":4,"duration_ms":12.5,"outcome":"cut short","size":48,"kind":"upload","done":28,"uri":"/.ferry/tus/ID","proto":"HTTP/1.1"}` + "\n"},
+		{FormatJSON, uploadRecord("PUT", "/a", "refused", "too \"big\"", 413, 0, 9, 0, 1), `{"time":"2026-01-02T03:04:05Z","client":"127.0.0.1:5555","method":"PUT","path":"/a","status":413,"bytes":0,"duration_ms":12.5,"outcome":"refused","size":9,"kind":"upload","done":0,"reason":"too \"big\"","uri":"/.ferry/tus/ID","proto":"HTTP/1.1"}` + "\n"},
+		// Apache's %b stays the response's size, and the request line the one sent.
+		{FormatCombined, uploadRecord("PATCH", "/t.bin", "complete", "", 204, 4, 48, 48, 1), `127.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "PATCH /.ferry/tus/ID HTTP/1.1" 204 - "-" "-"` + "\n"},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		if err := NewHandler(&out, &errOut, tc.format, false).Handle(context.Background(), tc.rec); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.format, out.String(), tc.want)
+		}
+		if tc.format == FormatJSON && !json.Valid(out.Bytes()) {
+			t.Errorf("invalid JSON: %s", out.String())
+		}
+	}
+}

@@ -435,3 +435,82 @@ func TestStartShowsAndObserves(t *testing.T) {
 		t.Errorf("sent %d, in flight %d, requests %d; want 10, 0, 2", s.BytesSent, len(s.InFlight), s.Requests)
 	}
 }
+
+// putThrough runs one upload request through the tracker; act is what the
+// handler tells the transfer.
+func putThrough(tk *Tracker, path string, status int, received int64, act func(*Transfer)) (*Transfer, string) {
+	r := httptest.NewRequest("PUT", path, nil)
+	r.RemoteAddr = "10.0.0.9:1"
+	w := httptest.NewRecorder()
+	tr, rec := tk.Start(w, r, nil)
+	act(tr)
+	tk.Received(tr, received)
+	rec.WriteHeader(status)
+	outcome, counted := tk.End(tr, r, rec, w.Header())
+	if counted {
+		panic("an upload counted as a download")
+	}
+	return tr, outcome
+}
+
+func TestUploadOutcomes(t *testing.T) {
+	tk := NewTracker(0)
+	cases := []struct {
+		name    string
+		status  int
+		recv    int64
+		act     func(*Transfer)
+		outcome string
+		done    int64
+	}{
+		{"stored", 201, 5, func(tr *Transfer) { tr.Upload("/a.txt", 0, 5); tr.Describe(KindUpload, 5); tr.Stored("/a.txt") }, Complete, 5},
+		{"refused before the body", 409, 0, func(tr *Transfer) { tr.Refuse("already exists") }, Refused, 0},
+		{"cut", 400, 3, func(tr *Transfer) { tr.Upload("/c.bin", 0, 10); tr.Describe(KindUpload, 10); tr.Cut() }, CutShort, 3},
+		{"resumed piece", 204, 4, func(tr *Transfer) { tr.Upload("/t.bin", 6, 20); tr.Describe(KindUpload, 20); tr.Piece() }, Partial, 10},
+		{"resumed and cut", 204, 4, func(tr *Transfer) { tr.Upload("/t.bin", 10, 20); tr.Describe(KindUpload, 20); tr.Cut() }, CutShort, 14},
+		{"failure not described", 507, 2, func(tr *Transfer) { tr.Upload("/d.bin", 0, 9); tr.Describe(KindUpload, 9) }, Refused, 2},
+		{"folders only", 201, 0, func(tr *Transfer) { tr.Upload("/", 0, 9) }, "", 0},
+		{"two files", 201, 9, func(tr *Transfer) {
+			tr.Upload("/x", 0, 9)
+			tr.Describe(KindUpload, 9)
+			tr.Stored("/x")
+			tr.Stored("/y")
+		}, Complete, 9},
+	}
+	for _, c := range cases {
+		tr, outcome := putThrough(tk, "/put", c.status, c.recv, c.act)
+		if outcome != c.outcome || tr.Done() != c.done {
+			t.Errorf("%s: %q, done %d; want %q, %d", c.name, outcome, tr.Done(), c.outcome, c.done)
+		}
+	}
+	if _, o := putThrough(tk, "/put", 413, 0, func(tr *Transfer) { tr.Refuse("too large") }); o != Refused {
+		t.Fatal(o)
+	}
+	s := tk.Snapshot()
+	if s.UploadsCompleted != 3 || s.UploadsCutShort != 2 || s.Completed != 0 || len(s.InFlight) != 0 {
+		t.Errorf("uploads completed %d, cut %d, downloads %d, in flight %d; want 3, 2, 0, 0",
+			s.UploadsCompleted, s.UploadsCutShort, s.Completed, len(s.InFlight))
+	}
+	var moved []string
+	for _, m := range s.Moved {
+		moved = append(moved, m.Path+" "+m.Outcome+" "+strconv.FormatInt(m.Done, 10)+"/"+strconv.FormatInt(m.Size, 10)+" ×"+strconv.Itoa(m.Count))
+	}
+	want := "/a.txt complete 5/5 ×1, /c.bin cut short 3/10 ×1, /t.bin cut short 14/20 ×1, /x complete -1/-1 ×1, /y complete -1/-1 ×1"
+	if got := strings.Join(moved, ", "); got != want {
+		t.Errorf("moved:\n got %s\nwant %s", got, want)
+	}
+}
+
+// The list of what moved keeps the first files and counts the rest;
+// repeats are one entry.
+func TestMovedIsBounded(t *testing.T) {
+	tk := NewTracker(0)
+	for i := range maxMoved + 5 {
+		serve(tk, "10.0.0.1:1", "GET", "/f"+strconv.Itoa(i), 200, 10, 10, "")
+		serve(tk, "10.0.0.1:1", "GET", "/f0", 200, 10, 10, "")
+	}
+	s := tk.Snapshot()
+	if len(s.Moved) != maxMoved || s.MovedMore != 5 || s.Moved[0].Count != maxMoved+6 || s.Moved[maxMoved-1].Path != "/f19" {
+		t.Errorf("moved %d (first %+v, last %+v), more %d", len(s.Moved), s.Moved[0], s.Moved[len(s.Moved)-1], s.MovedMore)
+	}
+}

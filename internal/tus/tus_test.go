@@ -443,3 +443,72 @@ func TestRestart(t *testing.T) {
 		t.Errorf("after restart the folder holds %v, want keep.bin only", names)
 	}
 }
+
+// serveFrom answers one request as if it came from the address remote.
+func (e *env) serveFrom(remote, method, target string, hdr ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	r.RemoteAddr = remote
+	r.Header.Set("Tus-Resumable", Version)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r, strings.TrimPrefix(r.URL.Path, "/tus/"))
+	return w
+}
+
+// Unfinished uploads are capped per client address and in all; a finished
+// or cancelled one gives its place back. Creation alone writes nothing.
+func TestCaps(t *testing.T) {
+	e := newEnv(t, Options{MaxPerClient: 2, MaxUnfinished: 3})
+	create := func(remote, name string) (int, string) {
+		w := e.serveFrom(remote, "POST", "/tus/", "Upload-Length", "3", "Upload-Metadata", "filename "+b64(name))
+		return w.Code, w.Header().Get("Location")
+	}
+	var locs []string
+	for i, c := range []struct {
+		remote string
+		want   int
+	}{
+		{"10.0.0.1:1", 201}, {"10.0.0.1:2", 201}, {"10.0.0.1:3", 429},
+		{"10.0.0.2:1", 201}, {"10.0.0.3:1", 503},
+	} {
+		code, loc := create(c.remote, "f"+strconv.Itoa(i))
+		if code != c.want {
+			t.Fatalf("creation %d from %s: %d, want %d", i, c.remote, code, c.want)
+		}
+		if loc != "" {
+			locs = append(locs, loc)
+		}
+	}
+	if ents, _ := os.ReadDir(e.dir); len(ents) != 0 {
+		t.Errorf("creations wrote %d entries", len(ents))
+	}
+	// One finishes, one is cancelled: two places.
+	resp := e.patch(e.srv.URL+"/tus/"+locs[0], 0, []byte("abc"))
+	if resp.StatusCode != 204 {
+		t.Fatalf("PATCH: %s", resp.Status)
+	}
+	if w := e.serveFrom("10.0.0.1:1", "DELETE", "/tus/"+locs[1]); w.Code != 204 {
+		t.Fatalf("DELETE: %d", w.Code)
+	}
+	for i, want := range []int{201, 201, 503} {
+		if code, _ := create("10.0.0.1:9", "g"+strconv.Itoa(i)); code != want {
+			t.Errorf("creation %d after two places freed: %d, want %d", i, code, want)
+		}
+	}
+}
+
+// A length beyond the free space of the target's filesystem is refused at
+// creation.
+func TestBeyondFreeSpace(t *testing.T) {
+	e := newEnv(t, Options{})
+	free, ok := e.fs.Available(".")
+	if !ok {
+		t.Skip("free space cannot be told here")
+	}
+	w := e.serveFrom("10.0.0.1:1", "POST", "/tus/", "Upload-Length", strconv.FormatInt(free+1<<30, 10), "Upload-Metadata", "filename "+b64("x"))
+	if w.Code != http.StatusInsufficientStorage || !strings.Contains(w.Body.String(), "free space") {
+		t.Errorf("creation beyond the free space: %d %s", w.Code, w.Body)
+	}
+}
