@@ -147,6 +147,7 @@ type Handler struct {
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 	metrics *metrics.Metrics
+	links   *qrcode.Links
 
 	mu     sync.RWMutex
 	custom map[string]http.Handler
@@ -184,11 +185,12 @@ func New(dir string, opts Options) (*Handler, error) {
 		tracker: transfer.NewTracker(opts.ExitAfter),
 		xorigin: http.NewCrossOriginProtection(),
 		custom:  map[string]http.Handler{},
+		links:   new(qrcode.Links),
 	}
 	h.read = fileserver.New(fsys, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can: listing.Capabilities{
-			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move,
+			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move, Overwrite: opts.Overwrite,
 			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
 			Resumable: opts.Upload && opts.Resumable,
 		},
@@ -197,6 +199,7 @@ func New(dir string, opts Options) (*Handler, error) {
 		// Script in a served file runs at ferry's origin; that matters only
 		// where the origin can write or carries credentials.
 		Sandbox: opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,
+		Links:   h.links,
 	})
 	h.write = write.New(fsys, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
@@ -263,6 +266,13 @@ func (h *Handler) Close() error {
 	}
 	return h.fs.Close()
 }
+
+// SetLinkURLs tells the handler the absolute URLs it is reachable at
+// ("http://192.168.1.5:8000/"), best first, as ferry's banner lists them.
+// A listing opened through a loopback name then shows a QR code of the
+// first one another machine can reach, instead of a localhost address that
+// would lead a phone to itself. Call it once the listeners are known.
+func (h *Handler) SetLinkURLs(urls []string) { h.links.Set(urls) }
 
 // Done is closed once Options.ExitAfter complete downloads were served.
 func (h *Handler) Done() <-chan struct{} { return h.tracker.Done() }
@@ -470,7 +480,7 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 		rep.Restrict(h.statusViewer(r))
 		status.Write(w, r, rep, fileserver.SetPageHeaders)
 	case rest == "qr.svg":
-		qrcode.Serve(w, r)
+		h.links.Serve(w, r)
 	case rest == "metrics":
 		if !h.seesClients(r) {
 			httperr.Write(w, r, http.StatusForbidden, "metrics are shown to clients on this machine, or with a grant on /")

@@ -10,6 +10,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/checksum"
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/share"
 )
@@ -34,10 +35,12 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 		return nil, ErrFilesReadOnly
 	}
 	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
+	links := new(qrcode.Links)
 	sh, err := share.Open(paths, policy, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can:       listing.Capabilities{Archive: !opts.NoListing},
 		Hash:      hashFile,
+		Links:     links,
 	})
 	if err != nil {
 		return nil, err
@@ -56,6 +59,7 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 		c.Close() // the folder's reader, replaced by the set's
 	}
 	h.read, h.share = sh, sh
+	h.links = links // the set's listing and the QR endpoint share one
 	if opts.Once {
 		h.tracker.WantEach(sh.URLPaths())
 	}

@@ -198,9 +198,10 @@ func TestArchiveFormats(t *testing.T) {
 			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
 		}
 	}
-	// The page offers the download buttons.
-	if _, page := Do(t, "GET", p.URL+"/docs/", nil, "Accept", "text/html"); !bytes.Contains(page, []byte(`href="?zip"`)) {
-		t.Errorf("listing has no ?zip link")
+	// The page offers the download buttons: a GET form, which mirroring
+	// tools leave alone (a link was, until issue 11).
+	if _, page := Do(t, "GET", p.URL+"/docs/", nil, "Accept", "text/html"); !bytes.Contains(page, []byte(`name="zip" value=""`)) {
+		t.Errorf("listing has no ?zip button")
 	}
 }
 

@@ -33,6 +33,10 @@ func TestBrowser(t *testing.T) {
 	t.Run("Resumable", func(t *testing.T) { testBrowserResumable(t, browser) })
 	t.Run("PutFallback", func(t *testing.T) { testBrowserPutFallback(t, browser) })
 	t.Run("UploadErrors", func(t *testing.T) { testBrowserUploadErrors(t, browser) })
+	t.Run("PageDetails", func(t *testing.T) { testBrowserPageDetails(t, browser) })
+	t.Run("PageNoJavaScript", func(t *testing.T) { testBrowserPageNoJS(t, browser) })
+	t.Run("UploadCards", func(t *testing.T) { testBrowserUploadCards(t, browser) })
+	t.Run("StatusRefresh", func(t *testing.T) { testBrowserStatusRefresh(t, browser) })
 }
 
 // readOnlyTree has distinct sizes so that size order differs from name order.
@@ -94,8 +98,9 @@ func testBrowserReadOnly(t *testing.T, browser context.Context) {
 	}
 
 	// Sorting: the Size header sorts ascending, a second click descending;
-	// folders stay first.
-	tb.clickNavigate(`#listing th.s a`)
+	// folders stay first. (The headers are GET forms since issue 11, so that
+	// mirroring tools do not fetch every order of every folder.)
+	tb.clickNavigate(`#listing th.s button.sort`)
 	if got := eval[string](tb, `location.search`); got != "?sort=size&order=asc" {
 		t.Errorf("after clicking Size: location.search = %q", got)
 	}
@@ -106,7 +111,7 @@ func testBrowserReadOnly(t *testing.T, browser context.Context) {
 	if got := eval[string](tb, `document.querySelector('#listing th.s').getAttribute('aria-sort')`); got != "ascending" {
 		t.Errorf("Size header aria-sort = %q, want ascending", got)
 	}
-	tb.clickNavigate(`#listing th.s a`)
+	tb.clickNavigate(`#listing th.s button.sort`)
 	wantDesc := []string{"docs", "big.bin", "photo.png", "Readme.md", "zeta.go", "tiny.txt"}
 	if got := tb.rowNames(); !slices.Equal(got, wantDesc) {
 		t.Errorf("size descending = %q, want %q", got, wantDesc)
@@ -313,14 +318,15 @@ func testBrowserClean(t *testing.T, browser context.Context) {
 	tb.waitFor("app.js to run", `document.body.classList.contains('js')`)
 	tb.waitFor("row actions", `document.querySelectorAll('#listing td.a button').length > 0`)
 
-	// The QR disclosure loads its image on demand.
-	tb.do("open the QR code", chromedp.Click(chromedp.CSS(`details.qr > summary`)))
-	tb.waitFor("the QR image", `(() => { const i = document.querySelector('details.qr img'); return i.complete && i.naturalWidth > 0; })()`)
+	// The QR pop-up loads its image on demand.
+	tb.do("open the QR code", chromedp.Click(chromedp.CSS(`#qr button`)))
+	tb.waitFor("the QR image", `(() => { const i = document.querySelector('#qr .qr-pop img'); return i && i.complete && i.naturalWidth > 0; })()`)
 	tb.do("filter", chromedp.SendKeys(chromedp.CSS("#filter"), "zip"))
 	tb.waitFor("the filter", `document.querySelectorAll('#listing tbody tr[data-name]:not([hidden])').length === 1`)
 
 	reqs := tb.seenRequests()
-	for _, want := range []string{"/.ferry/assets/app.js", "/.ferry/assets/app.css", "/.ferry/qr.svg"} {
+	// The stylesheet is inline since issue 11 (mirroring tools saved it).
+	for _, want := range []string{"/.ferry/assets/app.js", "/.ferry/qr.svg"} {
 		if !slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, want) }) {
 			t.Errorf("no request for %s seen (the network listener is blind?): %q", want, reqs)
 		}

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"crypto/sha512"
 	"encoding/hex"
+	"html"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,16 +38,68 @@ func TestQRTerminal(t *testing.T) {
 	}
 }
 
+// qrValue is what the page's QR code encodes: the u= of its QR form.
+var qrValue = regexp.MustCompile(`<form class="qr" id="qr" method="get" action="([^"]*)"><input type="hidden" name="u" value="([^"]*)">`)
+
+// reachableAddr is an address of this machine another one could use, as
+// the banner lists them (not loopback, not link-local); "" when none.
+func reachableAddr() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
+}
+
+// TestQRPage: the page's QR code leads a phone to the folder. Opened on
+// localhost, it must not encode localhost, which would lead the phone to
+// itself, but an address of the LAN (issue 11).
 func TestQRPage(t *testing.T) {
 	dir := t.TempDir()
 	WriteFiles(t, dir, map[string]string{"docs/a.txt": "a"})
-	p := Start(t, dir, "-p", "0")
-	_, page := Do(t, "GET", p.URL+"/docs/", nil, "Accept", "text/html")
-	if !bytes.Contains(page, []byte(`<img src="../.ferry/qr.svg?u=%2fdocs%2f"`)) {
-		t.Errorf("page has no QR image:\n%s", page)
+	p := Start(t, dir, "-p", "0") // every interface, as by default
+	lan := reachableAddr()
+	for _, host := range []string{"", "localhost:" + p.Port, "[::1]:" + p.Port, lan + ":" + p.Port} {
+		if host == ":"+p.Port {
+			continue // no LAN address here
+		}
+		var hdr []string
+		if host != "" {
+			hdr = []string{"Host", host}
+		}
+		_, page := Do(t, "GET", p.URL+"/docs/", nil, append(hdr, "Accept", "text/html")...)
+		m := qrValue.FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("Host %q: page has no QR form:\n%s", host, page)
+		}
+		action, u := string(m[1]), html.UnescapeString(string(m[2]))
+		if action != "../.ferry/qr.svg" {
+			t.Errorf("Host %q: QR form leads to %q", host, action)
+		}
+		switch {
+		case strings.HasPrefix(host, lan+":") && lan != "":
+			// Opened on the LAN address: the page's own address serves.
+			if u != "/docs/" {
+				t.Errorf("Host %q: QR encodes %q, want the folder's path", host, u)
+			}
+		case lan == "":
+			t.Logf("no non-loopback interface here: the QR code can only encode %q", u)
+		default:
+			if want := "http://" + lan + ":" + p.Port + "/docs/"; u != want {
+				t.Errorf("Host %q: QR encodes %q, want %q (an address a phone can reach)", host, u, want)
+			}
+		}
+		// The endpoint draws what the page hands it, through the host the
+		// page was opened on.
+		resp, body := Do(t, "GET", p.URL+"/.ferry/qr.svg?u="+url.QueryEscape(u), nil, hdr...)
+		if resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte("<svg")) {
+			t.Errorf("Host %q: qr.svg?u=%s answers %d", host, u, resp.StatusCode)
+		}
 	}
-	if resp, _ := Do(t, "GET", p.URL+"/.ferry/qr.svg?u=%2fdocs%2f", nil); resp.StatusCode != 200 {
-		t.Errorf("the page's QR image answers %d", resp.StatusCode)
+	if lan == "" {
+		t.Skip("no non-loopback interface: the LAN address case cannot be checked here")
 	}
 	cases := []struct {
 		u      string

@@ -255,6 +255,13 @@ func (a *app) serve(args []string) error {
 		f.tlsFingerprint = server.Fingerprint(*cert)
 	}
 
+	// The page's QR code needs an address a phone can reach, which a page
+	// opened on localhost cannot know by itself.
+	scheme := "http"
+	if cert != nil {
+		scheme = "https"
+	}
+	handler.SetLinkURLs(server.URLs(ls, scheme))
 	abs, _ := filepath.Abs(dir)
 	a.banner(abs, ls, &f, defaultPort)
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// leaves it off, so a static site's own scripts run, as they do under
 	// python -m http.server.
 	Sandbox bool
+	// Links are the server's own URLs, for the QR code of a page opened
+	// through a loopback name; nil knows none.
+	Links *qrcode.Links
 }
 
 // Server serves reads from a rooted tree.
@@ -255,6 +259,7 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, na
 	if name != "." {
 		page.Path = "/" + name + "/"
 	}
+	page.QR = s.opts.Links.PageURL(r, page.Path)
 	page.Entries = make([]listing.Entry, 0, len(entries))
 	for _, e := range entries {
 		if s.opts.Only != nil && name == "." && !s.opts.Only[e.Name] {
@@ -300,7 +305,7 @@ func WritePage(w http.ResponseWriter, r *http.Request, page *listing.Page) {
 // SetPageHeaders sets the security headers of ferry's own HTML pages: scripts
 // and styles only from ferry's embedded assets, no framing, no referrer leak.
 func SetPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", listing.PageCSP())
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")

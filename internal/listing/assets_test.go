@@ -2,10 +2,12 @@ package listing
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,16 +70,70 @@ func TestAssetHandler(t *testing.T) {
 	}
 }
 
-// Every asset the page links to must exist.
+// Every asset the page starts must exist: the scripts its loader names, the
+// inline stylesheet and icon from the embedded files.
 func TestLinkedAssetsExist(t *testing.T) {
-	out := render(t, &Page{Path: "/", Can: Capabilities{Upload: true}}, false)
-	for _, name := range []string{AssetJS, AssetCSS, AssetFavicon} {
-		if !strings.Contains(out, ".ferry/assets/"+name) {
-			t.Errorf("page does not link %s", name)
+	out := render(t, &Page{Path: "/", Can: Capabilities{Upload: true, Resumable: true}}, false)
+	for _, name := range []string{AssetJS, "tus.js"} {
+		if !strings.Contains(loaderJS, "'"+name+"'") {
+			t.Errorf("the loader does not start %s", name)
 		}
 		if _, err := assetFS.ReadFile("assets/" + name); err != nil {
 			t.Errorf("asset %s: %v", name, err)
 		}
+	}
+	if !strings.Contains(out, `data-assets=".ferry/assets/"`) || !strings.Contains(out, "<script>"+loaderJS+"</script>") {
+		t.Error("page lacks the loader or the asset folder it reads")
+	}
+	css, _ := assetFS.ReadFile("assets/" + AssetCSS)
+	if len(css) == 0 || !strings.Contains(out, "<style>"+string(css)+"</style>") {
+		t.Error("page does not carry app.css inline, byte for byte")
+	}
+	if !strings.Contains(out, `<link rel="icon" href="data:image/svg&#43;xml;base64,`) {
+		t.Error("page has no inline icon")
+	}
+}
+
+// The inline stylesheet and loader are admitted by their hashes, and
+// nothing else inline is: a browser would refuse a mismatch silently.
+func TestInlineMatchesCSP(t *testing.T) {
+	out := render(t, &Page{Path: "/a/", Can: Capabilities{Upload: true, Archive: true}}, false)
+	csp := PageCSP()
+	for _, c := range []struct{ open, close, directive string }{
+		{"<style>", "</style>", "style-src "}, {"<script>", "</script>", "script-src "},
+	} {
+		if n := strings.Count(out, c.open); n != 1 {
+			t.Fatalf("%d %s elements, want 1", n, c.open)
+		}
+		body := out[strings.Index(out, c.open)+len(c.open):]
+		body = body[:strings.Index(body, c.close)]
+		dir := csp[strings.Index(csp, c.directive):]
+		dir = dir[:strings.IndexByte(dir, ';')]
+		if !strings.Contains(dir, sourceHash(body)) {
+			t.Errorf("%s content hashes to %s, not in %q", c.open, sourceHash(body), dir)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(out, " style=") {
+		t.Error("inline styles must stay refused")
+	}
+}
+
+// Mirroring tools follow every href and src: the page offers links to its
+// entries, its parent and its ancestors, and nothing of ferry's own (issue 11).
+func TestMirrorShape(t *testing.T) {
+	p := &Page{Path: "/a/b/", Entries: []Entry{{Name: "d", IsDir: true}, {Name: "f x.txt"}},
+		Can: Capabilities{Upload: true, Delete: true, Move: true, Archive: true, Resumable: true}}
+	out := render(t, p, false)
+	allowed := map[string]bool{"d/": true, "f%20x.txt": true, "../": true, "../../": true}
+	for _, m := range regexp.MustCompile(`(?i)\s(href|src|lowsrc|background|data|code|poster|srcset)=("[^"]*"|'[^']*'|[^\s>]+)`).FindAllStringSubmatch(out, -1) {
+		v := html.UnescapeString(strings.Trim(m[2], `"'`))
+		if allowed[v] || strings.HasPrefix(v, "data:") && m[1] == "href" {
+			continue
+		}
+		t.Errorf("a mirroring tool would follow %s=%q", m[1], v)
+	}
+	if strings.Contains(out, "?sort=") || strings.Contains(out, "?zip") || strings.Contains(out, "qr.svg?") {
+		t.Error("page has query links")
 	}
 }
 

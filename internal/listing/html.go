@@ -14,7 +14,8 @@ import (
 // checks every request; these only decide what is shown.
 type Capabilities struct {
 	Upload, Delete, Move bool  // POST/PUT/MKCOL; DELETE; MOVE (rename)
-	Archive              bool  // links to ?zip and ?tar
+	Archive              bool  // buttons for ?zip and ?tar
+	Overwrite            bool  // uploads replace existing files: the page asks first
 	MaxUpload            int64 // bytes; 0 = no limit
 	Resumable            bool  // tus uploads at .ferry/tus/: loads tus.js, data-can-resume
 }
@@ -25,10 +26,16 @@ type Page struct {
 	Entries []Entry
 	Sort    Sort
 	Can     Capabilities
+	// QR is what the page's QR code encodes: an absolute URL, or a path
+	// that the QR endpoint resolves against the request's host. Empty
+	// means Path.
+	QR string
 }
 
 // Display format of modification times: absolute, with the year, so a listing
-// read next year (or pasted in a bug report) still says when.
+// read next year (or pasted in a bug report) still says when. The server
+// writes them in UTC and says so in the column's header; app.js rewrites
+// them into the viewer's own time zone.
 const timeLayout = "2006-01-02 15:04"
 
 // cleanPath returns p.Path with a leading and a trailing slash, so a caller
@@ -69,7 +76,9 @@ type crumb struct {
 type column struct {
 	Label    string
 	Class    string
-	Href     string // ?sort=KEY&order=...
+	Key      string // ?sort=KEY
+	Order    string // &order=ORDER: what a click asks for
+	Zone     bool   // the times column: says they are UTC
 	Arrow    string // ▲ or ▼ on the active column
 	AriaSort string // ascending / descending on the active column
 }
@@ -77,6 +86,9 @@ type column struct {
 // frame is what the template needs; rows are written by hand (see writeRows).
 type frame struct {
 	Path       string
+	QR         string // the u= of the QR code (see Page.QR)
+	Style      template.CSS
+	Favicon    template.URL
 	Assets     string // relative URL of <mount>/.ferry/assets/
 	Ferry      string // relative URL of <mount>/.ferry/ (ferry's own pages)
 	Crumbs     []crumb
@@ -123,12 +135,12 @@ func (p *Page) frame() frame {
 
 	s := p.Sort.normalized()
 	cols := []column{
-		{Label: "Name", Class: "n", Href: SortName},
-		{Label: "Size", Class: "s", Href: SortSize},
-		{Label: "Modified", Class: "t", Href: SortTime},
+		{Label: "Name", Class: "n", Key: SortName},
+		{Label: "Size", Class: "s", Key: SortSize},
+		{Label: "Modified", Class: "t", Key: SortTime, Zone: true},
 	}
 	for i := range cols {
-		key := cols[i].Href
+		key := cols[i].Key
 		order := "asc"
 		if key == s.Key {
 			// Clicking the active column flips it; the arrow shows the
@@ -140,7 +152,7 @@ func (p *Page) frame() frame {
 				cols[i].Arrow, cols[i].AriaSort = "▼", "descending"
 			}
 		}
-		cols[i].Href = "?sort=" + key + "&order=" + order
+		cols[i].Order = order
 	}
 
 	var dirs, files int
@@ -154,8 +166,15 @@ func (p *Page) frame() frame {
 		}
 	}
 
+	qr := p.QR
+	if qr == "" {
+		qr = path
+	}
 	f := frame{
 		Path:       path,
+		QR:         qr,
+		Style:      template.CSS(page.style),
+		Favicon:    template.URL(page.favicon),
 		Assets:     AssetPrefix(path),
 		Ferry:      strings.Repeat("../", depth) + ".ferry/",
 		Crumbs:     crumbs,
@@ -207,9 +226,19 @@ func summary(dirs, files int, total int64) string {
 // The page frame. html/template escapes everything in it by context; the rows
 // in between are written by writeRows, which escapes by hand for speed.
 //
-// The page must run under a strict Content-Security-Policy (no inline script,
-// no style attributes, no inline handlers): data reaches app.js only through
-// the body's data- attributes.
+// The page must run under a strict Content-Security-Policy (no inline script
+// or style except the two whose hashes PageCSP lists, no style attributes,
+// no inline handlers): data reaches app.js only through the body's data-
+// attributes.
+//
+// Mirroring tools (wget -r, lftp mirror) follow every href and src they find,
+// whatever the tag: a listing served by ferry must offer them exactly the
+// shared files, as python -m http.server's does. So only entries and
+// breadcrumbs are links. The stylesheet is inline and the icon a data: URL;
+// scripts are started by the inline loader (no tool runs script); sorting,
+// archives and the QR code are GET forms, which browsers submit and tools
+// never do (wget notes a form's action only to rewrite it with -k; lftp
+// does not read forms).
 var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!doctype html>
 <html lang="en">
 <head>
@@ -218,12 +247,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
 <title>Index of {{.Path}}</title>
-<link rel="stylesheet" href="{{.Assets}}app.css">
-<link rel="icon" href="{{.Assets}}favicon.svg" type="image/svg+xml">
-{{if .Can.Resumable}}<script src="{{.Assets}}tus.js" defer></script>
-{{end}}<script src="{{.Assets}}app.js" defer></script>
+<link rel="icon" href="{{.Favicon}}" type="image/svg+xml">
+<style>{{.Style}}</style>
 </head>
-<body data-path="{{.Path}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}" data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}>
+<body data-path="{{.Path}}" data-assets="{{.Assets}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}"{{if .Can.Overwrite}} data-can-overwrite="1"{{end}} data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}>
 <header class="top">
 <nav class="crumbs" aria-label="Breadcrumb"><ol>
 {{- range .Crumbs}}<li>{{if .Current}}<span aria-current="page"{{if .Root}} class="home"{{end}}>{{.Name}}</span>{{else}}<a href="{{.Href}}"{{if .Root}} class="home"{{end}}>{{.Name}}</a>{{end}}</li>{{end -}}
@@ -234,14 +261,14 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <div class="toolbar">
 <span class="filter-wrap" id="filter-wrap" hidden><input type="search" id="filter" class="filter" placeholder="Filter…" aria-label="Filter entries by name" autocomplete="off" spellcheck="false"></span>
 {{- if .Can.Archive}}
-<span class="archives">Download folder: <a class="btn" href="?zip" download>.zip</a> <a class="btn" href="?tar" download>.tar</a></span>
+<form class="archives" method="get"><span>Download folder:</span> <button class="btn" type="submit" name="zip" value="">.zip</button> <button class="btn" type="submit" name="tar" value="">.tar</button></form>
 {{- end}}
-<details class="qr"><summary class="btn">QR</summary><img src="{{.Ferry}}qr.svg?u={{.Path}}" alt="QR code of this folder's address" width="180" height="180" loading="lazy"></details>
+<form class="qr" id="qr" method="get" action="{{.Ferry}}qr.svg"><input type="hidden" name="u" value="{{.QR}}"><button class="btn" type="submit" title="QR code of this folder's address, for a phone">QR</button></form>
 </div>
 {{- if .Can.Upload}}
 <section class="write" aria-label="Add files and folders">
 <form class="upload-form" id="upload-form" method="post" action="./" enctype="multipart/form-data">
-<label class="btn primary picker">Upload files <input type="file" name="file" multiple aria-label="Choose files to upload"></label>
+<label class="picker"><span class="jsonly">Upload files</span><input type="file" name="file" multiple aria-label="Choose files to upload"></label>
 <button type="submit" class="btn nojs">Upload</button>
 <span class="hint"><span class="jsonly drop-hint">or drop files and folders anywhere</span>
 {{- if .MaxUpload}} <span class="limit">(up to {{.MaxUpload}} each)</span>{{end}}</span>
@@ -256,7 +283,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 {{- end}}
 <table class="listing" id="listing">
 <thead><tr>
-{{- range .Columns}}<th class="{{.Class}}"{{if .AriaSort}} aria-sort="{{.AriaSort}}"{{end}} scope="col"><a href="{{.Href}}">{{.Label}}{{if .Arrow}} <span class="arrow" aria-hidden="true">{{.Arrow}}</span>{{end}}</a></th>{{end -}}
+{{- range .Columns}}<th class="{{.Class}}"{{if .AriaSort}} aria-sort="{{.AriaSort}}"{{end}} scope="col"><form method="get"><button class="sort" type="submit" name="sort" value="{{.Key}}">{{.Label}}{{if .Zone}} <span class="tz">(UTC)</span>{{end}}{{if .Arrow}} <span class="arrow" aria-hidden="true">{{.Arrow}}</span>{{end}}</button><input type="hidden" name="order" value="{{.Order}}"></form></th>{{end -}}
 </tr></thead>
 <tbody>
 {{- if .Parent}}
@@ -269,6 +296,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 </table>
 </main>
 <footer class="foot">served by ferry</footer>
+<script>` + loaderJS + `</script>
 </body>
 </html>
 {{end}}`))
@@ -338,7 +366,7 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 			row = append(row, `<time datetime="`...)
 			row = appendRFC3339UTC(row, e.ModTime)
 			row = append(row, `">`...)
-			row = appendLocalTime(row, e.ModTime)
+			row = appendUTCTime(row, e.ModTime)
 			row = append(row, `</time>`...)
 		}
 		row = append(row, "</td></tr>\n"...)
@@ -365,10 +393,11 @@ func appendRFC3339UTC(dst []byte, t time.Time) []byte {
 		byte('0'+sec/10), byte('0'+sec%10), 'Z')
 }
 
-// appendLocalTime appends t in timeLayout ("2006-01-02 15:04"), as
-// t.AppendFormat(dst, timeLayout) does for years 0 to 9999, without parsing
-// the layout for every row.
-func appendLocalTime(dst []byte, t time.Time) []byte {
+// appendUTCTime appends t in UTC in timeLayout ("2006-01-02 15:04"), as
+// t.UTC().AppendFormat(dst, timeLayout) does for years 0 to 9999, without
+// parsing the layout for every row.
+func appendUTCTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
 	y, mo, d := t.Date()
 	if y < 0 || y > 9999 {
 		return t.AppendFormat(dst, timeLayout)

@@ -46,7 +46,7 @@ func referenceRows(w *bufio.Writer, entries []Entry) error {
 			row = append(row, `<time datetime="`...)
 			row = e.ModTime.UTC().AppendFormat(row, time.RFC3339)
 			row = append(row, `">`...)
-			row = e.ModTime.AppendFormat(row, timeLayout)
+			row = e.ModTime.UTC().AppendFormat(row, timeLayout) // UTC, as the header says (issue 11)
 			row = append(row, `</time>`...)
 		}
 		row = append(row, "</td></tr>\n"...)
@@ -125,8 +125,8 @@ func TestTimeFormats(t *testing.T) {
 		if got, want := string(appendRFC3339UTC(nil, tm)), tm.UTC().Format(time.RFC3339); got != want {
 			t.Fatalf("appendRFC3339UTC(%v) = %q, want %q", tm, got, want)
 		}
-		if got, want := string(appendLocalTime(nil, tm)), tm.Format(timeLayout); got != want {
-			t.Fatalf("appendLocalTime(%v) = %q, want %q", tm, got, want)
+		if got, want := string(appendUTCTime(nil, tm)), tm.UTC().Format(timeLayout); got != want {
+			t.Fatalf("appendUTCTime(%v) = %q, want %q", tm, got, want)
 		}
 	}
 }

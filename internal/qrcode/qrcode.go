@@ -5,10 +5,13 @@ package qrcode
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mdp/qrterminal/v3"
 	"rsc.io/qr"
@@ -42,8 +45,9 @@ func Terminal(w io.Writer, u string) {
 var ErrForeign = errors.New("only URLs of this server are drawn")
 
 // Target resolves the u parameter of a QR request: an absolute http(s) URL
-// whose host is the request's Host, or a path on it.
-func Target(u, host string, tls bool) (string, error) {
+// whose host is the request's Host or the host of one of the server's own
+// URLs (links), or a path on the request's Host.
+func Target(u, host string, tls bool, links []string) (string, error) {
 	if u == "" || len(u) > maxURL {
 		return "", errors.New("missing or too long URL")
 	}
@@ -55,7 +59,7 @@ func Target(u, host string, tls bool) (string, error) {
 		return "", errors.New("invalid URL")
 	}
 	if p.Scheme == "" && p.Host == "" {
-		if !strings.HasPrefix(p.Path, "/") || strings.HasPrefix(u, "//") {
+		if !strings.HasPrefix(p.Path, "/") || strings.HasPrefix(u, "//") || host == "" {
 			return "", errors.New("invalid URL")
 		}
 		p.Scheme = "http"
@@ -64,11 +68,88 @@ func Target(u, host string, tls bool) (string, error) {
 		}
 		p.Host = host
 	}
-	if (p.Scheme != "http" && p.Scheme != "https") || p.User != nil || !strings.EqualFold(p.Host, host) || host == "" {
+	if (p.Scheme != "http" && p.Scheme != "https") || p.User != nil || !ownHost(p, host, links) {
 		return "", ErrForeign
 	}
 	p.Fragment = ""
 	return p.String(), nil
+}
+
+// ownHost reports whether p points at this server: the host the request
+// named, or the scheme and host of one of its own URLs.
+func ownHost(p *url.URL, host string, links []string) bool {
+	if host != "" && strings.EqualFold(p.Host, host) {
+		return true
+	}
+	for _, l := range links {
+		o, err := url.Parse(l)
+		if err == nil && o.Host != "" && strings.EqualFold(o.Scheme, p.Scheme) && strings.EqualFold(o.Host, p.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// Links holds the server's own URLs ("http://192.168.1.5:8000/"), best
+// first, as the banner prints them. They are known only once the listeners
+// are, after the handler was made, hence Set. The zero value knows none.
+type Links struct{ urls atomic.Pointer[[]string] }
+
+// Set records the server's URLs.
+func (l *Links) Set(urls []string) {
+	c := append([]string(nil), urls...)
+	l.urls.Store(&c)
+}
+
+func (l *Links) list() []string {
+	if l == nil {
+		return nil
+	}
+	if p := l.urls.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// reachable is the scheme and host of the first URL another machine can use
+// (not loopback), "" when there is none.
+func (l *Links) reachable() string {
+	for _, u := range l.list() {
+		p, err := url.Parse(u)
+		if err == nil && p.Host != "" && !IsLoopbackHost(p.Host) {
+			return p.Scheme + "://" + p.Host
+		}
+	}
+	return ""
+}
+
+// PageURL is what the listing's QR code of the folder at path (relative to
+// the handler's mount, "/docs/") encodes. A page opened through a loopback
+// name would hand a phone http://localhost:8000/, which leads the phone to
+// itself: then it is the same folder at the first address other machines
+// can reach, when the server has one. Otherwise it is path, which Serve
+// resolves against the request's own host.
+func (l *Links) PageURL(r *http.Request, path string) string {
+	if IsLoopbackHost(r.Host) {
+		if base := l.reachable(); base != "" {
+			return base + (&url.URL{Path: mount.Prefix(r) + path}).EscapedPath()
+		}
+	}
+	return path
+}
+
+// IsLoopbackHost reports whether a Host header value ("localhost:8000",
+// "127.0.0.1", "[::1]:80") names this machine's loopback interface.
+func IsLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // SVG renders a QR code of text as a standalone SVG document: one path, so
@@ -102,15 +183,17 @@ func SVG(text string) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// Serve answers /.ferry/qr.svg?u=URL.
-func Serve(w http.ResponseWriter, r *http.Request) {
+// Serve answers /.ferry/qr.svg?u=URL. A URL on one of the server's own
+// addresses is drawn even when the request came through another (the page
+// on localhost shows the LAN address); any other host is refused.
+func (l *Links) Serve(w http.ResponseWriter, r *http.Request) {
 	u := r.URL.Query().Get("u")
 	if strings.HasPrefix(u, "/") {
 		// The page names folders relative to the handler; under a prefix the
 		// URL a phone needs includes it.
 		u = (&url.URL{Path: mount.Prefix(r)}).EscapedPath() + u
 	}
-	target, err := Target(u, r.Host, r.TLS != nil)
+	target, err := Target(u, r.Host, r.TLS != nil, l.list())
 	if err != nil {
 		httperr.Write(w, r, http.StatusBadRequest, err.Error())
 		return

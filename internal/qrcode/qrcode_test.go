@@ -2,6 +2,7 @@ package qrcode
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -25,8 +26,13 @@ func TestTarget(t *testing.T) {
 		{"", "h:8000", false, ""},
 		{"/" + strings.Repeat("a", 2000), "h:8000", false, ""},
 		{"/x", "", false, ""},
+		// The server's own addresses are its own, whichever one the
+		// request came through; the scheme must match too.
+		{"http://192.0.2.7:8000/docs/", "localhost:8000", false, "http://192.0.2.7:8000/docs/"},
+		{"https://192.0.2.7:8000/docs/", "localhost:8000", false, ""},
+		{"http://192.0.2.8:8000/docs/", "localhost:8000", false, ""},
 	} {
-		got, err := Target(c.u, c.host, c.tls)
+		got, err := Target(c.u, c.host, c.tls, []string{"http://192.0.2.7:8000/", "http://localhost:8000/"})
 		if (err != nil) != (c.want == "") || got != c.want {
 			t.Errorf("Target(%q, %q) = %q, %v; want %q", c.u, c.host, got, err, c.want)
 		}
@@ -49,17 +55,57 @@ func TestSVG(t *testing.T) {
 }
 
 func FuzzTarget(f *testing.F) {
-	for _, s := range []string{"/", "/docs/", "http://h:1/x", "//x/", "http://h:1@evil/", "\\\\evil"} {
+	for _, s := range []string{"/", "/docs/", "http://h:1/x", "//x/", "http://h:1@evil/", "\\\\evil", "http://192.0.2.7:8000/a/", "HTTP://192.0.2.7:8000"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, u string) {
-		got, err := Target(u, "h:1", false)
+		got, err := Target(u, "h:1", false, []string{"http://192.0.2.7:8000/"})
 		if err != nil {
 			return
 		}
 		p, perr := url.Parse(got)
-		if perr != nil || !strings.EqualFold(p.Host, "h:1") || (p.Scheme != "http" && p.Scheme != "https") || p.User != nil {
-			t.Fatalf("Target(%q) = %q leads off this host", u, got)
+		own := strings.EqualFold(p.Host, "h:1") || p.Scheme == "http" && strings.EqualFold(p.Host, "192.0.2.7:8000")
+		if perr != nil || !own || (p.Scheme != "http" && p.Scheme != "https") || p.User != nil {
+			t.Fatalf("Target(%q) = %q leads off this server", u, got)
 		}
 	})
+}
+
+func TestPageURL(t *testing.T) {
+	var none Links
+	var lan Links
+	lan.Set([]string{"http://192.0.2.7:8000/", "http://[2001:db8::7]:8000/", "http://localhost:8000/"})
+	var loopOnly Links
+	loopOnly.Set([]string{"http://127.0.0.1:8000/", "http://localhost:8000/"})
+	for _, c := range []struct {
+		name  string
+		links *Links
+		host  string
+		want  string
+	}{
+		{"localhost gets the LAN address", &lan, "localhost:8000", "http://192.0.2.7:8000/a%20b/"},
+		{"127.0.0.1 too", &lan, "127.0.0.1:8000", "http://192.0.2.7:8000/a%20b/"},
+		{"and [::1]", &lan, "[::1]:8000", "http://192.0.2.7:8000/a%20b/"},
+		{"a LAN host keeps its own", &lan, "192.0.2.9:8000", "/a b/"},
+		{"no address known", &none, "localhost:8000", "/a b/"},
+		{"only loopback bound", &loopOnly, "localhost:8000", "/a b/"},
+		{"nil links", nil, "localhost:8000", "/a b/"},
+	} {
+		r := httptest.NewRequest("GET", "http://"+c.host+"/a%20b/", nil)
+		if got := c.links.PageURL(r, "/a b/"); got != c.want {
+			t.Errorf("%s: PageURL = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST:80": true, "app.localhost:1": true, "127.0.0.1": true, "127.9.9.9:8000": true,
+		"[::1]:8000": true, "::1": true, "[::ffff:127.0.0.1]:1": true, "localhost.": true,
+		"192.0.2.7:8000": false, "example.com": false, "localhost.example": false, "": false, "[fe80::1]:80": false,
+	} {
+		if got := IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
+	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	servers   []*fileserver.Server // one per tree, each with its cache of open files
 	noListing bool
 	can       listing.Capabilities
+	links     *qrcode.Links
 }
 
 // UsageError is a problem with the paths given, worded for the command line.
@@ -54,7 +56,7 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options) (*Server, er
 	if len(paths) == 0 {
 		return nil, &UsageError{"no files to share"}
 	}
-	s := &Server{items: map[string]*Item{}, noListing: read.NoListing, can: read.Can}
+	s := &Server{items: map[string]*Item{}, noListing: read.NoListing, can: read.Can, links: read.Links}
 	byParent := map[string][]string{}
 	var parents []string
 	seen := map[string]bool{}
@@ -189,6 +191,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := listing.Page{Path: "/", Can: s.can, Sort: listing.ParseSort(q)}
+	page.QR = s.links.PageURL(r, page.Path)
 	for _, it := range s.order {
 		info, err := it.fs.Stat(it.Name)
 		if err != nil {

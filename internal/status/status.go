@@ -1,5 +1,6 @@
 // Package status renders the server's figures at /.ferry/status: HTML for
-// people (refreshing itself, no script) and JSON for scripts.
+// people (kept current in place by status.js, reloaded by a meta refresh
+// without script) and JSON for scripts.
 package status
 
 import (
@@ -142,9 +143,6 @@ func Write(w http.ResponseWriter, r *http.Request, rep Report, pageHeaders func(
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		pageHeaders(h)
-		// Seconds-old figures are what a person watching wants; a meta refresh
-		// needs no script, which the page's CSP forbids inline anyway.
-		h.Set("Refresh", "2")
 	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
@@ -169,7 +167,9 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>ferry status</title><link rel="stylesheet" href="assets/app.css"></head>
+<title>ferry status</title><link rel="stylesheet" href="assets/app.css"><link rel="icon" href="assets/favicon.svg" type="image/svg+xml">
+<script src="assets/status.js" defer></script>
+<noscript><meta http-equiv="refresh" content="2"></noscript></head>
 <body><header class="top"><nav class="crumbs"><a href="../">Home</a> / status</nav></header><main>
 <h1>ferry status</h1>
 <table class="listing"><tbody>

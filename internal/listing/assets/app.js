@@ -1,9 +1,10 @@
 // ferry listing page: progressive enhancement.
 //
 // The page works without this script (links, sort, plain upload and new-folder
-// forms). This adds a filter box, drag-and-drop uploads with progress, and
-// rename/delete buttons, each only when the server says it allows them through
-// the <body> data- attributes. Plain script, no framework, no build step; it
+// forms, times in UTC). This adds a filter box, drag-and-drop uploads with
+// progress, rename/delete buttons, a QR code pop-up and times in the viewer's
+// own time zone, each only when the server says it allows them through the
+// <body> data- attributes. Plain script, no framework, no build step; it
 // runs under a CSP without 'unsafe-inline', so it never sets inline styles or
 // handlers and never evaluates strings.
 (function () {
@@ -15,7 +16,8 @@
   var can = {
     upload: body.dataset.canUpload === '1',
     del: body.dataset.canDelete === '1',
-    move: body.dataset.canMove === '1'
+    move: body.dataset.canMove === '1',
+    overwrite: body.dataset.canOverwrite === '1'
   };
   var maxUpload = parseInt(body.dataset.maxUpload || '0', 10) || 0;
   // Listing URLs always end in "/", so "./" is this folder whatever the
@@ -48,6 +50,68 @@
     if (s < 60) return s + ' s';
     if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
     return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+  }
+
+  // summaryText words counts as the server's summary line does.
+  function summaryText(dirs, files, bytes) {
+    var parts = [];
+    if (dirs) parts.push(dirs === 1 ? '1 folder' : dirs + ' folders');
+    if (files) parts.push(files === 1 ? '1 file' : files + ' files', humanSize(bytes));
+    return parts.length ? parts.join(' · ') : 'empty';
+  }
+
+  // fold makes names comparable for the filter: case, accents and
+  // compatibility forms (full-width letters, ligatures) do not count, so "e"
+  // finds "Été" and "ﬁle" finds "file".
+  var MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;
+  function fold(s) {
+    s = String(s);
+    if (s.normalize) s = s.normalize('NFKD').replace(MARKS, '');
+    return s.toLowerCase();
+  }
+
+  // ------------------------------------------------------------------ times
+  //
+  // The server writes modification times in UTC and says so in the column
+  // header; here they become the viewer's own local time, in the same
+  // format, and the header names the zone.
+
+  function pad(n, width) {
+    n = String(n);
+    while (n.length < width) n = '0' + n;
+    return n;
+  }
+
+  function localTime(d) {
+    var y = d.getFullYear();
+    if (y < 0 || y > 9999) return '';
+    return pad(y, 4) + '-' + pad(d.getMonth() + 1, 2) + '-' + pad(d.getDate(), 2) + ' ' +
+      pad(d.getHours(), 2) + ':' + pad(d.getMinutes(), 2);
+  }
+
+  function zoneName() {
+    try {
+      var parts = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date());
+      for (var i = 0; i < parts.length; i++) if (parts[i].type === 'timeZoneName') return parts[i].value;
+    } catch (e) { /* an old browser: say it plainly */ }
+    return 'local time';
+  }
+
+  function localizeHeader() {
+    var tz = $('#listing th.t .tz');
+    if (!tz) return;
+    tz.textContent = '(' + zoneName() + ')';
+    try { tz.title = 'Times in your time zone, ' + Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* keep none */ }
+  }
+
+  // localizeRow rewrites a row's <time> once; datetime keeps the UTC value.
+  function localizeRow(row) {
+    var t = row.querySelector('time');
+    if (!t || t.dataset.local) return;
+    var d = new Date(t.dateTime);
+    var text = isNaN(d.getTime()) ? '' : localTime(d);
+    if (text) t.textContent = text;
+    t.dataset.local = '1';
   }
 
   // encodePath escapes each segment of a relative path ("a b/c#.txt").
@@ -150,21 +214,59 @@
     input: $('#filter'),
     rows: [],
     names: [],
+    dirs: [],
+    sizes: [],
+    base: '', // the server's summary line, shown when nothing is filtered
+    none: null, // the "no matches" row
     frame: 0,
     index: function () {
       this.rows = entryRows();
-      this.names = this.rows.map(function (r) { return r.dataset.name.toLowerCase(); });
+      this.names = this.rows.map(function (r) { return fold(r.dataset.name); });
+      this.dirs = this.rows.map(function (r) { return r.dataset.dir === '1'; });
+      this.sizes = this.rows.map(function (r) {
+        var s = r.querySelector('td.s[data-bytes]');
+        return s ? Number(s.dataset.bytes) || 0 : 0;
+      });
+      var sum = $('#summary');
+      this.base = sum ? sum.textContent : '';
       this.apply();
     },
     apply: function () {
       if (!this.input) return;
-      var q = this.input.value.trim().toLowerCase(), shown = 0;
+      var raw = this.input.value.trim(), q = fold(raw);
+      var shown = 0, dirs = 0, files = 0, bytes = 0;
       for (var i = 0; i < this.rows.length; i++) {
         var hit = !q || this.names[i].indexOf(q) !== -1;
         if (this.rows[i].hidden === hit) this.rows[i].hidden = !hit;
-        if (hit) shown++;
+        if (!hit) continue;
+        shown++;
+        if (this.dirs[i]) dirs++;
+        else { files++; bytes += this.sizes[i]; }
       }
       this.input.title = q ? shown + ' of ' + this.rows.length + ' shown' : '';
+      // The summary counts what is shown; the last row says when nothing is.
+      var sum = $('#summary');
+      if (sum) {
+        if (!q) sum.textContent = this.base;
+        else if (!shown) sum.textContent = 'no matches (' + this.rows.length + ' entries)';
+        else sum.textContent = summaryText(dirs, files, bytes) + ' (' + shown + ' of ' + this.rows.length + ')';
+      }
+      this.noMatches(q && !shown && this.rows.length ? raw : '');
+    },
+    noMatches: function (raw) {
+      if (!raw) {
+        if (this.none) this.none.hidden = true;
+        return;
+      }
+      if (!this.none) {
+        this.none = el('tr', 'empty no-match');
+        this.none.appendChild(el('td'));
+      }
+      var td = this.none.firstChild;
+      td.colSpan = Math.max(3, $('#listing thead tr').cells.length);
+      td.textContent = 'No matches for “' + raw + '”.';
+      if (this.none.parentNode !== tbody()) tbody().appendChild(this.none);
+      this.none.hidden = false;
     },
     init: function () {
       if (!this.input) return;
@@ -214,27 +316,74 @@
     return td;
   }
 
-  // enhanceRows adds the action cells (in slices, so 100,000 rows do not
-  // freeze the page) and re-indexes the filter.
+  // enhanceRows shows times in local time and adds the action cells (in
+  // slices, so 100,000 rows do not freeze the page), and re-indexes the
+  // filter.
   function enhanceRows() {
     filter.index();
-    if (!can.move && !can.del) return;
+    var actions = can.move || can.del;
     var head = $('#listing thead tr');
-    if (head && !$('th.a', head)) {
+    if (actions && head && !$('th.a', head)) {
       var th = el('th', 'a');
       th.appendChild(el('span', 'visually-hidden', 'Actions'));
       th.setAttribute('scope', 'col');
       head.appendChild(th);
     }
-    Array.prototype.forEach.call(tbody().rows, function (r) {
-      if (r.dataset.name == null && !r.querySelector('td.a') && !r.classList.contains('empty')) r.appendChild(el('td', 'a'));
-    });
+    if (actions) {
+      Array.prototype.forEach.call(tbody().rows, function (r) {
+        if (r.dataset.name == null && !r.querySelector('td.a') && !r.classList.contains('empty')) r.appendChild(el('td', 'a'));
+      });
+    }
     var rows = entryRows(), i = 0;
     (function slice() {
       var end = Math.min(i + 2000, rows.length);
-      for (; i < end; i++) if (!rows[i].querySelector('td.a')) rows[i].appendChild(actionCell(rows[i]));
+      for (; i < end; i++) {
+        localizeRow(rows[i]);
+        if (actions && !rows[i].querySelector('td.a')) rows[i].appendChild(actionCell(rows[i]));
+      }
       if (i < rows.length) setTimeout(slice, 0);
     })();
+  }
+
+  // ---------------------------------------------------------------- QR code
+  //
+  // Without this script the QR button opens the code as an image of its
+  // own; here it pops up next to the button, with the address spelled out.
+
+  function initQR() {
+    var form = $('#qr');
+    if (!form) return;
+    var btn = $('button', form), pop = null;
+    btn.setAttribute('aria-expanded', 'false');
+    function close() {
+      if (!pop || pop.hidden) return;
+      pop.hidden = true;
+      btn.setAttribute('aria-expanded', 'false');
+    }
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (pop && !pop.hidden) { close(); return; }
+      if (!pop) {
+        var u = form.elements.u.value;
+        // A path means "this server as the browser reached it".
+        var shown = u.charAt(0) === '/' ? folderURL : u;
+        pop = el('div', 'qr-pop');
+        pop.id = 'qr-pop';
+        var img = el('img');
+        img.alt = 'QR code of ' + shown;
+        img.width = 180;
+        img.height = 180;
+        img.src = new URL(form.getAttribute('action'), location.href).href + '?u=' + encodeURIComponent(u);
+        pop.appendChild(img);
+        pop.appendChild(el('span', 'qr-url', shown));
+        form.appendChild(pop);
+        btn.setAttribute('aria-controls', 'qr-pop');
+      }
+      pop.hidden = false;
+      btn.setAttribute('aria-expanded', 'true');
+    });
+    document.addEventListener('click', function (e) { if (!form.contains(e.target)) close(); });
+    document.addEventListener('keydown', function (e) { if (e.key === 'Escape') close(); });
   }
 
   function onRowAction(e) {
@@ -441,9 +590,14 @@
     }
   };
 
+  // Finished cards go this long after the last upload of a batch ends;
+  // failed ones stay until cleared, so their reason can be read.
+  var CLEAR_DONE_MS = 6000;
+
   var view = {
     list: $('#uploads'),
     clear: null,
+    doneTimer: 0,
     add: function (job) {
       var li = el('li');
       var name = el('span', 'u-name', job.path);
@@ -501,27 +655,36 @@
         v.stat.textContent = (job.state === 'failed' ? 'failed: ' : '') + message;
       }
     },
+    // drop removes the cards of finished jobs that keep(job) does not keep.
+    drop: function (keep) {
+      queue.jobs = queue.jobs.filter(function (j) {
+        if (j.state === 'queued' || j.state === 'sending' || keep(j)) return true;
+        j.view.li.remove();
+        return false;
+      });
+      var finished = queue.jobs.some(function (j) { return j.state !== 'queued' && j.state !== 'sending'; });
+      if (!finished && this.clear) {
+        this.clear.remove();
+        this.clear = null;
+      }
+      if (!queue.jobs.length) this.list.hidden = true;
+    },
     settled: function () {
       if (!this.list || this.list.hidden) return;
+      var self = this;
       if (!this.clear) {
         var li = el('li', 'u-clear-row');
         var b = el('button', 'btn u-clear', 'Clear finished uploads');
         b.type = 'button';
-        var self = this;
-        b.addEventListener('click', function () {
-          queue.jobs = queue.jobs.filter(function (j) {
-            if (j.state === 'queued' || j.state === 'sending') return true;
-            j.view.li.remove();
-            return false;
-          });
-          li.remove();
-          self.clear = null;
-          if (!queue.jobs.length) self.list.hidden = true;
-        });
+        b.addEventListener('click', function () { self.drop(function () { return false; }); });
         li.appendChild(b);
         this.clear = li;
       }
       this.list.appendChild(this.clear);
+      clearTimeout(this.doneTimer);
+      this.doneTimer = setTimeout(function () {
+        self.drop(function (j) { return j.state === 'failed'; });
+      }, CLEAR_DONE_MS);
       var failed = queue.jobs.filter(function (j) { return j.state === 'failed' && !j.reported; });
       failed.forEach(function (j) { j.reported = true; });
       failed = failed.length;
@@ -613,10 +776,65 @@
     items = items.filter(function (it) { return !JUNK.test(it.path.split('/').pop()); });
     var dirs = emptyDirs || [];
     if (!items.length && !dirs.length) return;
-    makeDirs(dirs).then(function () {
-      if (items.length) queue.add(items);
-      else refresh();
+    existing(items).then(function (clash) {
+      if (clash.length && !confirm(replaceQuestion(clash))) {
+        toast('Nothing uploaded: no file was replaced.');
+        return;
+      }
+      makeDirs(dirs).then(function () {
+        if (items.length) queue.add(items);
+        else refresh();
+      });
     });
+  }
+
+  // existing resolves with the relative paths of items that name files the
+  // folder already holds. Only with --overwrite does an upload replace one
+  // (otherwise the server refuses with 409, and the card says so), so only
+  // then is it looked up: this folder from its rows, subfolders that exist
+  // from their JSON listings, a bounded number of them.
+  function existing(items) {
+    if (!can.overwrite) return Promise.resolve([]);
+    var here = {}, folders = {};
+    entryRows().forEach(function (r) {
+      if (r.dataset.dir === '1') folders[r.dataset.name] = true;
+      else here[r.dataset.name] = true;
+    });
+    var clash = [], byDir = {}, dirList = [];
+    items.forEach(function (it) {
+      var slash = it.path.lastIndexOf('/');
+      if (slash === -1) {
+        if (here[it.path]) clash.push(it.path);
+        return;
+      }
+      var dir = it.path.slice(0, slash);
+      if (!folders[dir.split('/')[0]]) return; // a new folder holds nothing yet
+      if (!byDir[dir]) { byDir[dir] = []; dirList.push(dir); }
+      byDir[dir].push(it.path.slice(slash + 1));
+    });
+    var MAX_LOOKUPS = 100;
+    return dirList.slice(0, MAX_LOOKUPS).reduce(function (p, dir) {
+      return p.then(function () {
+        return fetch(folderURL + encodePath(dir) + '/?format=json', { credentials: 'same-origin', cache: 'no-store' })
+          .then(function (res) { return res.ok ? res.json() : { entries: [] }; })
+          .then(function (doc) {
+            var names = {};
+            (doc.entries || []).forEach(function (e) { if (e.type === 'file') names[e.name] = true; });
+            byDir[dir].forEach(function (n) { if (names[n]) clash.push(dir + '/' + n); });
+          }, function () { /* unknown: the upload will tell */ });
+      });
+    }, Promise.resolve()).then(function () {
+      // Past the bound, say that more may be replaced rather than look.
+      if (dirList.length > MAX_LOOKUPS) clash.push('(and maybe more in ' + (dirList.length - MAX_LOOKUPS) + ' other folders)');
+      return clash;
+    });
+  }
+
+  function replaceQuestion(clash) {
+    if (clash.length === 1) return '"' + clash[0] + '" already exists here.\nReplace it? Cancel uploads nothing.';
+    var shown = clash.slice(0, 8).map(function (n) { return '  ' + n; }).join('\n');
+    if (clash.length > 8) shown += '\n  … and ' + (clash.length - 8) + ' more';
+    return clash.length + ' files already exist here:\n' + shown + '\nReplace them? Cancel uploads nothing.';
   }
 
   function hasFiles(e) {
@@ -629,6 +847,9 @@
     var drop = $('#drop');
     if (!form || !view.list) return;
     var input = form.elements.file;
+    // Without this script the picker is a plain file input beside an Upload
+    // button; with it, one button that starts uploads on its own.
+    $('.picker', form).classList.add('btn', 'primary');
 
     // Choosing files starts the upload at once; the submit button is only
     // for browsers without this script.
@@ -699,7 +920,9 @@
 
   filter.init();
   if (can.move || can.del) $('#listing').addEventListener('click', onRowAction);
+  localizeHeader();
   enhanceRows();
+  initQR();
   if (can.upload) {
     initMkdir();
     initUploads();

@@ -1,0 +1,42 @@
+// ferry status page: keeps its figures current in place, every two seconds,
+// without reloading the page, so focus, scrolling and a text selection stay
+// where the reader left them. Without script a <noscript> meta refresh
+// reloads the page instead. Runs under the same CSP as the listing.
+(function () {
+  'use strict';
+
+  var main = document.querySelector('main');
+  if (!main || !window.fetch || !window.DOMParser) return;
+  var EVERY = 2000;
+
+  // busy: the reader is working inside the figures (a focused control or a
+  // selection there); replacing them now would take that away.
+  function busy() {
+    var a = document.activeElement;
+    if (a && a !== document.body && main.contains(a)) return true;
+    var sel = document.getSelection && document.getSelection();
+    return !!(sel && !sel.isCollapsed && main.contains(sel.anchorNode));
+  }
+
+  function schedule() { setTimeout(tick, EVERY); }
+
+  function tick() {
+    if (document.hidden || busy()) { schedule(); return; }
+    fetch(location.href, { headers: { Accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
+        if (!fresh || fresh.innerHTML === main.innerHTML || busy()) return;
+        main.replaceChildren.apply(main, Array.prototype.map.call(fresh.childNodes, function (n) {
+          return document.adoptNode(n);
+        }));
+      })
+      .catch(function () { /* the server went away or refused: try again later */ })
+      .then(schedule);
+  }
+
+  schedule();
+})();
