@@ -196,6 +196,13 @@ func TestExposureSummary(t *testing.T) {
 			"writes: none (read-only)",
 			"bound: 127.0.0.1:", "auth off", "TLS off",
 		}},
+		// Without --auth, writes are open to everyone: the banner says which.
+		{[]string{"-b", "127.0.0.1", "-w"}, []string{
+			"auth off: anyone who can reach these addresses can read, upload, overwrite, delete and move;",
+		}},
+		{[]string{"-b", "127.0.0.1", "--upload"}, []string{
+			"auth off: anyone who can reach these addresses can read and upload;",
+		}},
 		{[]string{"-b", "127.0.0.1", "-w", "--hidden", "--auth", "u:p", "--limit-rate", "1M"}, []string{
 			"dotfiles are SHARED (--hidden)",
 			"writes: upload, overwrite, delete, move/copy",

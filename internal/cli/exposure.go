@@ -189,7 +189,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	for _, ln := range ls.List {
 		addrs = append(addrs, boundLabel(ln.Addr()))
 	}
-	authState := "off: anyone who can reach these addresses can read"
+	authState := "off: anyone who can reach these addresses can " + anyoneCan(f)
 	if len(f.auth) > 0 {
 		authState = fmt.Sprintf("on (%d user(s))", len(f.auth))
 		if f.authAnonRead {
@@ -232,6 +232,31 @@ func boundLabel(a net.Addr) string {
 		// Go's "tcp" listener on [::] is dual-stack: it takes IPv4 too.
 		return fmt.Sprintf("every interface, IPv4 and IPv6, port %d", ta.Port)
 	}
+}
+
+// anyoneCan words what a client without credentials may do: with writes on
+// and no --auth, that is far more than reading, and the banner must say so.
+func anyoneCan(f *serveFlags) string {
+	can := []string{"read"}
+	if f.upload || f.write {
+		can = append(can, "upload")
+	}
+	if f.overwrite || f.write {
+		can = append(can, "overwrite")
+	}
+	if f.del || f.write {
+		can = append(can, "delete")
+	}
+	if f.write {
+		can = append(can, "move")
+	}
+	if f.cgi || len(f.cgiDirs) > 0 {
+		can = append(can, "run CGI scripts")
+	}
+	if len(can) == 1 {
+		return can[0]
+	}
+	return strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1]
 }
 
 // openHandler makes the handler for a folder, or for a set of named files.
