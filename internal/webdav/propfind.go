@@ -487,12 +487,12 @@ func writeStartOpen(b *bufio.Writer, n xml.Name, lang string) {
 	b.WriteString(n.Local)
 	if n.Space != nsDAV {
 		b.WriteString(` xmlns="`)
-		xmlText(b, n.Space)
+		xmlAttr(b, n.Space)
 		b.WriteByte('"')
 	}
 	if lang != "" {
 		b.WriteString(` xml:lang="`)
-		xmlText(b, lang)
+		xmlAttr(b, lang)
 		b.WriteByte('"')
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // The request bodies of PROPFIND, PROPPATCH and LOCK are small XML
@@ -218,7 +219,7 @@ func (n *node) writeXML(b *strings.Builder) {
 	b.WriteByte('<')
 	b.WriteString(n.name.Local)
 	b.WriteString(` xmlns="`)
-	xmlText(b, n.name.Space)
+	xmlAttr(b, n.name.Space)
 	b.WriteByte('"')
 	ns := 0
 	for _, a := range n.attr {
@@ -231,12 +232,12 @@ func (n *node) writeXML(b *strings.Builder) {
 			p := "a" + string(rune('0'+ns%10)) + strings.Repeat("_", ns/10)
 			ns++
 			b.WriteString("xmlns:" + p + `="`)
-			xmlText(b, a.Name.Space)
+			xmlAttr(b, a.Name.Space)
 			b.WriteString(`" ` + p + ":")
 		}
 		b.WriteString(a.Name.Local)
 		b.WriteString(`="`)
-		xmlText(b, a.Value)
+		xmlAttr(b, a.Value)
 		b.WriteByte('"')
 	}
 	if len(n.content) == 0 {
@@ -250,9 +251,55 @@ func (n *node) writeXML(b *strings.Builder) {
 	b.WriteByte('>')
 }
 
-// xmlText writes s escaped for text and attribute values.
-func xmlText(w io.Writer, s string) {
-	// EscapeText only fails when w does; strings.Builder and bufio.Writer
-	// report their errors later.
-	xml.EscapeText(w, []byte(s))
+// xmlText writes s escaped for character data: the markup characters and
+// a carriage return (which a parser would turn into a line feed); a
+// character XML 1.0 does not allow (a control character in a file name)
+// becomes U+FFFD, as encoding/xml does. Quotes stay as they are, which keeps
+// every ETag of a PROPFIND answer 8 bytes shorter than EscapeText would.
+func xmlText(w io.Writer, s string) { xmlEscape(w, s, false) }
+
+// xmlAttr writes s escaped for an attribute value in double quotes, where
+// white space other than a space would be normalized away.
+func xmlAttr(w io.Writer, s string) { xmlEscape(w, s, true) }
+
+func xmlEscape(w io.Writer, s string, attr bool) {
+	last := 0
+	var esc string
+	for i, r := range s {
+		switch {
+		case r == '&':
+			esc = "&amp;"
+		case r == '<':
+			esc = "&lt;"
+		case r == '>':
+			esc = "&gt;"
+		case r == '\r':
+			esc = "&#xD;"
+		case attr && r == '"':
+			esc = "&#34;"
+		case attr && r == '\n':
+			esc = "&#xA;"
+		case attr && r == '\t':
+			esc = "&#x9;"
+		case r == '\n', r == '\t':
+			continue
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF,
+			r == utf8.RuneError && !validAt(s, i):
+			esc = "\uFFFD"
+		default:
+			continue
+		}
+		io.WriteString(w, s[last:i])
+		io.WriteString(w, esc)
+		_, size := utf8.DecodeRuneInString(s[i:])
+		last = i + size
+	}
+	io.WriteString(w, s[last:])
+}
+
+// validAt reports whether a RuneError at i is the character U+FFFD itself,
+// not an invalid byte.
+func validAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 3
 }
