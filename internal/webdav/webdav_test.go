@@ -273,7 +273,7 @@ func TestPropfindOneListing(t *testing.T) {
 	do(t, "PROPPATCH", s.URL+"/d/f007.txt", `<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:t">seven</x></prop></set></propertyupdate>`)
 
 	for _, tc := range []struct {
-		name, body          string
+		name, body           string
 		stateList, stateOpen int64
 	}{
 		{"live only", `<propfind xmlns="DAV:"><prop><getcontentlength/><getlastmodified/><resourcetype/></prop></propfind>`, 0, 0},
