@@ -342,7 +342,16 @@ func (t *Tree) transfer(ctx context.Context, src, dst string, replace, move bool
 		for _, o := range page.Contents {
 			k := aws.ToString(o.Key)
 			copiedMarker = copiedMarker || k == from
-			if err := t.copyObject(ctx, k, to+strings.TrimPrefix(k, from), aws.ToInt64(o.Size), false); err != nil {
+			target := to + strings.TrimPrefix(k, from)
+			if strings.HasSuffix(k, "/") {
+				// A folder's marker is written anew: SeaweedFS keeps
+				// folders as folders and answers NoSuchKey to a copy of one.
+				if _, err := t.client.PutObject(ctx, &awss3.PutObjectInput{Bucket: &t.bucket, Key: &target, Body: bytes.NewReader(nil), ContentLength: aws.Int64(0)}); err != nil {
+					return false, storeErr("mkdir", err)
+				}
+				continue
+			}
+			if err := t.copyObject(ctx, k, target, aws.ToInt64(o.Size), false); err != nil {
 				return false, err
 			}
 		}
