@@ -218,6 +218,9 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 // words: "[::]:8000" tells a newcomer nothing, and 0.0.0.0 looks like no
 // address at all.
 func boundLabel(a net.Addr) string {
+	if a.Network() == "unix" {
+		return server.UnixPrefix + a.String()
+	}
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
 		return a.String()

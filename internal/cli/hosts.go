@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/hostcheck"
+	"github.com/ferry-sh/ferry/internal/server"
 )
 
 // hostNames lists the Host values the share answers to (the DNS-rebinding
@@ -22,6 +23,9 @@ func (f *serveFlags) hostNames() []string {
 	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
 	wildcard := len(f.binds) == 0
 	for _, b := range f.binds {
+		if _, unix := server.UnixPath(b); unix {
+			continue
+		}
 		if ip, err := netip.ParseAddr(b); err == nil && ip.IsUnspecified() {
 			wildcard = true
 			continue
@@ -44,6 +48,9 @@ func writeHosts(w io.Writer, f *serveFlags) {
 	}
 	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
 	for _, b := range f.binds {
+		if _, unix := server.UnixPath(b); unix {
+			continue
+		}
 		if _, err := netip.ParseAddr(b); err != nil {
 			names = append(names, b)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
+	"github.com/ferry-sh/ferry/internal/proxy"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/termview"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -47,7 +48,14 @@ Flags:
   -p, --port N              TCP port; 0 picks a free one (default 8000; when it
                             is taken, the first free one of 8001-8010, else any)
   -b, --bind ADDR           address to listen on; repeatable (default: every
-                            interface, IPv4 and IPv6; localhost: 127.0.0.1 and ::1)
+                            interface, IPv4 and IPv6; localhost: 127.0.0.1 and ::1);
+                            unix:/path/ferry.sock listens on a Unix socket (mode
+                            0660, removed on exit) for a reverse proxy
+      --base-path /P        serve under this path prefix (behind a reverse proxy
+                            that passes /P/... on unchanged)
+      --trusted-proxy CIDR  believe X-Forwarded-For/-Host/-Proto and Forwarded
+                            from these peers (logs, limits, host check);
+                            repeatable; 'unix' trusts Unix socket peers
   -d, --directory DIR       the folder to serve (as the DIR argument)
       --upload              allow uploads: POST multipart, PUT, MKCOL, new folders
       --delete              allow DELETE of files and folders
@@ -131,6 +139,8 @@ type serveFlags struct {
 	idleExit       time.Duration
 	once           bool
 	hosts          []string
+	basePath       string
+	trustedProxies []string
 	tls            bool
 	tlsCert        string
 	tlsKey         string
@@ -169,6 +179,8 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.idleExit, "idle-exit", 0, "")
 	fs.BoolVar(&f.once, "once", false, "")
 	fs.StringArrayVar(&f.hosts, "host", nil, "")
+	fs.StringVar(&f.basePath, "base-path", "", "")
+	fs.StringArrayVar(&f.trustedProxies, "trusted-proxy", nil, "")
 	fs.BoolVar(&f.tls, "tls", false, "")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "")
@@ -192,6 +204,15 @@ func (a *app) serve(args []string) error {
 	opts, err := f.options(fs)
 	if err != nil {
 		return err
+	}
+	base, err := proxy.CleanBasePath(f.basePath)
+	if err != nil {
+		return usagef("invalid --base-path: %v", err)
+	}
+	f.basePath = base
+	trusted, err := proxy.ParseTrusted(f.trustedProxies)
+	if err != nil {
+		return usagef("invalid --trusted-proxy: %v", err)
 	}
 	targets := fs.Args()
 	if f.directory != "" {
@@ -269,7 +290,7 @@ func (a *app) serve(args []string) error {
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(interrupt)
 	reason, err := server.Run(a.ctx, ls, server.Config{
-		Handler:       handler,
+		Handler:       trusted.Middleware(proxy.Mount(f.basePath, handler)),
 		Done:          handler.Done(),
 		IdleExit:      f.idleExit,
 		Idle:          handler.Idle,
@@ -277,8 +298,10 @@ func (a *app) serve(args []string) error {
 		TLS:           tlsConf,
 		MaxConnsPerIP: f.maxConnsPerIP,
 		ConnRefused:   handler.ConnRefused,
-		Stopping:      func(r server.Reason) { a.stopping(r, handler.InFlight()) },
-		Busy:          handler.Busy,
+		// A proxy carries many clients' connections.
+		ConnLimitExempt: trusted.Contains,
+		Stopping:        func(r server.Reason) { a.stopping(r, handler.InFlight()) },
+		Busy:            handler.Busy,
 	})
 	if err != nil {
 		return err
@@ -456,6 +479,9 @@ func describeFSErr(err error) string {
 // port alone would blame the wrong thing), else the port.
 func listenError(err error, binds []string, port int) error {
 	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Net == "unix" && oe.Addr != nil {
+		return usagef("cannot listen on %s%s: %v", server.UnixPrefix, oe.Addr, describeNetErr(oe.Err))
+	}
 	if len(binds) > 0 && errors.As(err, &oe) && oe.Addr != nil {
 		return usagef("cannot listen on %s: %v", oe.Addr, describeNetErr(err))
 	}
@@ -470,6 +496,8 @@ func describeNetErr(err error) string {
 		return "permission denied"
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "address not available on this machine"
+	case errors.Is(err, syscall.ENOENT):
+		return "no such folder"
 	}
 	return err.Error()
 }
@@ -535,8 +563,20 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 		scheme = "https"
 	}
 	urls := server.URLs(ls, scheme)
-	for _, u := range urls {
-		fmt.Fprintf(w, "  %s\n", u)
+	for i := range urls {
+		if f.basePath != "" {
+			urls[i] += f.basePath[1:] + "/"
+		}
+		fmt.Fprintf(w, "  %s\n", urls[i])
+	}
+	for _, ln := range ls.List {
+		if server.IsUnix(ln) {
+			path := ""
+			if f.basePath != "" {
+				path = ", path " + f.basePath + "/"
+			}
+			fmt.Fprintf(w, "  %s%s%s (Unix socket, for a reverse proxy)\n", server.UnixPrefix, ln.Addr(), path)
+		}
 	}
 	if f.webdav && len(urls) > 0 {
 		fmt.Fprintf(w, "webdav: %s (Finder: Go → Connect to Server; Windows: Map network drive)\n", urls[0])

@@ -37,6 +37,30 @@ const fallbackPorts = 10
 // the port is taken, the next ports (up to fallbackPorts of them) are tried
 // in order, then a free port is picked.
 func Listen(binds []string, port int, explicit bool) (*Listeners, error) {
+	binds, unix := splitUnix(binds)
+	if len(unix) == 0 {
+		return listenTCP(binds, port, explicit)
+	}
+	// Only Unix sockets: no TCP port at all.
+	ls := &Listeners{}
+	if len(binds) > 0 {
+		var err error
+		if ls, err = listenTCP(binds, port, explicit); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range unix {
+		ln, err := ListenUnix(p)
+		if err != nil {
+			ls.Close()
+			return nil, &net.OpError{Op: "listen", Net: "unix", Addr: &net.UnixAddr{Name: p, Net: "unix"}, Err: err}
+		}
+		ls.List = append(ls.List, ln)
+	}
+	return ls, nil
+}
+
+func listenTCP(binds []string, port int, explicit bool) (*Listeners, error) {
 	ls, err := listenAll(binds, port)
 	if err == nil || explicit || port == 0 || !errors.Is(err, syscall.EADDRINUSE) {
 		return ls, err
@@ -145,10 +169,17 @@ func isLocalhost(host string) bool {
 	return strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
 }
 
-// ValidateBind checks a --bind value: an IP address or a host name.
+// ValidateBind checks a --bind value: an IP address, a host name or
+// unix:PATH.
 func ValidateBind(b string) error {
 	if b == "" {
 		return errors.New("empty address")
+	}
+	if p, ok := UnixPath(b); ok {
+		if p == "" {
+			return errors.New("unix: needs the socket's path, as in unix:/run/ferry.sock")
+		}
+		return nil
 	}
 	if _, err := netip.ParseAddr(b); err == nil || isLocalhost(b) {
 		return nil

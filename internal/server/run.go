@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	MaxConnsPerIP int
 	// ConnRefused, when set, hears of each connection closed at that cap.
 	ConnRefused func()
+	// ConnLimitExempt, when set, names addresses the cap does not apply
+	// to (trusted reverse proxies). Unix sockets are never capped: their
+	// peers have no address to tell them apart.
+	ConnLimitExempt func(netip.Addr) bool
 	// Stopping, when set, is called once the server stops, before the
 	// transfers in flight are waited for (the command line says so). An
 	// interrupt from then on (after a stop by signal: a second one) ends
@@ -90,9 +95,11 @@ func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
 	srv := NewHTTPServer(cfg)
 	errc := make(chan error, len(ls.List))
 	for _, ln := range ls.List {
-		ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
-		if l, ok := ln.(*limitListener); ok {
-			l.refused = cfg.ConnRefused
+		if !IsUnix(ln) {
+			ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
+			if l, ok := ln.(*limitListener); ok {
+				l.refused, l.exempt = cfg.ConnRefused, cfg.ConnLimitExempt
+			}
 		}
 		go func(ln net.Listener) {
 			var err error
