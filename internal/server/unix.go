@@ -2,7 +2,7 @@ package server
 
 import (
 	"errors"
-		"io/fs"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
