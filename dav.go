@@ -6,6 +6,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
+	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/webdav"
 )
 
@@ -85,6 +86,11 @@ func (h *Handler) serveDAV(w http.ResponseWriter, r *http.Request, name, allow s
 	if r.Method == http.MethodPut && h.dav.FinderJunk(name) {
 		h.dav.Discard(w, r)
 		return nil, false
+	}
+	if r.Method == http.MethodPut {
+		// A PUT the locks refuse is logged as an upload refused, as one
+		// write refuses is.
+		transfer.FromContext(r.Context()).Upload("/"+name, 0, r.ContentLength)
 	}
 	return h.dav.Guard(w, r, name)
 }

@@ -336,3 +336,29 @@ func TestStopSaysItWaits(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, p.Stdout())
 	}
 }
+
+// WebDAV clients upload with PUT: logged the same way, a PUT refused by a
+// lock included.
+func TestUploadsLoggedUnderWebDAV(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-w", "--webdav")
+	if r, _ := Do(t, "PUT", p.URL+"/dav.txt", strings.NewReader("dav")); r.StatusCode != 201 {
+		t.Fatalf("PUT: %s", r.Status)
+	}
+	lock := `<?xml version="1.0" encoding="utf-8"?><lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope><locktype><write/></locktype></lockinfo>`
+	if r, b := Do(t, "LOCK", p.URL+"/dav.txt", strings.NewReader(lock), "Content-Type", "application/xml"); r.StatusCode != 200 {
+		t.Fatalf("LOCK: %s %s", r.Status, b)
+	}
+	if r, _ := Do(t, "PUT", p.URL+"/dav.txt", strings.NewReader("other")); r.StatusCode != 423 {
+		t.Fatalf("PUT on a locked file: %s", r.Status)
+	}
+	if !p.WaitOutput("PUT /dav.txt 423", 5*time.Second) {
+		t.Fatalf("no line for the refused PUT:\n%s", p.Stdout())
+	}
+	out := p.Stdout()
+	for _, re := range []string{`PUT /dav\.txt 201 3 B \S+ complete\n`, `PUT /dav\.txt 423 0 B \S+ refused: Locked\n`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no line matching %s in:\n%s", re, out)
+		}
+	}
+}
