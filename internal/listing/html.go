@@ -173,8 +173,8 @@ func (p *Page) frame() frame {
 	f := frame{
 		Path:       path,
 		QR:         qr,
-		Style:      template.CSS(page.style),
-		Favicon:    template.URL(page.favicon),
+		Style:      template.CSS(inlined.style),
+		Favicon:    template.URL(inlined.favicon),
 		Assets:     AssetPrefix(path),
 		Ferry:      strings.Repeat("../", depth) + ".ferry/",
 		Crumbs:     crumbs,

@@ -29,9 +29,9 @@ type inlineAssets struct {
 	style, favicon, csp string
 }
 
-// page is computed once from the embedded files, which only change with the
+// inlined is computed once from the embedded files, which only change with the
 // binary; nothing writes to it afterwards.
-var page = func() inlineAssets {
+var inlined = func() inlineAssets {
 	css, _ := assetFS.ReadFile("assets/" + AssetCSS)
 	icon, _ := assetFS.ReadFile("assets/" + AssetFavicon)
 	return inlineAssets{
@@ -53,4 +53,4 @@ func sourceHash(s string) string {
 // PageCSP is the Content-Security-Policy of ferry's HTML pages: scripts and
 // styles from ferry's own origin, plus the listing's inline stylesheet and
 // script loader by their hashes; nothing inline else, nothing from elsewhere.
-func PageCSP() string { return page.csp }
+func PageCSP() string { return inlined.csp }

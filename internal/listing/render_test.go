@@ -73,7 +73,7 @@ func golden(t *testing.T, name, got string) {
 // The inline stylesheet is app.css byte for byte (TestLinkedAssetsExist);
 // the golden file names it instead of repeating it.
 func TestHTMLGolden(t *testing.T) {
-	out := strings.Replace(render(t, samplePage(), false), "<style>"+page.style+"</style>", "<style>/* app.css */</style>", 1)
+	out := strings.Replace(render(t, samplePage(), false), "<style>"+inlined.style+"</style>", "<style>/* app.css */</style>", 1)
 	golden(t, "page.golden.html", out)
 }
 
@@ -451,7 +451,7 @@ func TestNoInlineCode(t *testing.T) {
 		}
 	}
 	for _, m := range regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(out, -1) {
-		if m[1] != page.style {
+		if m[1] != inlined.style {
 			t.Errorf("inline style other than app.css: %.200q", m[0])
 		}
 	}
