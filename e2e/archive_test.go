@@ -203,6 +203,12 @@ func TestArchiveFormats(t *testing.T) {
 	if _, page := Do(t, "GET", p.URL+"/docs/", nil, "Accept", "text/html"); !bytes.Contains(page, []byte(`name="zip" value=""`)) {
 		t.Errorf("listing has no ?zip button")
 	}
+	// What the form submits: ?zip= and ?tar=, with an empty value.
+	for format, ctype := range map[string]string{"zip": "application/zip", "tar": "application/x-tar"} {
+		if resp, _ := Do(t, "GET", p.URL+"/docs/?"+format+"=", nil); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ctype {
+			t.Errorf("?%s= (the button's request): %d %q", format, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
 }
 
 func TestArchiveHiddenAndFollow(t *testing.T) {
