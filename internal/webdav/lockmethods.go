@@ -279,8 +279,16 @@ func (h *Handler) create(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := st.Commit(ctx, false); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+	if _, err := st.Commit(ctx, false); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Taken meanwhile by another client, which is fine; or taken by
+		// something the policy hides (a link leading out), which is no
+		// name to lock.
+		if _, serr := h.tree.Stat(ctx, name); serr != nil {
+			return &precondition{status: http.StatusConflict, msg: "the name is taken"}
+		}
 	}
 	return nil
 }
