@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -438,5 +439,140 @@ func TestWebDAVSafety(t *testing.T) {
 		if resp, _ := davDo(t, m, pa.URL+"/pub.txt", strings.NewReader(davLockBody)); resp.StatusCode != 401 {
 			t.Errorf("anonymous %s = %d", m, resp.StatusCode)
 		}
+	}
+}
+
+// TestWebDAVCadaver drives cadaver, a command-line WebDAV client, through a
+// script: folders, upload, download, copy, move, locks and properties,
+// with --auth (credentials from ~/.netrc).
+func TestWebDAVCadaver(t *testing.T) {
+	bin := NeedCommand(t, "cadaver")
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-w", "--webdav", "--auth", "alice:s3cret")
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine 127.0.0.1 login alice password s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	WriteFiles(t, work, map[string]string{"local.txt": "hello from cadaver\n"})
+	run := func(script string) string {
+		t.Helper()
+		cmd := exec.Command(bin, p.URL+"/")
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "HOME="+home)
+		cmd.Stdin = strings.NewReader(script)
+		done := make(chan struct{})
+		var out []byte
+		go func() { out, _ = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("cadaver did not finish:\n%s", out)
+		}
+		return string(out)
+	}
+	out := run("mkcol docs\nput local.txt docs/a.txt\nget docs/a.txt back.txt\ncopy docs/a.txt docs/b.txt\n" +
+		"move docs/b.txt docs/c.txt\nlock docs/c.txt\npropset docs/c.txt color blue\npropget docs/c.txt color\n" +
+		"unlock docs/c.txt\nls docs\nquit\n")
+	if n := strings.Count(out, "succeeded"); n < 9 || strings.Contains(out, "failed") || !strings.Contains(out, "Value of color is: blue") {
+		t.Errorf("cadaver (%d succeeded):\n%s", n, out)
+	}
+	if data, _ := os.ReadFile(filepath.Join(work, "back.txt")); string(data) != "hello from cadaver\n" {
+		t.Errorf("downloaded %q", data)
+	}
+	for name, want := range map[string]string{"docs/a.txt": "hello from cadaver\n", "docs/c.txt": "hello from cadaver\n"} {
+		if data, _ := os.ReadFile(filepath.Join(dir, name)); string(data) != want {
+			t.Errorf("%s = %q", name, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs/b.txt")); err == nil {
+		t.Error("docs/b.txt still there after the move")
+	}
+	// A file someone else locked cannot be overwritten.
+	resp, _ := davDo(t, "LOCK", p.URL+"/docs/a.txt", strings.NewReader(davLockBody), "Authorization", "Basic "+b64("alice:s3cret"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("LOCK = %d", resp.StatusCode)
+	}
+	out = run("put local.txt docs/a.txt\ndiscover docs/a.txt\nquit\n")
+	if !strings.Contains(out, "423") || !strings.Contains(out, "Lock token <urn:uuid:") {
+		t.Errorf("cadaver on a locked file:\n%s", out)
+	}
+}
+
+// TestWebDAVRclone: rclone's webdav remote syncs a tree up to ferry and
+// back down byte for byte, modification times kept (X-OC-Mtime), and a
+// second sync finds nothing to do.
+func TestWebDAVRclone(t *testing.T) {
+	bin := NeedCommand(t, "rclone")
+	served := t.TempDir()
+	p := Start(t, served, "-p", "0", "-b", "127.0.0.1", "-w", "--webdav", "--auth", "alice:s3cret")
+	conf := filepath.Join(t.TempDir(), "rclone.conf")
+	os.WriteFile(conf, nil, 0o600)
+	rclone := func(args ...string) string {
+		t.Helper()
+		obscured, err := exec.Command(bin, "obscure", "s3cret").Output()
+		if err != nil {
+			t.Fatalf("rclone obscure: %v", err)
+		}
+		cmd := exec.Command(bin, append([]string{"--config", conf}, args...)...)
+		cmd.Env = append(os.Environ(), "RCLONE_CONFIG_F_TYPE=webdav", "RCLONE_CONFIG_F_URL="+p.URL+"/",
+			"RCLONE_CONFIG_F_VENDOR=owncloud", "RCLONE_CONFIG_F_USER=alice", "RCLONE_CONFIG_F_PASS="+strings.TrimSpace(string(obscured)))
+		done := make(chan struct{})
+		var out []byte
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("rclone %v did not finish:\n%s", args, out)
+		}
+		if err != nil {
+			t.Fatalf("rclone %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	up, down := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		"a.txt": "alpha\n", "sub/b.bin": string(randomBytes(t, 3<<20)), "sub/deeper/ünï cödé.txt": "deep\n",
+		"sub/empty.txt": "", "spaces and #hash%.txt": "odd name\n",
+	}
+	WriteFiles(t, up, files)
+	base := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	i := 0
+	for name := range files {
+		mt := base.Add(time.Duration(i) * time.Hour)
+		os.Chtimes(filepath.Join(up, filepath.FromSlash(name)), mt, mt)
+		i++
+	}
+	rclone("sync", up, "f:tree")
+	rclone("sync", "f:tree", down)
+	for name, content := range files {
+		for _, root := range []string{filepath.Join(served, "tree"), down} {
+			p := filepath.Join(root, filepath.FromSlash(name))
+			data, err := os.ReadFile(p)
+			if err != nil || string(data) != content {
+				t.Errorf("%s: %d bytes, %v", p, len(data), err)
+				continue
+			}
+			src, _ := os.Stat(filepath.Join(up, filepath.FromSlash(name)))
+			if fi, _ := os.Stat(p); fi.ModTime().Unix() != src.ModTime().Unix() {
+				t.Errorf("%s: mtime %v, want %v", p, fi.ModTime(), src.ModTime())
+			}
+		}
+	}
+	if out := rclone("sync", up, "f:tree", "-v"); !strings.Contains(out, "There was nothing to transfer") && !strings.Contains(out, "Transferred:            0 / 0") {
+		t.Errorf("second sync transferred something:\n%s", out)
+	}
+	// Moves and listings as a mount would do them.
+	rclone("moveto", "f:tree/a.txt", "f:tree/sub/moved.txt")
+	out := rclone("lsf", "-R", "f:tree")
+	if !strings.Contains(out, "sub/moved.txt") || strings.Contains(out, "\na.txt") || strings.HasPrefix(out, "a.txt") {
+		t.Errorf("after moveto:\n%s", out)
+	}
+	if out := rclone("check", up, "f:tree", "--exclude", "a.txt", "--exclude", "sub/moved.txt"); !strings.Contains(out, "0 differences found") {
+		t.Errorf("check:\n%s", out)
 	}
 }
