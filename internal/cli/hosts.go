@@ -36,6 +36,7 @@ func (f *serveFlags) hostNames() []string {
 		addrs, _ := hostcheck.InterfaceAddrs()
 		names = append(names, addrs...)
 	}
+	names = append(names, f.acme...)
 	return append(names, f.hosts...)
 }
 
@@ -55,6 +56,7 @@ func writeHosts(w io.Writer, f *serveFlags) {
 			names = append(names, b)
 		}
 	}
+	names = append(names, f.acme...)
 	names = append(names, f.hosts...)
 	fmt.Fprintf(w, "host names: %s and the addresses above; for another name add --host NAME\n", strings.Join(names, ", "))
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
+	"github.com/ferry-sh/ferry/internal/autotls"
 	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
@@ -86,6 +88,13 @@ Flags:
       --tls                 HTTPS with a fresh self-signed certificate
       --tls-cert FILE       HTTPS with this certificate (PEM; with --tls-key)
       --tls-key FILE        the certificate's private key (PEM)
+      --acme DOMAIN         HTTPS with a certificate for DOMAIN from an ACME CA,
+                            renewed automatically; repeatable; the CA must reach
+                            this port as DOMAIN:443 (default port then 443)
+      --acme-email ADDR     contact address for the CA (expiry notices)
+      --acme-ca URL         the CA's directory (default Let's Encrypt)
+      --acme-cache DIR      where keys and certificates are kept
+                            (default ~/.cache/ferry/acme)
       --max-conns-per-ip N  open connections one client address may hold
                             (default 64; 0 = no limit)
       --log FORMAT          text, json or combined (default text)
@@ -144,6 +153,10 @@ type serveFlags struct {
 	tls            bool
 	tlsCert        string
 	tlsKey         string
+	acme           []string
+	acmeEmail      string
+	acmeCA         string
+	acmeCache      string
 	maxConnsPerIP  int
 	// tlsFingerprint is set once the certificate is known (banner).
 	tlsFingerprint string
@@ -184,6 +197,10 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.tls, "tls", false, "")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "")
+	fs.StringArrayVar(&f.acme, "acme", nil, "")
+	fs.StringVar(&f.acmeEmail, "acme-email", "", "")
+	fs.StringVar(&f.acmeCA, "acme-ca", autotls.DefaultCA, "")
+	fs.StringVar(&f.acmeCache, "acme-cache", "", "")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", server.DefaultMaxConnsPerIP, "")
 	fs.StringVar(&f.logFormat, "log", accesslog.FormatText, "")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
@@ -257,6 +274,18 @@ func (a *app) serve(args []string) error {
 	}
 
 	explicitPort := fs.Changed("port") || a.envSet("FERRY_PORT")
+	var acmeMgr *autotls.Manager
+	if len(f.acme) > 0 {
+		acmeMgr, err = autotls.New(autotls.Options{Domains: f.acme, Email: f.acmeEmail, CA: f.acmeCA, Cache: f.acmeCache})
+		if err != nil {
+			return usagef("%v", err)
+		}
+		f.acmeCache = acmeMgr.Cache
+		if !explicitPort {
+			// The CA validates on port 443 (TLS-ALPN-01).
+			f.port, explicitPort = 443, true
+		}
+	}
 	ls, err := server.Listen(f.binds, f.port, explicitPort)
 	if err != nil {
 		return listenError(err, f.binds, f.port)
@@ -275,6 +304,9 @@ func (a *app) serve(args []string) error {
 		tlsConf = server.TLSConfig(*cert)
 		f.tlsFingerprint = server.Fingerprint(*cert)
 	}
+	if acmeMgr != nil {
+		tlsConf = acmeMgr.TLSConfig(server.TLSConfig(tls.Certificate{}))
+	}
 
 	// The page's QR code needs an address a phone can reach, which a page
 	// opened on localhost cannot know by itself.
@@ -285,6 +317,9 @@ func (a *app) serve(args []string) error {
 	handler.SetLinkURLs(server.URLs(ls, scheme))
 	abs, _ := filepath.Abs(dir)
 	a.banner(abs, ls, &f, defaultPort)
+	if acmeMgr != nil {
+		go acmeMgr.Prefetch(a.reportCert)
+	}
 
 	interrupt := make(chan os.Signal, 2)
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
@@ -402,6 +437,20 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return o, usagef("--tls-cert and --tls-key go together")
+	}
+	if len(f.acme) > 0 && (f.tls || f.tlsCert != "") {
+		return o, usagef("--acme gets its own certificates: leave out --tls, --tls-cert and --tls-key")
+	}
+	for _, d := range f.acme {
+		if err := autotls.CheckDomain(d); err != nil {
+			return o, usagef("invalid --acme: %v", err)
+		}
+	}
+	if err := autotls.CheckCA(f.acmeCA); err != nil {
+		return o, usagef("invalid --acme-ca: %v", err)
+	}
+	if len(f.acme) == 0 && (fs.Changed("acme-email") || fs.Changed("acme-ca") || fs.Changed("acme-cache")) {
+		return o, usagef("--acme-email, --acme-ca and --acme-cache go with --acme DOMAIN")
 	}
 
 	o.Upload = f.upload || f.write
@@ -559,10 +608,14 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	}
 	fmt.Fprintf(w, "ferry %s serving %s (%s)\n", version.Version, servedLabel(dir, f.shared), mode)
 	scheme := "http"
-	if f.tlsFingerprint != "" {
+	if f.tlsFingerprint != "" || len(f.acme) > 0 {
 		scheme = "https"
 	}
 	urls := server.URLs(ls, scheme)
+	if len(f.acme) > 0 {
+		// The certificates name the domains: an address would fail.
+		urls = acmeURLs(f.acme, ls.Port)
+	}
 	for i := range urls {
 		if f.basePath != "" {
 			urls[i] += f.basePath[1:] + "/"
@@ -594,7 +647,10 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	if f.tlsFingerprint != "" {
 		fmt.Fprintf(w, "TLS certificate SHA-256 fingerprint:\n  %s\n", f.tlsFingerprint)
 	}
-	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.tls || f.tlsCert != "")
+	if len(f.acme) > 0 {
+		fmt.Fprintf(w, "certificates: from %s, kept in %s\n", f.acmeCA, f.acmeCache)
+	}
+	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.tls || f.tlsCert != "" || len(f.acme) > 0)
 	if f.qr {
 		printQR(w, urls)
 	}
@@ -690,5 +746,30 @@ func (a *app) warnMangledAuth(specs []string) {
 		}
 		fmt.Fprintf(a.stderr, "ferry: warning: the --auth password for %q looks like a bcrypt hash the shell cut up "+
 			"($2a$... expands as variables); put it in single quotes: --auth '%s:$2a$...'\n", r.User, r.User)
+	}
+}
+
+// acmeURLs are the banner's URLs with --acme: one per domain.
+func acmeURLs(domains []string, port int) []string {
+	var out []string
+	for _, d := range domains {
+		host := d
+		if port != 443 && port != 0 {
+			host = net.JoinHostPort(d, strconv.Itoa(port))
+		}
+		out = append(out, "https://"+strings.ToLower(host)+"/")
+	}
+	return out
+}
+
+// reportCert says how getting a domain's certificate went (at startup).
+func (a *app) reportCert(domain string, cert *tls.Certificate, err error) {
+	if err != nil {
+		fmt.Fprintf(a.stderr, "ferry: warning: no certificate for %s yet: %v\n", domain, err)
+		return
+	}
+	if cert != nil && cert.Leaf != nil {
+		fmt.Fprintf(a.stdout, "certificate for %s: valid until %s, issued by %s\n", domain,
+			cert.Leaf.NotAfter.UTC().Format("2006-01-02 15:04 MST"), cert.Leaf.Issuer.CommonName)
 	}
 }
