@@ -91,6 +91,8 @@ Flags:
       --acme DOMAIN         HTTPS with a certificate for DOMAIN from an ACME CA,
                             renewed automatically; repeatable; the CA must reach
                             this port as DOMAIN:443 (default port then 443)
+      --http3               with TLS: HTTP/3 (QUIC) on the same port number over
+                            UDP too, advertised to browsers with Alt-Svc
       --acme-email ADDR     contact address for the CA (expiry notices)
       --acme-ca URL         the CA's directory (default Let's Encrypt)
       --acme-cache DIR      where keys and certificates are kept
@@ -154,6 +156,7 @@ type serveFlags struct {
 	tlsCert        string
 	tlsKey         string
 	acme           []string
+	http3          bool
 	acmeEmail      string
 	acmeCA         string
 	acmeCache      string
@@ -198,6 +201,7 @@ func (f *serveFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "")
 	fs.StringArrayVar(&f.acme, "acme", nil, "")
+	fs.BoolVar(&f.http3, "http3", false, "")
 	fs.StringVar(&f.acmeEmail, "acme-email", "", "")
 	fs.StringVar(&f.acmeCA, "acme-ca", autotls.DefaultCA, "")
 	fs.StringVar(&f.acmeCache, "acme-cache", "", "")
@@ -291,6 +295,11 @@ func (a *app) serve(args []string) error {
 		return listenError(err, f.binds, f.port)
 	}
 	defer ls.Close()
+	if f.http3 {
+		if err := ls.ListenQUIC(); err != nil {
+			return usagef("cannot listen on UDP port %d for HTTP/3: %v", ls.Port, describeNetErr(err))
+		}
+	}
 
 	var tlsConf *tls.Config
 	if cert == nil && f.tls {
@@ -437,6 +446,9 @@ func (f *serveFlags) options(fs *pflag.FlagSet) (ferry.Options, error) {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return o, usagef("--tls-cert and --tls-key go together")
+	}
+	if f.http3 && !f.tls && f.tlsCert == "" && len(f.acme) == 0 {
+		return o, usagef("--http3 needs TLS: add --tls, --tls-cert/--tls-key or --acme")
 	}
 	if len(f.acme) > 0 && (f.tls || f.tlsCert != "") {
 		return o, usagef("--acme gets its own certificates: leave out --tls, --tls-cert and --tls-key")
@@ -649,6 +661,9 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	}
 	if len(f.acme) > 0 {
 		fmt.Fprintf(w, "certificates: from %s, kept in %s\n", f.acmeCA, f.acmeCache)
+	}
+	if len(ls.Packet) > 0 {
+		fmt.Fprintf(w, "HTTP/3: on UDP port %d too (announced with Alt-Svc)\n", ls.Port)
 	}
 	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.tls || f.tlsCert != "" || len(f.acme) > 0)
 	if f.qr {

@@ -16,6 +16,8 @@ import (
 // Listeners holds the sockets ferry serves on.
 type Listeners struct {
 	List []net.Listener
+	// Packet holds the UDP sockets for HTTP/3 (ListenQUIC), if any.
+	Packet []net.PacketConn
 	Port int
 	// FellBack reports that the default port was taken and another was picked.
 	FellBack bool
@@ -25,6 +27,9 @@ type Listeners struct {
 func (l *Listeners) Close() {
 	for _, ln := range l.List {
 		ln.Close()
+	}
+	for _, pc := range l.Packet {
+		pc.Close()
 	}
 }
 

@@ -92,8 +92,10 @@ func or(d, def time.Duration) time.Duration {
 // has been idle for IdleExit; then it lets transfers in flight finish for
 // Grace (a further interrupt ends them at once).
 func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
+	quic := newHTTP3(&cfg, ls)
 	srv := NewHTTPServer(cfg)
-	errc := make(chan error, len(ls.List))
+	errc := make(chan error, len(ls.List)+quic.count())
+	quic.serve(errc)
 	for _, ln := range ls.List {
 		if !IsUnix(ln) {
 			ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
@@ -172,6 +174,9 @@ wait:
 		}
 		cancel()
 	}()
+	quicDone := make(chan struct{})
+	go func() { quic.shutdown(sctx); close(quicDone) }()
+	defer func() { <-quicDone }()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 		if cfg.Busy != nil {
