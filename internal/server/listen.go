@@ -18,7 +18,7 @@ type Listeners struct {
 	List []net.Listener
 	// Packet holds the UDP sockets for HTTP/3 (ListenQUIC), if any.
 	Packet []net.PacketConn
-	Port int
+	Port   int
 	// FellBack reports that the default port was taken and another was picked.
 	FellBack bool
 }
