@@ -145,7 +145,7 @@ func inside(link, root string) bool {
 
 // writeExposure prints the summary lines of the banner.
 func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listeners, tls bool) {
-	p := rootfs.Policy{Hidden: f.hidden, FollowSymlinks: f.followSymlinks}
+	p := rootfs.Policy{Hidden: f.Hidden, FollowSymlinks: f.FollowSymlinks}
 	e := countExposure(roots, p)
 	count := func(n int, one, many string) string {
 		s := fmt.Sprintf("%d %s", n, many)
@@ -164,20 +164,20 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	fmt.Fprintln(w)
 
 	var refused []string
-	if f.hidden {
+	if f.Hidden {
 		refused = append(refused, "dotfiles are SHARED (--hidden)")
 	} else {
 		refused = append(refused, fmt.Sprintf("%d dotfile(s) near the top", e.dotfiles))
 	}
-	if f.followSymlinks {
+	if f.FollowSymlinks {
 		refused = append(refused, "symlinks leading out are FOLLOWED (--follow-symlinks)")
 	} else {
 		refused = append(refused, fmt.Sprintf("%d symlink(s) leading out", e.outLinks))
 	}
 	fmt.Fprintf(w, "refused: %s\n", strings.Join(refused, "; "))
 
-	writes := f.writeFeatures()
-	if f.cgi || len(f.cgiDirs) > 0 {
+	writes := f.Writes()
+	if f.RunsCGI() {
 		writes = append(writes, "CGI scripts run")
 	}
 	if len(writes) == 0 {
@@ -190,9 +190,9 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 		addrs = append(addrs, boundLabel(ln.Addr()))
 	}
 	authState := "off: anyone who can reach these addresses can " + anyoneCan(f)
-	if len(f.auth) > 0 {
-		authState = fmt.Sprintf("on (%d user(s))", len(f.auth))
-		if f.authAnonRead {
+	if len(f.Auth) > 0 {
+		authState = fmt.Sprintf("on (%d user(s))", len(f.Auth))
+		if f.AuthAnonRead {
 			authState += ", anyone may read"
 		}
 	}
@@ -202,13 +202,13 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	}
 	fmt.Fprintf(w, "bound: %s; auth %s; TLS %s\n", strings.Join(addrs, ", "), authState, tlsState)
 	writeHosts(w, f)
-	if f.limitRate != "" || f.limitTotal != "" {
+	if f.LimitRate.IsSet() || f.LimitTotal.IsSet() {
 		var lim []string
-		if f.limitRate != "" {
-			lim = append(lim, f.limitRate+"/s per connection")
+		if f.LimitRate.IsSet() {
+			lim = append(lim, f.LimitRate.String()+"/s per connection")
 		}
-		if f.limitTotal != "" {
-			lim = append(lim, f.limitTotal+"/s in total")
+		if f.LimitTotal.IsSet() {
+			lim = append(lim, f.LimitTotal.String()+"/s in total")
 		}
 		fmt.Fprintf(w, "rate limit: %s\n", strings.Join(lim, ", "))
 	}
@@ -241,19 +241,19 @@ func boundLabel(a net.Addr) string {
 // and no --auth, that is far more than reading, and the banner must say so.
 func anyoneCan(f *serveFlags) string {
 	can := []string{"read"}
-	if f.upload || f.write {
+	if f.Upload || f.Write {
 		can = append(can, "upload")
 	}
-	if f.overwrite || f.write {
+	if f.Overwrite || f.Write {
 		can = append(can, "overwrite")
 	}
-	if f.del || f.write {
+	if f.Delete || f.Write {
 		can = append(can, "delete")
 	}
-	if f.write {
+	if f.Write {
 		can = append(can, "move")
 	}
-	if f.cgi || len(f.cgiDirs) > 0 {
+	if f.RunsCGI() {
 		can = append(can, "run CGI scripts")
 	}
 	if len(can) == 1 {
@@ -304,7 +304,7 @@ func servedLabel(dir string, shared []string) string {
 // bannerFiles lists the names to print a direct link for.
 func bannerFiles(dir string, f *serveFlags) []string {
 	if f.shared == nil {
-		return topFiles(dir, f.hidden)
+		return topFiles(dir, f.Hidden)
 	}
 	out := make([]string, 0, len(f.shared))
 	for _, p := range f.shared {

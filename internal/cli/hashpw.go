@@ -8,39 +8,14 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/ferry-sh/ferry/internal/config"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 )
 
-const hashPasswordHelp = `ferry hash-password prints a bcrypt hash to use as PASS in --auth USER:PASS,
-so the password itself need not appear on a command line or in a script.
-
-Usage:
-  ferry hash-password [--cost N]
-
-From a terminal the password is asked twice without echo; otherwise the
-first line of standard input is the password.
-
-Flags:
-      --cost N   bcrypt cost, 4 to 31 (default 10); each step doubles the work
-  -h, --help     show this help
-
-Example:
-  ferry -w --auth "alice:$(ferry hash-password)" .
-`
-
-func (a *app) hashPassword(args []string) error {
-	fs := pflag.NewFlagSet("hash-password", pflag.ContinueOnError)
-	cost := fs.Int("cost", bcrypt.DefaultCost, "")
-	if err := a.parse(fs, args, hashPasswordHelp); err != nil {
+func (a *app) hashPassword(h *config.HashPassword) error {
+	if err := h.Validate(); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("hash-password takes no arguments; it reads the password from the terminal or standard input")
-	}
-	if *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost {
-		return usagef("invalid --cost %d: use %d to %d", *cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	pw, err := a.readPassword()
 	if err != nil {
@@ -51,7 +26,7 @@ func (a *app) hashPassword(args []string) error {
 		// silently match anything sharing that prefix.
 		return usagef("password longer than 72 bytes; bcrypt would ignore the rest")
 	}
-	hash, err := bcrypt.GenerateFromPassword(pw, *cost)
+	hash, err := bcrypt.GenerateFromPassword(pw, h.Cost)
 	if err != nil {
 		return err
 	}

@@ -2,41 +2,17 @@ package cli
 
 import (
 	"errors"
-	"net"
+	"os"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
-
-	"github.com/ferry-sh/ferry/internal/server"
 )
 
 // This file turns habits from other tools into a hint instead of a bare
 // refusal: "python -m http.server 9000" puts the port where ferry expects
 // a folder, "host:port" is how many servers take an address, and flags get
 // mistyped.
-
-// portArg reports whether arg is what someone would type as a port number.
-func portArg(arg string) bool {
-	n, err := strconv.Atoi(arg)
-	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == arg
-}
-
-// checkBind refuses a --bind value that is not an address, suggesting -p
-// when it carries a port ("127.0.0.1:9000", "[::1]:9000", ":9000").
-func checkBind(b string) error {
-	if host, port, err := net.SplitHostPort(b); err == nil && portArg(port) {
-		if host == "" {
-			return usagef("invalid --bind %q: the port goes in -p: use -p %s", b, port)
-		}
-		return usagef("invalid --bind %q: the port goes in -p: use -b %s -p %s", b, host, port)
-	}
-	if err := server.ValidateBind(b); err != nil {
-		return usagef("invalid --bind: %v", err)
-	}
-	return nil
-}
 
 // unknownFlag words a flag pflag does not know, with the nearest known one
 // when there is a likely candidate. It also catches Go's single-dash habit
@@ -67,6 +43,20 @@ func unknownFlag(fs *pflag.FlagSet, args []string, err error) error {
 		return usagef("unknown flag --%s; did you mean --%s?", name, best)
 	}
 	return nil
+}
+
+// nearestCommand is the command closest to a missing file's name ("ferry
+// ech"), or "" when none is close enough.
+func nearestCommand(names []string, arg string) string {
+	if _, err := os.Lstat(arg); !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	for _, name := range names {
+		if d := editDistance(strings.ToLower(arg), name); d > 0 && d <= min(2, max(1, len(name)/3)) {
+			return name
+		}
+	}
+	return ""
 }
 
 // nearestFlag is the long flag closest to name, or "" when none is close

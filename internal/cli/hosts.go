@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/server"
 )
@@ -16,13 +17,13 @@ import (
 // wildcard bind, every interface address), and the --host names. The
 // checker itself adds localhost, loopback addresses and the address each
 // connection came in on.
-func (f *serveFlags) hostNames() []string {
-	if slices.Contains(f.hosts, "*") {
+func hostNames(f *config.Serve) []string {
+	if slices.Contains(f.Hosts, "*") {
 		return []string{"*"}
 	}
 	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
-	wildcard := len(f.binds) == 0
-	for _, b := range f.binds {
+	wildcard := len(f.Binds) == 0
+	for _, b := range f.Binds {
 		if _, unix := server.UnixPath(b); unix {
 			continue
 		}
@@ -36,19 +37,19 @@ func (f *serveFlags) hostNames() []string {
 		addrs, _ := hostcheck.InterfaceAddrs()
 		names = append(names, addrs...)
 	}
-	names = append(names, f.acme...)
-	return append(names, f.hosts...)
+	names = append(names, f.ACME...)
+	return append(names, f.Hosts...)
 }
 
 // writeHosts prints the banner's line on the names the share answers to,
 // and how to add one.
 func writeHosts(w io.Writer, f *serveFlags) {
-	if slices.Contains(f.hosts, "*") {
+	if slices.Contains(f.Hosts, "*") {
 		fmt.Fprintln(w, "host names: any (--host '*'): DNS rebinding is not refused")
 		return
 	}
 	names := append([]string{"localhost"}, hostcheck.MachineNames()...)
-	for _, b := range f.binds {
+	for _, b := range f.Binds {
 		if _, unix := server.UnixPath(b); unix {
 			continue
 		}
@@ -56,7 +57,7 @@ func writeHosts(w io.Writer, f *serveFlags) {
 			names = append(names, b)
 		}
 	}
-	names = append(names, f.acme...)
-	names = append(names, f.hosts...)
+	names = append(names, f.ACME...)
+	names = append(names, f.Hosts...)
 	fmt.Fprintf(w, "host names: %s and the addresses above; for another name add --host NAME\n", strings.Join(names, ", "))
 }

@@ -8,69 +8,21 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/ferry-sh/ferry"
+	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/version"
 )
 
-const defaultTimePort = 8765
-
-const timeHelp = `ferry time is a line-protocol time service over TCP: a client sends a line,
-ferry answers one line.
-
-Usage:
-  ferry time [flags]
-
-Requests (case and surrounding white space are ignored):
-  asctime    local time, like Mon Jan  2 15:04:05 2006
-  seconds    whole seconds since the Unix epoch
-  rfc822     UTC time, like Mon, 02 Jan 2006 15:04:05 +0000
-Anything else, or a blank line, gets one line of help. A connection may send
-several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.
-
-Flags:
-  -p, --port N            TCP port; 0 picks a free one (default 8765; when it
-                          is taken, the first free one of 8766-8775, else any)
-  -b, --bind ADDR         address to listen on; repeatable (default: every
-                          interface, IPv4 and IPv6)
-      --idle-timeout DUR  close a connection that sends nothing for this long
-                          (default 60s)
-      --log FORMAT        text or json (default text)
-  -q, --quiet             no per-connection log lines
-  -h, --help              show this help
-
-Every flag can also be set as FERRY_<FLAG> (FERRY_IDLE_TIMEOUT=5m).
-
-Examples:
-  ferry time                   serve on port 8765
-  nc localhost 8765            then type asctime (or seconds, rfc822) and Enter
-  ferry time -p 13 -b ::1      IPv6 loopback only, on the daytime port
-`
-
-func (a *app) time(args []string) error {
-	var f listenFlags
-	var idle time.Duration
-	fs := pflag.NewFlagSet("ferry time", pflag.ContinueOnError)
-	f.define(fs, defaultTimePort)
-	fs.DurationVar(&idle, "idle-timeout", 60*time.Second, "")
-	if err := a.parse(fs, args, timeHelp); err != nil {
+func (a *app) time(t *config.Time) error {
+	if err := t.Validate(); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return noArguments("time", fs.Arg(0))
-	}
-	if err := f.validate(); err != nil {
+	if err := resolveBinds(t.Binds); err != nil {
 		return err
 	}
-	if idle <= 0 {
-		return usagef("invalid --idle-timeout %s: use a positive duration", idle)
-	}
-
-	ls, err := a.listen(fs, &f)
+	ls, err := a.listen(&t.Listen)
 	if err != nil {
 		return err
 	}
@@ -78,7 +30,7 @@ func (a *app) time(args []string) error {
 
 	w := a.stdout
 	if ls.FellBack {
-		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", defaultTimePort, ls.Port)
+		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", config.DefaultTimePort, ls.Port)
 	}
 	fmt.Fprintf(w, "ferry %s time service: send asctime, seconds or rfc822, one per line\n", version.Version)
 	urls := server.URLs(ls, "tcp")
@@ -97,11 +49,11 @@ func (a *app) time(args []string) error {
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 
 	// Connection records are Info: with -q only warnings and errors remain.
-	var log slog.Handler = a.newLogger(f.logFormat, false).Handler()
-	if f.quiet {
+	var log slog.Handler = a.newLogger(t.Log, false).Handler()
+	if t.Quiet {
 		log = minLevel{log, slog.LevelWarn}
 	}
-	opts := ferry.TimeOptions{IdleTimeout: idle, Logger: slog.New(log)}
+	opts := ferry.TimeOptions{IdleTimeout: t.IdleTimeout, Logger: slog.New(log)}
 
 	// One listener failing for good stops them all: a half-served set of
 	// addresses is worse than a clear exit.

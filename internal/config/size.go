@@ -43,3 +43,34 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(v), nil
 }
+
+// Size is a byte size as given ("500M"), and its value. The zero Size is
+// unset. It is a pflag.Value, so that a bad size is refused where it is
+// given (command line, FERRY_* variable or config file).
+type Size struct {
+	Bytes int64
+	text  string
+}
+
+// Set parses a size; "" unsets it.
+func (s *Size) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		*s = Size{}
+		return nil
+	}
+	n, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = Size{Bytes: n, text: v}
+	return nil
+}
+
+// String is the size as given.
+func (s Size) String() string { return s.text }
+
+// IsSet reports whether a size was given.
+func (s Size) IsSet() bool { return s.text != "" }
+
+// Type names the kind of value in messages.
+func (*Size) Type() string { return "size" }
