@@ -69,7 +69,9 @@ files, it shares just those, each at /NAME, and nothing else.`,
 		if c.Name() == "completion" {
 			// Cobra's command prints its help for any argument; a shell it
 			// does not know is a usage error like any other.
+			c.Use = "completion SHELL"
 			c.Short = "shell completion script (bash, zsh, fish, powershell)"
+			c.Long = completionHelp
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = func(cmd *cobra.Command, args []string) error {
 				if len(args) > 0 {
@@ -131,6 +133,7 @@ Requests (case and surrounding white space are ignored):
   asctime    local time, like Mon Jan  2 15:04:05 2006
   seconds    whole seconds since the Unix epoch
   rfc822     UTC time, like Mon, 02 Jan 2006 15:04:05 +0000
+
 Anything else, or a blank line, gets one line of help. A connection may send
 several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 		Example: `  ferry time                   serve on port 8765
@@ -150,7 +153,7 @@ several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 func (a *app) hashPasswordCommand() *cobra.Command {
 	opts := config.DefaultHashPassword()
 	c := &cobra.Command{
-		Use:   "hash-password [--cost N]",
+		Use:   "hash-password [flags]",
 		Short: "print a bcrypt hash for --auth",
 		Long: `ferry hash-password prints a bcrypt hash to use as PASS in --auth USER:PASS,
 so the password itself need not appear on a command line or in a script.
@@ -182,6 +185,19 @@ func (a *app) versionCommand() *cobra.Command {
 		},
 	}
 }
+
+const completionHelp = `ferry completion SHELL prints a script that teaches SHELL ferry's commands,
+flags and their values (--log, folders for -d, files for --tls-cert...). Load
+it into the shell you are in, or install it once:
+
+    bash         source <(ferry completion bash)
+                 ferry completion bash > /etc/bash_completion.d/ferry
+    zsh          ferry completion zsh > "${fpath[1]}/_ferry"
+    fish         ferry completion fish > ~/.config/fish/completions/ferry.fish
+    powershell   ferry completion powershell | Out-String | Invoke-Expression
+
+Bash needs the bash-completion package; zsh needs compinit in ~/.zshrc.
+'ferry completion SHELL --help' says more.`
 
 // completeFlags tells shell completion what each flag's value may be.
 func completeFlags(c *cobra.Command) {
