@@ -47,7 +47,12 @@ func (a *app) echo(e *config.Echo) error {
 	// answer every request with 200 and show what came, a foreign Host
 	// included; it serves no files and writes nothing a rebinding page
 	// could reach.
-	handler := accesslog.Middleware(ferry.NewEchoHandler(opts), tracker, a.newLogger(e.Log, e.Quiet), nil)
+	logger, closeLog, err := a.logger(e.Listen, false)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	handler := accesslog.Middleware(ferry.NewEchoHandler(opts), tracker, logger, nil)
 
 	w := a.stdout
 	if ls.FellBack {

@@ -22,6 +22,8 @@ func defineListen(fs *pflag.FlagSet, l *config.Listen) {
 		"listen on `ADDR` only; repeatable (default: every interface, IPv4 and IPv6; localhost means 127.0.0.1 and ::1); unix:/path/ferry.sock listens on a Unix socket (mode 0660, removed on exit) for a reverse proxy")
 	fs.StringVar(&l.Log, "log", l.Log, "log lines as `FORMAT`: text, json or combined (Apache)")
 	fs.BoolVarP(&l.Quiet, "quiet", "q", l.Quiet, "no log line per request or connection (warnings still show)")
+	fs.StringVar(&l.LogFile, "log-file", l.LogFile,
+		"append the request log to `PATH` (in --log's format), reopened on SIGHUP for logrotate; a terminal keeps its live view, a pipe gets no request lines")
 }
 
 // defineTLS adds the HTTPS flags.

@@ -80,7 +80,12 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 		defer view.Close()
 		opts.Observer = view
 	}
-	opts.Logger = a.newLogger(f.Log, f.Quiet)
+	logger, closeLog, err := a.logger(f.Listen, view != nil)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	opts.Logger = logger
 
 	handler, err := openHandler(dir, files, opts)
 	if err != nil {
@@ -342,7 +347,8 @@ func describeNetErr(err error) string {
 // no escape code is ever written.
 func (a *app) startView(f *serveFlags) *termview.View {
 	out, ok := a.stdout.(*os.File)
-	if !ok || f.Quiet || f.Log != accesslog.FormatText || !term.IsTerminal(int(out.Fd())) {
+	// With --log-file the terminal shows text lines, whatever the file's format.
+	if !ok || f.Quiet || (f.Log != accesslog.FormatText && f.LogFile == "") || !term.IsTerminal(int(out.Fd())) {
 		return nil
 	}
 	view := termview.New(out, termview.Options{Width: func() int {
@@ -415,6 +421,9 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	}
 	if len(f.ACME) > 0 {
 		fmt.Fprintf(w, "certificates: from %s, kept in %s\n", f.ACMECA, f.ACMECache)
+	}
+	if f.LogFile != "" {
+		fmt.Fprintf(w, "request log: appended to %s (SIGHUP reopens it, for logrotate)\n", f.LogFile)
 	}
 	if len(ls.Packet) > 0 {
 		fmt.Fprintf(w, "HTTP/3: on UDP port %d too (announced with Alt-Svc)\n", ls.Port)

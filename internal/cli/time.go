@@ -49,8 +49,13 @@ func (a *app) time(t *config.Time) error {
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 
 	// Connection records are Info: with -q only warnings and errors remain.
-	var log slog.Handler = a.newLogger(t.Log, false).Handler()
-	if t.Quiet {
+	logger, closeLog, err := a.logger(config.Listen{Log: t.Log, LogFile: t.LogFile}, false)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	var log slog.Handler = logger.Handler()
+	if t.Quiet && t.LogFile == "" {
 		log = minLevel{log, slog.LevelWarn}
 	}
 	opts := ferry.TimeOptions{IdleTimeout: t.IdleTimeout, Logger: slog.New(log)}

@@ -30,6 +30,9 @@ type Listen struct {
 	Binds []string
 	Log   string // accesslog.FormatText, FormatJSON or FormatCombined
 	Quiet bool
+	// LogFile, when set, receives the request (or connection) log; the
+	// terminal keeps only what it shows live.
+	LogFile string
 }
 
 // TLS says whether and how to speak HTTPS.
