@@ -153,8 +153,7 @@ func (h *Handler) logErr(r *http.Request, what string, err error) {
 func href(prefix, name string, dir bool) string {
 	var b strings.Builder
 	if prefix != "" {
-		for i, seg := range strings.Split(strings.Trim(prefix, "/"), "/") {
-			_ = i
+		for seg := range strings.SplitSeq(strings.Trim(prefix, "/"), "/") {
 			b.WriteByte('/')
 			b.WriteString(url.PathEscape(seg))
 		}
