@@ -237,7 +237,7 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 	if !exists {
 		// A LOCK of an unmapped name makes an empty file (RFC 4918 §7.3),
 		// which is a write like a PUT of nothing.
-		if err := h.create(ctx, name); err != nil {
+		if err := h.create(r, name); err != nil {
 			h.failCheck(w, r, err)
 			return
 		}
@@ -256,13 +256,20 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 	h.writeLockBody(w, r, status, &l)
 }
 
-// create makes the empty file of a lock on an unmapped name.
-func (h *Handler) create(ctx context.Context, name string) error {
+// create makes the empty file of a lock on an unmapped name, with the
+// checks a PUT of nothing would meet.
+func (h *Handler) create(r *http.Request, name string) error {
+	ctx := r.Context()
 	if !h.opts.Create {
 		return &precondition{status: http.StatusForbidden, msg: "creating files is not enabled (--upload)"}
 	}
 	if name == "." {
 		return &precondition{status: http.StatusConflict, msg: "the served folder is a folder"}
+	}
+	// The path as sent: "/a//b.txt" is no name to create, nor "/new/" a
+	// file's.
+	if _, dir, err := rootfs.ParseNewURLPath(r.URL.EscapedPath()); err != nil || dir {
+		return &precondition{status: http.StatusBadRequest, msg: "invalid name for a new file"}
 	}
 	if err := rootfs.ValidateRelPath(name, h.opts.Hidden); err != nil {
 		var ne *rootfs.NameError

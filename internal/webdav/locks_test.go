@@ -154,6 +154,8 @@ func TestLocks(t *testing.T) {
 		t.Errorf("PUT to the lock-null file = %d", resp.StatusCode)
 	}
 	lockRes(t, u+"/nodir/x.txt", exclusiveBody, 409)
+	lockRes(t, u+"/d//y.txt", exclusiveBody, 400)
+	lockRes(t, u+"/newdir/", exclusiveBody, 400)
 	// Deleting a locked file (with its token) drops its lock.
 	if resp, _ := do(t, "DELETE", u+"/new.txt", "", "If", "(<"+n+">)"); resp.StatusCode != 204 {
 		t.Errorf("DELETE with token = %d", resp.StatusCode)
