@@ -23,6 +23,7 @@
 package ferry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -576,3 +577,11 @@ func (h *Handler) Busy() int { return h.tracker.Active() }
 
 // Idle reports how long no request has been in flight.
 func (h *Handler) Idle() time.Duration { return h.tracker.Idle(time.Now()) }
+
+// Settle waits, until ctx ends, for downloads whose last bytes the clients
+// have yet to acknowledge, then decides the rest as cut short: call it
+// after the server's Shutdown so that the log and Stats are final. Only
+// connections accepted through ferry's own server are watched this way;
+// behind another server a download is complete once its last byte was
+// handed to the kernel.
+func (h *Handler) Settle(ctx context.Context) { h.tracker.Settle(ctx) }

@@ -21,73 +21,84 @@ const MsgRequest = "request"
 type Observer = transfer.Observer
 
 // Middleware counts, tracks and logs every request that reaches next.
-// log may be nil (no lines); obs may be nil.
+// log may be nil (no lines); obs may be nil. A download's line is written
+// once its outcome is known: when the client acknowledged its last byte,
+// which may be after the handler returned (see transfer.Tracker.Finish).
 func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Observer) http.Handler {
+	var done func(*transfer.Transfer)
+	if log != nil {
+		done = func(tr *transfer.Transfer) { logLine(log, tr) }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tr, rec := t.Start(w, r, obs)
-		start := tr.Start
 		r = r.WithContext(transfer.WithTransfer(r.Context(), tr))
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &countingBody{ReadCloser: r.Body, t: t, tr: tr}
 		}
 		next.ServeHTTP(rec, r)
-		outcome, _ := t.End(tr, r, rec, w.Header())
-		if log == nil || !log.Enabled(r.Context(), slog.LevelInfo) {
-			return
-		}
-		status := rec.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		// An upload is logged with its destination and the bytes it
-		// brought (a tus request's URL names no file); the response's own
-		// bytes stay for the combined format.
-		path, bytes := r.URL.Path, rec.Sent()
-		upload := tr.Kind == transfer.KindUpload && outcome != ""
-		if upload {
-			bytes = tr.Received()
-			if tr.Files() <= 1 && tr.Path != "" {
-				path = tr.Path
-			}
-		}
-		attrs := make([]slog.Attr, 0, 18)
-		attrs = append(attrs,
-			slog.String("client", r.RemoteAddr),
-			slog.String("method", r.Method),
-			slog.String("path", path),
-			slog.Int("status", status),
-			slog.Int64("bytes", bytes),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("proto", r.Proto),
-		)
-		if r.URL.RawQuery != "" {
-			attrs = append(attrs, slog.String("query", r.URL.RawQuery))
-		}
-		// The request target as sent, for the combined format's request line.
-		attrs = append(attrs, slog.String("uri", r.RequestURI))
-		if outcome != "" {
-			attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
-		}
-		if upload {
-			attrs = append(attrs, slog.Int64("done", tr.Done()), slog.Int64("sent", rec.Sent()))
-			if why := tr.Reason(); why != "" {
-				attrs = append(attrs, slog.String("reason", why))
-			}
-			if n := tr.Files(); n > 1 {
-				attrs = append(attrs, slog.Int("files", n))
-			}
-		}
-		if tr.User != "" {
-			attrs = append(attrs, slog.String("user", tr.User))
-		}
-		if ref := r.Header.Get("Referer"); ref != "" {
-			attrs = append(attrs, slog.String("referer", ref))
-		}
-		if ua := r.Header.Get("User-Agent"); ua != "" {
-			attrs = append(attrs, slog.String("user_agent", ua))
-		}
-		log.LogAttrs(context.Background(), slog.LevelInfo, MsgRequest, attrs...)
+		t.Finish(tr, r, rec, w.Header(), done)
 	})
+}
+
+// logLine writes the line of a request whose outcome is known.
+func logLine(log *slog.Logger, tr *transfer.Transfer) {
+	r := tr.Request()
+	if !log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	status := tr.Status()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	outcome := tr.Outcome()
+	// An upload is logged with its destination and the bytes it brought
+	// (a tus request's URL names no file); the response's own bytes stay
+	// for the combined format. A download's bytes are those delivered.
+	path, bytes := r.URL.Path, tr.Delivered()
+	upload := tr.Kind == transfer.KindUpload && outcome != ""
+	if upload {
+		bytes = tr.Received()
+		if tr.Files() <= 1 && tr.Path != "" {
+			path = tr.Path
+		}
+	}
+	attrs := make([]slog.Attr, 0, 18)
+	attrs = append(attrs,
+		slog.String("client", r.RemoteAddr),
+		slog.String("method", r.Method),
+		slog.String("path", path),
+		slog.Int("status", status),
+		slog.Int64("bytes", bytes),
+		slog.Float64("duration_ms", float64(time.Since(tr.Start).Microseconds())/1000),
+		slog.String("proto", r.Proto),
+	)
+	if r.URL.RawQuery != "" {
+		attrs = append(attrs, slog.String("query", r.URL.RawQuery))
+	}
+	// The request target as sent, for the combined format's request line.
+	attrs = append(attrs, slog.String("uri", r.RequestURI))
+	if outcome != "" {
+		attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
+	}
+	if upload {
+		attrs = append(attrs, slog.Int64("done", tr.Done()), slog.Int64("sent", tr.Delivered()))
+		if why := tr.Reason(); why != "" {
+			attrs = append(attrs, slog.String("reason", why))
+		}
+		if n := tr.Files(); n > 1 {
+			attrs = append(attrs, slog.Int("files", n))
+		}
+	}
+	if tr.User != "" {
+		attrs = append(attrs, slog.String("user", tr.User))
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		attrs = append(attrs, slog.String("referer", ref))
+	}
+	if ua := r.Header.Get("User-Agent"); ua != "" {
+		attrs = append(attrs, slog.String("user_agent", ua))
+	}
+	log.LogAttrs(context.Background(), slog.LevelInfo, MsgRequest, attrs...)
 }
 
 type countingBody struct {

@@ -165,6 +165,7 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 		ConnLimitExempt: trusted.Contains,
 		Stopping:        func(r server.Reason) { a.stopping(r, handler.InFlight()) },
 		Busy:            handler.Busy,
+		Settle:          handler.Settle,
 	})
 	if err != nil {
 		return err

@@ -101,6 +101,10 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// NetConn returns the wrapped connection, so that the TCP socket beneath can
+// be found (transfer.Listen asks it what the client acknowledged).
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
 // ReadFrom keeps sendfile(2) working: net/http hands file bodies to the
 // connection's ReadFrom when it has one.
 func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {

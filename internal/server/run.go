@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
 // Config is what Run needs besides the listeners.
@@ -48,6 +50,10 @@ type Config struct {
 	// cutting transfers short, Run waits briefly for those handlers to
 	// return, so that their log lines come before what the caller prints.
 	Busy func() int
+	// Settle, when set, is called after the server stopped, within the
+	// grace period: it waits for downloads whose last bytes the clients
+	// have yet to acknowledge (transfer.Tracker.Settle).
+	Settle func(context.Context)
 }
 
 // Reason says why Run returned.
@@ -74,6 +80,9 @@ func NewHTTPServer(cfg Config) *http.Server {
 		DisableGeneralOptionsHandler: true,
 		// Clients hanging up and TLS probes are no server errors.
 		ErrorLog: log.New(io.Discard, "", 0),
+		// Requests find their connection's socket, to learn what the
+		// client acknowledged (Listen in Run makes the sockets).
+		ConnContext: transfer.ConnContext,
 	}
 	if cfg.MaxHeaderBytes > 0 {
 		srv.MaxHeaderBytes = cfg.MaxHeaderBytes
@@ -103,6 +112,7 @@ func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
 				l.refused, l.exempt = cfg.ConnRefused, cfg.ConnLimitExempt
 			}
 		}
+		ln = transfer.Listen(ln)
 		go func(ln net.Listener) {
 			var err error
 			if cfg.TLS != nil {
@@ -186,6 +196,9 @@ wait:
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
+	}
+	if cfg.Settle != nil {
+		cfg.Settle(sctx)
 	}
 	return reason, serveErr
 }

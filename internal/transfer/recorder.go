@@ -10,8 +10,10 @@ import (
 	"sync/atomic"
 )
 
-// sendfileChunk bounds one zero-copy step so that progress is visible while a
-// large file goes out; a few MiB per syscall round keeps the cost negligible.
+// sendfileChunk bounds one zero-copy step, so that the figure of bytes sent
+// moves while a large file goes out; a few MiB per syscall round keeps the
+// cost negligible. (Progress shown to people comes from the socket's count
+// of acknowledged bytes where the kernel gives one: see Transfer.Done.)
 const sendfileChunk = 4 << 20
 
 // SmallBody is the size up to which a body is copied rather than sent with
@@ -29,7 +31,8 @@ type Recorder struct {
 	sent    atomic.Int64
 	failed  bool // a write to the client failed: it went away
 	onWrite func(int64)
-	tracker *Tracker // counts sent bytes, when made by Tracker.Start
+	tracker *Tracker  // counts sent bytes, when made by Tracker.Start
+	tr      *Transfer // the request's transfer, when made by Tracker.Start
 }
 
 // NewRecorder wraps w. onWrite, when not nil, is told of every chunk sent
@@ -88,10 +91,13 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 		r.status = http.StatusOK
 	}
 	rf, ok := r.ResponseWriter.(io.ReaderFrom)
+	lr, limited := src.(*io.LimitedReader)
 	if !ok {
+		if limited && lr.N > 1 && r.tr != nil && r.tr.sock != nil && r.tr.h2 {
+			return r.copyHoldingLast(lr)
+		}
 		return io.Copy(writerOnly{r}, src)
 	}
-	lr, limited := src.(*io.LimitedReader)
 	base, remain := src, int64(-1)
 	if limited {
 		base, remain = lr.R, lr.N
@@ -113,6 +119,9 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 			return io.CopyBuffer(writerOnly{r}, src, *bp)
 		}
 		base = f
+	}
+	if r.tr != nil {
+		r.tr.markBase(r)
 	}
 	var total int64
 	for remain != 0 {
@@ -141,6 +150,27 @@ func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 		lr.N = remain
 	}
 	return total, nil
+}
+
+// copyHoldingLast copies all but the last byte of an HTTP/2 body and
+// flushes them, then writes the last byte, which stays buffered until the
+// handler returns and then leaves in the frame that ends the stream. A
+// client that stops once it has every byte (curl does) then has nothing
+// unread when it closes: it closes cleanly, acknowledging everything,
+// where an unread end-of-stream frame of its own would make it reset the
+// connection and the kernel forget the acknowledgement the reset carries.
+func (r *Recorder) copyHoldingLast(lr *io.LimitedReader) (int64, error) {
+	last := lr.N - 1
+	n, err := io.Copy(writerOnly{r}, &io.LimitedReader{R: lr.R, N: last})
+	lr.N -= n
+	if err != nil || n < last {
+		return n, err
+	}
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	m, err := io.Copy(writerOnly{r}, lr)
+	return n + m, err
 }
 
 // copySmall reads all of buf from src, or up to its end, and writes it in one

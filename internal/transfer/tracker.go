@@ -62,6 +62,26 @@ type Transfer struct {
 	received atomic.Int64
 	up       upload
 
+	// sock is the connection the request came in on when the kernel can
+	// be asked about it, nil otherwise. h2 tells that other requests share
+	// it. base is the socket's count of acknowledged bytes at which this
+	// response's body begins, -1 until known (HTTP/1 bodies sent by
+	// sendfile, whose progress would otherwise move a chunk at a time).
+	sock    *Socket
+	h2      bool
+	base    atomic.Int64
+	pend    *pend // waiting for acknowledgement; guarded by sock.mu once set
+	settled atomic.Bool
+
+	// Set by Finish, read once the outcome is known.
+	req          *http.Request
+	status       int
+	contentRange string
+	onDone       func(*Transfer)
+	outcome      string
+	delivered    int64
+	counted      bool
+
 	// Set by Tracker.Start: Describe makes the transfer visible in the
 	// tracker and tells obs, and End then tells obs it ended.
 	tracker  *Tracker
@@ -88,7 +108,9 @@ func (t *Transfer) Describe(kind Kind, size int64) {
 	}
 }
 
-// Done is the number of bytes moved so far (sent for downloads, received for uploads).
+// Done is the number of bytes moved so far: received for uploads; for
+// downloads, those the client acknowledged where the kernel tells (Linux),
+// else those handed to it.
 func (t *Transfer) Done() int64 {
 	if t.Kind == KindUpload {
 		return t.Offset + t.received.Load()
@@ -96,8 +118,60 @@ func (t *Transfer) Done() int64 {
 	if t.rec == nil {
 		return 0
 	}
-	return t.rec.Sent()
+	sent := t.rec.Sent()
+	if t.sock == nil {
+		return sent
+	}
+	w, ok := t.sock.probe()
+	if !ok {
+		return sent
+	}
+	if base := t.base.Load(); base >= 0 {
+		n := w.acked - base
+		if t.Size >= 0 {
+			n = min(n, t.Size)
+		}
+		return max(n, 0)
+	}
+	// Everything this response wrote is in the socket or acknowledged;
+	// the queue may hold the headers, TLS records' and HTTP/2 frames'
+	// overhead, and for HTTP/2 other streams' bytes: at least this many.
+	return min(max(sent-w.queued, 0), sent)
 }
+
+// markBase learns where the body begins in the socket's count of
+// acknowledged bytes, before a body goes out by sendfile in large steps.
+// The headers are flushed first so that they are not counted as body.
+func (t *Transfer) markBase(rec *Recorder) {
+	if t.sock == nil || t.h2 || t.base.Load() >= 0 {
+		return
+	}
+	if _, typed := rec.Header()["Content-Type"]; !typed {
+		return // net/http would sniff the type from the first bytes: no early flush
+	}
+	f, ok := rec.ResponseWriter.(http.Flusher)
+	if !ok {
+		return
+	}
+	f.Flush()
+	if w, ok := t.sock.probe(); ok {
+		t.base.Store(w.acked + w.queued - rec.Sent())
+	}
+}
+
+// Request is the request, once Finish was called.
+func (t *Transfer) Request() *http.Request { return t.req }
+
+// Status is the response's status (0 if nothing was written), once Finish was called.
+func (t *Transfer) Status() int { return t.status }
+
+// Outcome is Complete or CutShort for a download once decided, "" for
+// other requests.
+func (t *Transfer) Outcome() string { return t.outcome }
+
+// Delivered is the number of body bytes that reached the client, once the
+// outcome is known: for a download cut short on Linux, those acknowledged.
+func (t *Transfer) Delivered() int64 { return t.delivered }
 
 // Snapshot is a copy of the figures at one moment.
 type Snapshot struct {
@@ -159,10 +233,14 @@ type Tracker struct {
 	limit   int64 // downloads to count before done; 0 = no limit
 	counted atomic.Int64
 	done    chan struct{}
-	once    sync.Once
+
+	unsettled atomic.Int64 // downloads waiting for acknowledgement
+	once      sync.Once
 
 	mu       sync.Mutex
 	inflight map[uint64]*Transfer
+	pending  []*Transfer         // downloads waiting for acknowledgement, and some since decided
+	settling bool                // settleLoop runs
 	cut      map[string]struct{} // client IP + path of downloads cut short, for resumes
 	recent   [recentMax]Finished // ring of the last finished downloads
 	nrecent  int                 // how many of recent are filled
@@ -227,6 +305,11 @@ func (t *Tracker) begin(tr *Transfer, r *http.Request, rec *Recorder) {
 	tr.Start = time.Now()
 	tr.Size = -1
 	tr.rec = rec
+	if s := socketFrom(r.Context()); s != nil {
+		s.begin()
+		tr.sock, tr.h2 = s, r.ProtoMajor >= 2
+		tr.base.Store(-1)
+	}
 }
 
 // Start registers a request as Begin does, wrapping w in a Recorder that
@@ -238,7 +321,7 @@ func (t *Tracker) Start(w http.ResponseWriter, r *http.Request, obs Observer) (*
 		tr  Transfer
 		rec Recorder
 	})
-	x.rec.ResponseWriter, x.rec.tracker = w, t
+	x.rec.ResponseWriter, x.rec.tracker, x.rec.tr = w, t, &x.tr
 	t.begin(&x.tr, r, &x.rec)
 	x.tr.tracker, x.tr.obs = t, obs
 	return &x.tr, &x.rec
@@ -260,88 +343,225 @@ func (t *Tracker) Received(tr *Transfer, n int64) {
 // Sent counts response body bytes.
 func (t *Tracker) Sent(n int64) { t.bytesSent.Add(n) }
 
-// End closes a request and, for downloads, decides its outcome and whether
-// it counts. It returns the outcome ("" for responses that are no download).
+// End closes a request as Finish does and waits for the outcome, which it
+// returns with whether the download counted ("" for responses that are no
+// download).
 func (t *Tracker) End(tr *Transfer, r *http.Request, rec *Recorder, h http.Header) (outcome string, counted bool) {
-	outcome, counted = t.end(tr, r, rec, h)
-	if tr.observed {
-		tr.obs.Ended(tr)
-	}
-	return outcome, counted
+	ch := make(chan struct{})
+	t.Finish(tr, r, rec, h, func(*Transfer) { close(ch) })
+	<-ch
+	return tr.outcome, tr.counted
 }
 
-func (t *Tracker) end(tr *Transfer, r *http.Request, rec *Recorder, h http.Header) (outcome string, counted bool) {
-	defer func() {
-		t.lastActive.Store(time.Now().UnixNano())
-		t.active.Add(-1)
-	}()
-	t.mu.Lock()
-	delete(t.inflight, tr.ID)
-	t.mu.Unlock()
-
+// Finish closes a request after its handler returned and, for a download,
+// decides its outcome and whether it counts. A download is complete once
+// the client acknowledged every byte (where the kernel tells: Linux), not
+// when the last byte was handed to the kernel; until then it stays in
+// flight, its handler's connection free for the next request, and done is
+// called once it is decided, on another goroutine. Otherwise done is called
+// before Finish returns. done may be nil.
+func (t *Tracker) Finish(tr *Transfer, r *http.Request, rec *Recorder, h http.Header, done func(*Transfer)) {
+	tr.req, tr.rec, tr.onDone = r, rec, done
+	tr.status = rec.Status()
+	sent := rec.Sent()
 	if tr.Kind == KindUpload {
-		return t.endUpload(tr, rec), false
+		t.decide(tr, t.endUpload(tr, rec), sent)
+		return
 	}
 	if tr.Kind != KindFile && tr.Kind != KindArchive || r.Method != http.MethodGet {
-		return "", false
+		t.decide(tr, "", sent)
+		return
 	}
-	status := rec.Status()
-	if status != http.StatusOK && status != http.StatusPartialContent {
-		return "", false
+	if tr.status != http.StatusOK && tr.status != http.StatusPartialContent {
+		t.decide(tr, "", sent)
+		return
 	}
-	sent := rec.Sent()
+	if tr.status == http.StatusPartialContent {
+		tr.contentRange = h.Get("Content-Range")
+	}
 	want := int64(-1)
 	if cl := h.Get("Content-Length"); cl != "" {
 		want, _ = strconv.ParseInt(cl, 10, 64)
 	}
-	// With a known length, every byte handed to the socket is the whole
-	// answer: a client that hangs up right after reading the last byte
-	// cancels the context but got everything. Without one (archives), a
-	// cancelled context is the only sign the stream was cut.
-	complete := !rec.Failed() && (sent == want || want < 0 && r.Context().Err() == nil)
-	if !complete {
-		t.cutShort.Add(1)
-		t.mu.Lock()
-		t.cut[cutKey(r)] = struct{}{}
-		t.finish(tr, rec, CutShort)
-		t.move(tr.Kind, tr.Path, CutShort, rec.Sent(), tr.Size)
-		t.mu.Unlock()
-		return CutShort, false
+	// With a known length, every byte handed over means the answer is
+	// whole on our side: a client that hangs up right after the last byte
+	// cancels the context, and only the socket tells whether it got them.
+	// Without one (archives), a cancelled context is the only sign the
+	// stream was cut.
+	if rec.Failed() || sent != want && (want >= 0 || r.Context().Err() != nil) {
+		delivered := sent
+		if tr.sock != nil {
+			delivered = tr.sock.delivered(sent)
+		}
+		t.decide(tr, CutShort, delivered)
+		return
 	}
-	whole := status == http.StatusOK
-	if status == http.StatusPartialContent {
-		whole = t.finishesDownload(h.Get("Content-Range"), r)
+	if tr.sock != nil {
+		if !tr.h2 {
+			// The last bytes may still sit in net/http's buffers. (HTTP/2
+			// sends its last byte with the end of the stream once the
+			// handler returns: see Recorder.copyHoldingLast.)
+			rec.Flush()
+		}
+		if ok, _ := tr.sock.hold(tr, time.Now()); !ok {
+			t.await(tr)
+			return
+		}
 	}
-	if whole {
-		t.completed.Add(1)
+	t.decide(tr, Complete, sent)
+}
+
+// decide records tr's outcome, counts it (a download's: endUpload counts
+// uploads), and tells the observer and done.
+func (t *Tracker) decide(tr *Transfer, outcome string, delivered int64) {
+	tr.outcome, tr.delivered = outcome, delivered
+	r := tr.req
+	whole := outcome == Complete && tr.status == http.StatusOK
+	if outcome == Complete && tr.status == http.StatusPartialContent {
+		whole = t.finishesDownload(tr.contentRange, r)
 	}
 	t.mu.Lock()
-	t.finish(tr, rec, Complete)
-	if whole {
-		t.move(tr.Kind, tr.Path, Complete, rec.Sent(), tr.Size)
-	}
-	if whole && len(t.cut) > 0 {
-		delete(t.cut, cutKey(r))
-	}
+	delete(t.inflight, tr.ID)
 	var onceDone bool
+	download := tr.Kind == KindFile || tr.Kind == KindArchive
 	switch {
-	case !whole || t.wanted == nil || len(t.wanted) == 0:
-	case tr.Kind == KindArchive && r.URL.Path == "/":
-		// An archive of the root carries every shared item at once.
-		clear(t.wanted)
-		onceDone = true
-	case t.wanted[r.URL.Path]:
-		delete(t.wanted, r.URL.Path)
-		onceDone = len(t.wanted) == 0
+	case !download:
+	case outcome == CutShort:
+		t.cutShort.Add(1)
+		// What never reached the client was not sent.
+		t.bytesSent.Add(delivered - tr.rec.Sent())
+		t.cut[cutKey(r)] = struct{}{}
+		t.record(tr, time.Now(), CutShort, delivered)
+		t.move(tr.Kind, tr.Path, CutShort, delivered, tr.Size)
+	case outcome == Complete:
+		if whole {
+			t.completed.Add(1)
+		}
+		t.record(tr, time.Now(), Complete, delivered)
+		if whole {
+			t.move(tr.Kind, tr.Path, Complete, delivered, tr.Size)
+		}
+		if whole && len(t.cut) > 0 {
+			delete(t.cut, cutKey(r))
+		}
+		switch {
+		case !whole || t.wanted == nil || len(t.wanted) == 0:
+		case tr.Kind == KindArchive && r.URL.Path == "/":
+			// An archive of the root carries every shared item at once.
+			clear(t.wanted)
+			onceDone = true
+		case t.wanted[r.URL.Path]:
+			delete(t.wanted, r.URL.Path)
+			onceDone = len(t.wanted) == 0
+		}
+		if whole {
+			tr.counted = t.count()
+		}
 	}
 	t.mu.Unlock()
-	if whole {
-		counted = t.count()
+	t.lastActive.Store(time.Now().UnixNano())
+	t.active.Add(-1)
+	if tr.observed {
+		tr.obs.Ended(tr)
 	}
+	if tr.onDone != nil {
+		tr.onDone(tr)
+	}
+	// Last, so that a server stopping for --once or --exit-after has the
+	// line of the download that made it stop.
 	if onceDone {
 		t.once.Do(func() { close(t.done) })
 	}
-	return Complete, counted
+	if tr.pend != nil {
+		tr.settled.Store(true)
+		t.unsettled.Add(-1)
+	}
+}
+
+// await keeps tr pending until its socket says the client acknowledged
+// every byte, or no longer can.
+func (t *Tracker) await(tr *Transfer) {
+	t.unsettled.Add(1)
+	t.mu.Lock()
+	t.pending = append(t.pending, tr)
+	start := !t.settling
+	t.settling = true
+	t.mu.Unlock()
+	if start {
+		go t.settleLoop()
+	}
+}
+
+// settleLoop looks at the pending downloads every settleTick while there
+// are any. One goroutine for all of them: downloads waiting for a slow
+// client's last bytes cost no goroutine of their own, and their handlers'
+// connections serve the next request meanwhile.
+func (t *Tracker) settleLoop() {
+	tick := time.NewTicker(settleTick)
+	defer tick.Stop()
+	socks := make(map[*Socket]struct{})
+	for now := range tick.C {
+		if !t.settleOnce(now, false, socks) {
+			return
+		}
+	}
+}
+
+// settleOnce decides what it can of the downloads due for a look (force:
+// of all, as they stand) and reports whether any remain; when none do,
+// settleLoop is no longer running. socks is scratch space. A download is
+// first due a tick after its handler returned: most are settled before
+// by the next request on their connection, whose arrival acknowledged them.
+func (t *Tracker) settleOnce(now time.Time, force bool, socks map[*Socket]struct{}) bool {
+	t.mu.Lock()
+	keep := t.pending[:0]
+	for _, tr := range t.pending {
+		if tr.settled.Load() {
+			continue
+		}
+		keep = append(keep, tr)
+		if force || now.UnixNano() >= tr.pend.due.Load() {
+			socks[tr.sock] = struct{}{}
+		}
+	}
+	clear(t.pending[len(keep):])
+	t.pending = keep
+	t.mu.Unlock()
+	for s := range socks {
+		settleAll(s.check(now, force))
+	}
+	clear(socks)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.unsettled.Load() == 0 {
+		clear(t.pending)
+		t.pending = t.pending[:0]
+		t.settling = false
+		return false
+	}
+	return true
+}
+
+// Settle waits until every download waiting for acknowledgement has been
+// decided, or ctx ends; then it decides the rest as they stand. A server
+// calls it after Shutdown so that the log and the figures are final.
+func (t *Tracker) Settle(ctx context.Context) {
+	tick := time.NewTicker(settleTick)
+	defer tick.Stop()
+	done := ctx.Done()
+	for t.unsettled.Load() > 0 {
+		select {
+		case <-done:
+			done = nil
+			t.settleOnce(time.Now(), true, map[*Socket]struct{}{})
+		case now := <-tick.C:
+			if done == nil {
+				// Handlers cut off by the end of the grace period may
+				// still add downloads: decide them as they come.
+				t.settleOnce(now, true, map[*Socket]struct{}{})
+			}
+		}
+	}
 }
 
 // finishesDownload reports whether a complete 206 delivers a whole file: a
@@ -381,10 +601,6 @@ func (t *Tracker) count() bool {
 			return true
 		}
 	}
-}
-
-func (t *Tracker) finish(tr *Transfer, rec *Recorder, outcome string) {
-	t.record(tr, time.Now(), outcome, rec.Sent())
 }
 
 // record adds a finished transfer to the recent ones; t.mu is held.
@@ -427,11 +643,9 @@ func (t *Tracker) Snapshot() Snapshot {
 		UploadsCutShort:  t.uploadsCut.Load(),
 	}
 	t.mu.Lock()
+	flying := make([]*Transfer, 0, len(t.inflight))
 	for _, tr := range t.inflight {
-		s.InFlight = append(s.InFlight, TransferView{
-			Client: tr.Client, Method: tr.Method, Path: tr.Path, Kind: tr.Kind,
-			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start), Offset: tr.Offset,
-		})
+		flying = append(flying, tr)
 	}
 	// Oldest first: the ring's older part starts at next once it is full.
 	oldest := (t.next - t.nrecent + recentMax) % recentMax
@@ -441,6 +655,13 @@ func (t *Tracker) Snapshot() Snapshot {
 	s.Moved = append([]Moved(nil), t.moved...)
 	s.MovedMore = t.movedMore
 	t.mu.Unlock()
+	// Done may ask the kernel: not while holding the lock every request takes.
+	for _, tr := range flying {
+		s.InFlight = append(s.InFlight, TransferView{
+			Client: tr.Client, Method: tr.Method, Path: tr.Path, Kind: tr.Kind,
+			Size: tr.Size, Done: tr.Done(), Elapsed: now.Sub(tr.Start), Offset: tr.Offset,
+		})
+	}
 	return s
 }
 

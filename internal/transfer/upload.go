@@ -152,5 +152,6 @@ func (t *Tracker) InFlight() int {
 	return len(t.inflight)
 }
 
-// Active is the number of requests whose handlers run.
-func (t *Tracker) Active() int { return int(t.active.Load()) }
+// Active is the number of requests whose handlers run (downloads waiting
+// for acknowledgement have none left).
+func (t *Tracker) Active() int { return int(max(t.active.Load()-t.unsettled.Load(), 0)) }

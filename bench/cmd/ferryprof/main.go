@@ -9,12 +9,14 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/server"
+	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
 func main() {
@@ -39,13 +41,12 @@ func main() {
 	pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	go func() { log.Fatal(http.ListenAndServe(*paddr, pm)) }()
 
-	// The same limits internal/server sets, so the profile matches the binary.
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	// The server the binary runs: its limits, and its sockets that tell
+	// what the clients acknowledged.
+	srv := server.NewHTTPServer(server.Config{Handler: h})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
 	}
-	log.Fatal(srv.ListenAndServe())
+	log.Fatal(srv.Serve(transfer.Listen(ln)))
 }
