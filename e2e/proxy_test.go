@@ -178,6 +178,12 @@ func proxyChecks(t *testing.T, front string, p *Proc) {
 		t.Errorf("the resumable upload: %d %q", resp.StatusCode, body)
 	}
 
+	// WebDAV's hrefs carry the base path too.
+	resp, body = doFrom(t, alice, "PROPFIND", front+"/files/sub/", nil, "Depth", "1")
+	if resp.StatusCode != http.StatusMultiStatus || !strings.Contains(body, "/files/sub/b.txt</") {
+		t.Errorf("PROPFIND through nginx: %d, want hrefs under /files/:\n%s", resp.StatusCode, body)
+	}
+
 	// The host the client asked nginx for is the one checked.
 	if resp, _ := doFrom(t, alice, "GET", front+"/files/a.txt", nil, "Host", "evil.example"); resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("Host evil.example through nginx: %d, want 421", resp.StatusCode)
@@ -235,7 +241,7 @@ func TestBehindNginxTCP(t *testing.T) {
 	dir := t.TempDir()
 	WriteFiles(t, dir, map[string]string{"a.txt": "hello", "sub/b.txt": "b"})
 	p := Start(t, dir, "-b", "127.0.0.1", "-p", "0", "--base-path", "/files", "--trusted-proxy", "127.0.0.1/32",
-		"--upload", "--auth", "alice:apw", "--log", "json", "--host", "files.example")
+		"--upload", "--webdav", "--auth", "alice:apw", "--log", "json", "--host", "files.example")
 	if !strings.Contains(p.Stdout(), "http://127.0.0.1:"+p.Port+"/files/") {
 		t.Errorf("banner does not carry the base path:\n%s", p.Stdout())
 	}
@@ -282,7 +288,7 @@ func TestBehindNginxUnixSocket(t *testing.T) {
 	WriteFiles(t, dir, map[string]string{"a.txt": "hello", "sub/b.txt": "b"})
 	sock := filepath.Join(t.TempDir(), "ferry.sock")
 	p := StartNoWait(t, dir, "-b", "unix:"+sock, "--base-path", "/files", "--trusted-proxy", "unix",
-		"--upload", "--auth", "alice:apw", "--log", "json", "--host", "files.example")
+		"--upload", "--webdav", "--auth", "alice:apw", "--log", "json", "--host", "files.example")
 	if !p.WaitOutput("press Ctrl-C", 10*time.Second) {
 		t.Fatalf("no banner:\n%s%s", p.Stdout(), p.Stderr())
 	}
