@@ -36,9 +36,11 @@ import (
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/cgi"
+	"github.com/ferry-sh/ferry/internal/checksum"
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/metrics"
 	"github.com/ferry-sh/ferry/internal/qrcode"
@@ -157,6 +159,13 @@ type Handler struct {
 
 // New opens dir through os.Root and returns its handler. Close releases it.
 func New(dir string, opts Options) (*Handler, error) {
+	lim := jobs.NewDefault()
+	return newHandler(dir, opts, lim, checksum.NewService(lim))
+}
+
+// newHandler is New with the limiter and checksum service that every
+// reader of the handler shares (NewFiles makes them first).
+func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Service) (*Handler, error) {
 	rules, err := auth.ParseRules(opts.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("ferry: invalid auth rule: %w", err)
@@ -195,8 +204,8 @@ func New(dir string, opts Options) (*Handler, error) {
 			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
 			Resumable: opts.Upload && opts.Resumable,
 		},
-		Archive: archiveHook(fsys, opts),
-		Hash:    hashFile,
+		Archive: archiveHook(fsys, opts, lim),
+		Hash:    sums.Serve,
 		// Script in a served file runs at ferry's origin; that matters only
 		// where the origin can write or carries credentials.
 		Sandbox: opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,

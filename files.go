@@ -3,12 +3,12 @@ package ferry
 import (
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"github.com/ferry-sh/ferry/internal/archive"
 	"github.com/ferry-sh/ferry/internal/checksum"
 	"github.com/ferry-sh/ferry/internal/fileserver"
+	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -36,12 +36,14 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 	}
 	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
 	links := new(qrcode.Links)
+	lim := jobs.NewDefault()
+	sums := checksum.NewService(lim)
 	sh, err := share.Open(paths, policy, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can:       listing.Capabilities{Archive: !opts.NoListing},
-		Hash:      hashFile,
+		Hash:      sums.Serve,
 		Links:     links,
-	})
+	}, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 	// given the set as its reader; with no write enabled, nothing else of
 	// that folder is ever reached.
 	abs, _ := filepath.Abs(paths[0])
-	h, err := New(filepath.Dir(abs), opts)
+	h, err := newHandler(filepath.Dir(abs), opts, lim, sums)
 	if err != nil {
 		sh.Close()
 		return nil, err
@@ -77,13 +79,9 @@ func (h *Handler) SharedPaths() []string {
 
 // archiveHook streams folders as ?zip, ?tar and ?tar.gz. An archive lists a
 // folder's contents, so --no-listing turns it off too.
-func archiveHook(fsys *rootfs.FS, opts Options) func(http.ResponseWriter, *http.Request, string, string) {
+func archiveHook(fsys *rootfs.FS, opts Options, lim *jobs.Limiter) func(http.ResponseWriter, *http.Request, string, string) {
 	if opts.NoListing {
 		return nil
 	}
-	return archive.Hook(fsys, filepath.Base(fsys.Dir()))
-}
-
-func hashFile(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
-	checksum.Serve(w, r, f, name)
+	return archive.Hook(fsys, filepath.Base(fsys.Dir()), lim)
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -47,7 +48,9 @@ const maxDepth = 128
 // archive's base name without extension.
 // With root set, every source goes inside a folder of that name (sharing a
 // set of files: "files/a.txt", "files/b.txt").
-func Serve(w http.ResponseWriter, r *http.Request, format, name, root string, srcs []Source) {
+// Building an archive takes a slot of lim (nil: no limit) once the headers
+// are decided; HEAD takes none.
+func Serve(w http.ResponseWriter, r *http.Request, format, name, root string, srcs []Source, lim *jobs.Limiter) {
 	var ctype string
 	switch format {
 	case "zip":
@@ -59,6 +62,14 @@ func Serve(w http.ResponseWriter, r *http.Request, format, name, root string, sr
 	default:
 		httperr.Write(w, r, http.StatusBadRequest, "unknown archive format")
 		return
+	}
+	if r.Method != http.MethodHead {
+		// Before the headers: a refusal is an error page, not an attachment.
+		done := lim.StartRequest(w, r)
+		if done == nil {
+			return
+		}
+		defer done()
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -456,7 +467,7 @@ func (zeros) Read(p []byte) (int, error) {
 // Hook returns the fileserver's Archive hook for a whole served tree.
 // rootName names the archive of the root folder (the served folder's base
 // name); other folders are named after themselves.
-func Hook(fsys *rootfs.FS, rootName string) func(w http.ResponseWriter, r *http.Request, dir, format string) {
+func Hook(fsys *rootfs.FS, rootName string, lim *jobs.Limiter) func(w http.ResponseWriter, r *http.Request, dir, format string) {
 	rootName = CleanName(rootName)
 	if rootName == "_" || rootName == "/" {
 		rootName = "files"
@@ -466,7 +477,7 @@ func Hook(fsys *rootfs.FS, rootName string) func(w http.ResponseWriter, r *http.
 		if dir != "." {
 			name = CleanName(path.Base(dir))
 		}
-		Serve(w, r, format, name, "", []Source{{FS: fsys, Path: dir, Name: name}})
+		Serve(w, r, format, name, "", []Source{{FS: fsys, Path: dir, Name: name}}, lim)
 	}
 }
 

@@ -1,6 +1,12 @@
 // Package checksum answers ?hash=sha256 (or sha512) on a file with its hex
 // digest in the format of sha256sum, so a receiver can check what arrived
 // with `sha256sum -c`.
+//
+// Hashing reads the whole file, which is the most expensive thing a single
+// GET can ask for, so a Service computes each digest once per version of a
+// file (its identity, size and times), computes nothing for HEAD, shares
+// one computation among clients asking at the same time, and runs only as
+// many at once as its job limiter allows.
 package checksum
 
 import (
@@ -10,11 +16,16 @@ import (
 	"encoding/hex"
 	"hash"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/jobs"
 )
 
 // New returns a hash for an algorithm name a client asked for, or nil.
@@ -28,30 +39,168 @@ func New(alg string) hash.Hash {
 	return nil
 }
 
-// Serve writes "<hex>  <name>\n" for f. The file is read through a fixed
-// buffer, never held whole in memory; a cancelled request stops the read.
-func Serve(w http.ResponseWriter, r *http.Request, f io.Reader, name string) {
-	h := New(r.URL.Query().Get("hash"))
+// maxCached bounds the digests a Service remembers (about 200 bytes each).
+const maxCached = 4096
+
+// Service answers checksum requests.
+type Service struct {
+	jobs *jobs.Limiter
+
+	mu      sync.Mutex
+	sums    map[key]string // hex digests of file versions
+	flights map[key]*flight
+}
+
+// key names one version of a file for one algorithm. The change time is
+// part of it where the system has one: restoring a modification time after
+// rewriting a file cannot reset it.
+type key struct {
+	alg                string
+	dev, ino           uint64
+	size, mtime, ctime int64
+}
+
+// flight is a digest being computed; requests for the same key wait for it.
+type flight struct {
+	done chan struct{}
+	sum  string
+	err  error
+}
+
+// NewService returns a Service whose computations take slots of lim (nil:
+// no limit).
+func NewService(lim *jobs.Limiter) *Service {
+	return &Service{jobs: lim, sums: map[key]string{}, flights: map[key]*flight{}}
+}
+
+// Serve writes "<hex>  <name>\n" for the regular file f. The file is read
+// through a fixed buffer, never held whole in memory; a cancelled request
+// stops the read. HEAD gets the headers alone, with the exact length, and
+// reads nothing.
+func (s *Service) Serve(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
+	alg := strings.ToLower(r.URL.Query().Get("hash"))
+	h := New(alg)
 	if h == nil {
 		httperr.Write(w, r, http.StatusBadRequest, "unsupported hash: use sha256 or sha512")
 		return
 	}
-	if _, err := io.CopyBuffer(h, ctxReader{r.Context(), f}, make([]byte, 256<<10)); err != nil {
-		if r.Context().Err() != nil {
-			return // the client left
-		}
-		httperr.Write(w, r, http.StatusInternalServerError, "file could not be read")
-		return
-	}
-	line := Line(hex.EncodeToString(h.Sum(nil)), path.Base(name))
+	base := path.Base(name)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/plain; charset=utf-8")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		io.WriteString(w, line)
+	if r.Method == http.MethodHead {
+		hd.Set("Content-Length", strconv.Itoa(len(Line(strings.Repeat("0", 2*h.Size()), base))))
+		w.WriteHeader(http.StatusOK)
+		return
 	}
+	sum, err := s.sum(w, r, f, alg)
+	if err != nil {
+		if err == errAnswered || r.Context().Err() != nil {
+			return // answered already, or the client left
+		}
+		httperr.Write(w, r, http.StatusInternalServerError, "file could not be read")
+		return
+	}
+	line := Line(sum, base)
+	hd.Set("Content-Length", strconv.Itoa(len(line)))
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, line)
+}
+
+// errAnswered: the job limiter has answered the request already.
+var errAnswered = &answeredError{}
+
+type answeredError struct{}
+
+func (*answeredError) Error() string { return "request answered" }
+
+// sum returns f's digest: from the cache, from a computation already under
+// way for the same version, or computed now in a job slot.
+func (s *Service) sum(w http.ResponseWriter, r *http.Request, f *os.File, alg string) (string, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	k, ok := keyOf(alg, info)
+	if !ok {
+		return s.compute(w, r, f, alg)
+	}
+	for {
+		s.mu.Lock()
+		if sum, ok := s.sums[k]; ok {
+			s.mu.Unlock()
+			return sum, nil
+		}
+		fl := s.flights[k]
+		if fl == nil {
+			break // s.mu stays locked: this request computes
+		}
+		s.mu.Unlock()
+		select {
+		case <-fl.done:
+			if fl.err == nil {
+				return fl.sum, nil
+			}
+			// The computing request failed (its client left, or no slot
+			// came free); try again, perhaps as the one computing.
+			if err := r.Context().Err(); err != nil {
+				return "", err
+			}
+		case <-r.Context().Done():
+			return "", r.Context().Err()
+		}
+	}
+	fl := &flight{done: make(chan struct{})}
+	s.flights[k] = fl
+	s.mu.Unlock()
+
+	fl.sum, fl.err = s.compute(w, r, f, alg)
+	s.mu.Lock()
+	delete(s.flights, k)
+	if fl.err == nil && unchanged(f, k) {
+		if len(s.sums) >= maxCached {
+			for old := range s.sums { // any one: a rough but cheap bound
+				delete(s.sums, old)
+				break
+			}
+		}
+		s.sums[k] = fl.sum
+	}
+	s.mu.Unlock()
+	close(fl.done)
+	return fl.sum, fl.err
+}
+
+// compute reads f from its start in a job slot.
+func (s *Service) compute(w http.ResponseWriter, r *http.Request, f *os.File, alg string) (string, error) {
+	done := s.jobs.StartRequest(w, r)
+	if done == nil {
+		return "", errAnswered
+	}
+	defer done()
+	h := New(alg)
+	src := io.NewSectionReader(f, 0, 1<<62)
+	if _, err := io.CopyBuffer(h, ctxReader{r.Context(), src}, make([]byte, 256<<10)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// unchanged reports whether f still is the version k names: a file
+// rewritten while it was hashed gets a digest of neither version, which
+// is answered but not kept.
+func unchanged(f *os.File, k key) bool {
+	info, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, ok := keyOf(k.alg, info)
+	return ok && now == k
+}
+
+func keyOfInfo(alg string, info fs.FileInfo) key {
+	return key{alg: alg, size: info.Size(), mtime: info.ModTime().UnixNano()}
 }
 
 // Line formats one line as coreutils does: a name holding a backslash or a

@@ -1,13 +1,36 @@
 package checksum
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/jobs"
 )
 
+func open(t *testing.T, content string) *os.File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 func TestServe(t *testing.T) {
+	s := NewService(nil)
+	f := open(t, "hello")
 	for _, c := range []struct {
 		query, want string
 		status      int
@@ -19,13 +42,70 @@ func TestServe(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/f.txt?"+c.query, nil)
 		w := httptest.NewRecorder()
-		Serve(w, r, strings.NewReader("hello"), "dir/f.txt")
+		s.Serve(w, r, f, "dir/f.txt")
 		if w.Code != c.status || (c.want != "" && w.Body.String() != c.want) {
 			t.Errorf("%s: %d %q", c.query, w.Code, w.Body.String())
 		}
 		if c.status == http.StatusOK && w.Header().Get("Content-Type") != "text/plain; charset=utf-8" {
 			t.Errorf("%s: content type %q", c.query, w.Header().Get("Content-Type"))
 		}
+		if c.status == http.StatusOK && w.Header().Get("Content-Length") != strconv.Itoa(len(c.want)) {
+			t.Errorf("%s: Content-Length %q", c.query, w.Header().Get("Content-Length"))
+		}
+	}
+}
+
+// HEAD reads nothing: it answers even for a file that can no longer be read,
+// with the length the GET would have.
+func TestServeHeadReadsNothing(t *testing.T) {
+	f := open(t, "hello")
+	f.Close()
+	for alg, n := range map[string]int{"sha256": 64 + 8, "sha512": 128 + 8} {
+		r := httptest.NewRequest("HEAD", "/f.txt?hash="+alg, nil)
+		w := httptest.NewRecorder()
+		NewService(nil).Serve(w, r, f, "f.txt")
+		if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != strconv.Itoa(n) {
+			t.Errorf("HEAD %s: %d, %d bytes, Content-Length %q", alg, w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
+		}
+	}
+}
+
+// A digest computed once is answered again without a job slot; a new one
+// needs a slot and, with none free, is refused with 503 and Retry-After.
+// A file changed in place is hashed again.
+func TestServeCacheAndLimit(t *testing.T) {
+	lim := jobs.New(1, 1, 20*time.Millisecond)
+	s := NewService(lim)
+	f := open(t, "hello")
+	get := func(f *os.File) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.Serve(w, httptest.NewRequest("GET", "/f.txt?hash=sha256", nil), f, "f.txt")
+		return w
+	}
+	if w := get(f); w.Code != 200 {
+		t.Fatalf("first GET: %d", w.Code)
+	}
+	done, err := lim.Start(context.Background(), netip.MustParseAddr("192.0.2.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(f); w.Code != 200 || w.Body.String()[:8] != "2cf24dba" {
+		t.Errorf("cached GET with no slot free: %d %q", w.Code, w.Body.String())
+	}
+	if w := get(open(t, "other")); w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("new digest with no slot free: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	done()
+	// Same size, same modification time, other bytes: the change time
+	// tells, where the system keeps one.
+	info, _ := f.Stat()
+	if k, ok := keyOf("sha256", info); !ok || k.ctime == 0 {
+		return
+	}
+	os.WriteFile(f.Name(), []byte("jello"), 0o644)
+	os.Chtimes(f.Name(), info.ModTime(), info.ModTime())
+	if w := get(f); w.Code != 200 || w.Body.String()[:8] == "2cf24dba" {
+		t.Errorf("file rewritten in place: %d %q", w.Code, w.Body.String())
 	}
 }
 

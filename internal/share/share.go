@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/archive"
 	"github.com/ferry-sh/ferry/internal/fileserver"
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -43,6 +44,7 @@ type Server struct {
 	noListing bool
 	can       listing.Capabilities
 	links     *qrcode.Links
+	jobs      *jobs.Limiter
 }
 
 // UsageError is a problem with the paths given, worded for the command line.
@@ -51,12 +53,12 @@ type UsageError struct{ Msg string }
 func (e *UsageError) Error() string { return e.Msg }
 
 // Open checks and opens paths. read is the fileserver configuration each
-// tree gets (its Only and Archive are set here).
-func Open(paths []string, p rootfs.Policy, read fileserver.Options) (*Server, error) {
+// tree gets (its Only and Archive are set here); archives take slots of lim.
+func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Limiter) (*Server, error) {
 	if len(paths) == 0 {
 		return nil, &UsageError{"no files to share"}
 	}
-	s := &Server{items: map[string]*Item{}, noListing: read.NoListing, can: read.Can, links: read.Links}
+	s := &Server{items: map[string]*Item{}, noListing: read.NoListing, can: read.Can, links: read.Links, jobs: lim}
 	byParent := map[string][]string{}
 	var parents []string
 	seen := map[string]bool{}
@@ -102,7 +104,7 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options) (*Server, er
 		}
 		o := read
 		o.Only = only
-		o.Archive = archive.Hook(fsys, RootName)
+		o.Archive = archive.Hook(fsys, RootName, lim)
 		srv := fileserver.New(fsys, o)
 		s.servers = append(s.servers, srv)
 		for _, name := range byParent[parent] {
@@ -181,7 +183,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 				for _, it := range s.order {
 					srcs = append(srcs, archive.Source{FS: it.fs, Path: it.Name, Name: it.Name})
 				}
-				archive.Serve(w, r, format, RootName, RootName, srcs)
+				archive.Serve(w, r, format, RootName, RootName, srcs, s.jobs)
 				return
 			}
 		}
