@@ -543,6 +543,10 @@ func (h *Handler) figures() metrics.Figures {
 // itself (a client beyond its connection cap), for the metrics.
 func (h *Handler) ConnRefused() { h.metrics.Refused(metrics.RefusedConnections) }
 
+// RequestRefused counts a request the server refused before it reached the
+// handler, having too many in flight for its client or overall (503).
+func (h *Handler) RequestRefused() { h.metrics.Refused(metrics.RefusedOverload) }
+
 func loopbackClient(remote string) bool {
 	ap, err := netip.ParseAddrPort(remote)
 	return err == nil && ap.Addr().Unmap().IsLoopback()

@@ -68,7 +68,7 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 	fs.StringVar(&s.ACMEEmail, "acme-email", s.ACMEEmail, "contact address `ADDR` for the CA (expiry notices)")
 	fs.StringVar(&s.ACMECA, "acme-ca", s.ACMECA, "the CA's directory `URL` (Let's Encrypt unless given)")
 	fs.StringVar(&s.ACMECache, "acme-cache", s.ACMECache, "where keys and certificates are kept, a `DIR` (default ~/.cache/ferry/acme)")
-	fs.IntVar(&s.MaxConnsPerIP, "max-conns-per-ip", s.MaxConnsPerIP, "at most `N` open connections from one client address (0: no limit)")
+	fs.IntVar(&s.MaxConnsPerIP, "max-conns-per-ip", s.MaxConnsPerIP, "at most `N` open connections from one client address (0: no cap; requests in flight are limited per address, connections overall)")
 	fs.Var(&s.MaxUpload, "max-upload", "refuse uploads larger than `SIZE`, e.g. 500M, with 413 (default: no limit)")
 	durationVar(fs, &s.PartialTTL, "partial-ttl", "remove unfinished resumable uploads after `DUR` without activity")
 	fs.Var(&s.LimitRate, "limit-rate", "limit each connection to `SIZE` bytes per second, e.g. 2M (downloads and uploads each)")

@@ -163,6 +163,9 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 		ConnRefused:   handler.ConnRefused,
 		// A proxy carries many clients' connections.
 		ConnLimitExempt: trusted.Contains,
+		Client:          trusted.Client,
+		RequestRefused:  handler.RequestRefused,
+		Logger:          opts.Logger,
 		Stopping:        func(r server.Reason) { a.stopping(r, handler.InFlight()) },
 		Busy:            handler.Busy,
 		Settle:          handler.Settle,

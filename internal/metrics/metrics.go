@@ -36,7 +36,7 @@ type Metrics struct {
 const (
 	RefusedRateLimit   = "rate_limit"  // 429: too many failed logins or unfinished uploads
 	RefusedOverload    = "overload"    // 503: the server is out of room for more work
-	RefusedConnections = "connections" // a connection beyond --max-conns-per-ip, closed unread
+	RefusedConnections = "connections" // a connection closed unread: beyond --max-conns-per-ip, or at capacity with every one busy
 )
 
 // New makes the metrics; figures is called once per scrape.

@@ -96,6 +96,20 @@ func (t *Trusted) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Client is the address of the client that sent r, without port or zone:
+// behind a trusted proxy the one Middleware would give, else the peer's
+// (invalid for a Unix socket peer). A nil Trusted gives the peer's.
+func (t *Trusted) Client(r *http.Request) netip.Addr {
+	if t != nil && t.trustsPeer(r) {
+		r = t.forwarded(r)
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap().WithZone("")
+}
+
 func (t *Trusted) trustsPeer(r *http.Request) bool {
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && la.Network() == "unix" {
 		return t.unix

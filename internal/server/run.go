@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -35,12 +36,25 @@ type Config struct {
 	MaxHeaderBytes    int
 	// MaxConnsPerIP caps open connections per client address; 0 = no cap.
 	MaxConnsPerIP int
-	// ConnRefused, when set, hears of each connection closed at that cap.
+	// ConnRefused, when set, hears of each connection closed unread (at
+	// that cap, or with every connection busy at capacity).
 	ConnRefused func()
 	// ConnLimitExempt, when set, names addresses the cap does not apply
 	// to (trusted reverse proxies). Unix sockets are never capped: their
 	// peers have no address to tell them apart.
 	ConnLimitExempt func(netip.Addr) bool
+	// Capacity limits connections and requests in flight; the zero value
+	// derives them from the descriptor limit (CapacityFor).
+	Capacity Capacity
+	// Client, when set, tells the client a request comes from, for the
+	// per-client limits (behind a trusted proxy: the forwarded address).
+	Client func(*http.Request) netip.Addr
+	// RequestRefused, when set, hears of each request refused for
+	// overload (503, or dropped).
+	RequestRefused func()
+	// Logger hears of overload (connections shed, requests refused). Nil
+	// logs nothing.
+	Logger *slog.Logger
 	// Stopping, when set, is called once the server stops, before the
 	// transfers in flight are waited for (the command line says so). An
 	// interrupt from then on (after a stop by signal: a second one) ends
@@ -83,6 +97,10 @@ func NewHTTPServer(cfg Config) *http.Server {
 		// Requests find their connection's socket, to learn what the
 		// client acknowledged (Listen in Run makes the sockets).
 		ConnContext: transfer.ConnContext,
+		// A hundred streams per connection, as nginx and Apache allow,
+		// rather than Go's 250: every stream in flight may hold a file
+		// and buffers.
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 100},
 	}
 	if cfg.MaxHeaderBytes > 0 {
 		srv.MaxHeaderBytes = cfg.MaxHeaderBytes
@@ -101,18 +119,16 @@ func or(d, def time.Duration) time.Duration {
 // has been idle for IdleExit; then it lets transfers in flight finish for
 // Grace (a further interrupt ends them at once).
 func Run(ctx context.Context, ls *Listeners, cfg Config) (Reason, error) {
+	guard := protect(&cfg)
 	quic := newHTTP3(&cfg, ls)
 	srv := NewHTTPServer(cfg)
+	srv.ConnState = guard.connState
 	errc := make(chan error, len(ls.List)+quic.count())
 	quic.serve(errc)
 	for _, ln := range ls.List {
-		if !IsUnix(ln) {
-			ln = LimitPerIP(ln, cfg.MaxConnsPerIP)
-			if l, ok := ln.(*limitListener); ok {
-				l.refused, l.exempt = cfg.ConnRefused, cfg.ConnLimitExempt
-			}
-		}
-		ln = transfer.Listen(ln)
+		// The guard is outermost: the server closes its connections,
+		// and transfer's socket below it is found through NetConn.
+		ln = guard.listener(transfer.Listen(ln))
 		go func(ln net.Listener) {
 			var err error
 			if cfg.TLS != nil {
