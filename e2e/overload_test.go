@@ -224,7 +224,7 @@ func ovStall(t *testing.T, p *Proc, ip, path string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, secAddr(p))
 	c.SetReadDeadline(time.Now().Add(15 * time.Second))
 	status := make([]byte, len("HTTP/1.1 200"))
 	if _, err := io.ReadFull(c, status); err != nil || string(status) != "HTTP/1.1 200" {
@@ -422,7 +422,7 @@ func ovIdle(t *testing.T, addr, ip string, n int) (conns []net.Conn, answered in
 		conns = append(conns, c)
 		t.Cleanup(func() { c.Close() })
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+		fmt.Fprintf(c, "GET /a.txt HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
