@@ -99,8 +99,11 @@ type Tree interface {
 // (tus): the state lives in the backend, so any node can resume an upload
 // another node began.
 type Resumable interface {
-	// Begin starts an upload of length bytes for name and returns its id.
-	Begin(ctx context.Context, name string, length int64) (id string, err error)
+	// Begin starts an upload of length bytes for name and returns its id;
+	// meta is kept with it, opaque to the store (tus's Upload-Metadata,
+	// which a client asks for again when it resumes). It fails like Stage
+	// for a name that is a folder (ErrIsDir) or under a file (ErrNotDir).
+	Begin(ctx context.Context, name string, length int64, meta string) (id string, err error)
 	// Resume finds an upload by id (fs.ErrNotExist when unknown or expired).
 	Resume(ctx context.Context, id string) (Upload, error)
 	// Expire aborts uploads untouched since before.
@@ -113,10 +116,17 @@ type Upload interface {
 	Name() string
 	Length() int64
 	Offset() int64
+	Meta() string
+	// Modified is when the upload last received bytes (or began): it
+	// expires that long after.
+	Modified() time.Time
 	// Append stores what r yields at the current offset, up to Length, and
 	// returns the new offset; bytes that reached the store before an error
 	// count, so a client resumes where it was cut.
 	Append(ctx context.Context, r io.Reader) (offset int64, err error)
+	// Commit makes a complete upload visible under its name, with the
+	// semantics of Staged.Commit. A refused commit (fs.ErrExist, ErrIsDir,
+	// ErrNotDir) keeps the upload: the caller decides to Abort it.
 	Commit(ctx context.Context, replace bool) (replaced bool, err error)
 	Abort(ctx context.Context) error
 }

@@ -30,9 +30,11 @@ import (
 type Tree struct {
 	fs *rootfs.FS
 
-	mu     sync.Mutex
-	closed bool
-	temps  map[string]struct{} // partial uploads in flight, removed by Close
+	mu      sync.Mutex
+	closed  bool
+	temps   map[string]struct{} // partial uploads in flight, removed by Close
+	swept   map[string]bool     // folders already cleared of a crash's leftovers
+	pending map[string]*desc    // resumable uploads begun, without bytes yet
 }
 
 var (
@@ -52,7 +54,7 @@ func Open(dir string, p rootfs.Policy) (*Tree, error) {
 
 // New serves an already opened folder.
 func New(fsys *rootfs.FS) *Tree {
-	return &Tree{fs: fsys, temps: map[string]struct{}{}}
+	return &Tree{fs: fsys, temps: map[string]struct{}{}, swept: map[string]bool{}, pending: map[string]*desc{}}
 }
 
 // Close removes the partial uploads still in flight and refuses new ones, so
@@ -65,6 +67,7 @@ func (t *Tree) Close() error {
 		names = append(names, n)
 	}
 	clear(t.temps)
+	clear(t.pending)
 	t.mu.Unlock()
 	for _, n := range names {
 		t.fs.RemoveTemp(n)
@@ -180,6 +183,10 @@ func (t *Tree) newTemp(dir string) (string, *os.File, error) {
 		return "", nil, err
 	}
 	t.temps[tmp] = struct{}{}
+	if !t.swept[dir] {
+		t.swept[dir] = true
+		go t.sweep(dir, time.Now().Add(-staleAfter))
+	}
 	return tmp, f, nil
 }
 

@@ -32,6 +32,7 @@ type uploadState struct {
 	UploadID string    `json:"upload_id,omitempty"`
 	Parts    []part    `json:"parts,omitempty"`
 	Tail     int64     `json:"tail,omitempty"`
+	Meta     string    `json:"meta,omitempty"`
 	Created  time.Time `json:"created"`
 }
 
@@ -53,8 +54,9 @@ func (s *uploadState) offset() int64 {
 type upload struct {
 	t     *Tree
 	id    string
-	state uploadState
-	etag  string // of the state record, to catch a concurrent writer
+	state    uploadState
+	etag     string    // of the state record, to catch a concurrent writer
+	modified time.Time // of the state record
 }
 
 func (t *Tree) stateKey(id string) string { return t.prefix + uploadsDir + id + ".json" }
@@ -62,11 +64,11 @@ func (t *Tree) tailKey(id string) string  { return t.prefix + uploadsDir + id + 
 
 // Begin records a new upload; nothing is sent to S3's multipart API until a
 // whole part has arrived.
-func (t *Tree) Begin(ctx context.Context, name string, length int64) (string, error) {
+func (t *Tree) Begin(ctx context.Context, name string, length int64, meta string) (string, error) {
 	if _, err := t.checkTarget(ctx, name); err != nil {
 		return "", err
 	}
-	u := &upload{t: t, id: strings.ToLower(rand.Text()), state: uploadState{Name: name, Length: length, Created: time.Now().UTC()}}
+	u := &upload{t: t, id: strings.ToLower(rand.Text()), state: uploadState{Name: name, Length: length, Meta: meta, Created: time.Now().UTC()}}
 	return u.id, u.save(ctx)
 }
 
@@ -80,7 +82,7 @@ func (t *Tree) Resume(ctx context.Context, id string) (storage.Upload, error) {
 		return nil, storeErr("resume", err)
 	}
 	defer out.Body.Close()
-	u := &upload{t: t, id: id, etag: aws.ToString(out.ETag)}
+	u := &upload{t: t, id: id, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified)}
 	if err := json.NewDecoder(io.LimitReader(out.Body, 1<<20)).Decode(&u.state); err != nil {
 		return nil, fmt.Errorf("s3 resume %s: bad record: %w", id, err)
 	}
@@ -91,6 +93,9 @@ func (u *upload) ID() string    { return u.id }
 func (u *upload) Name() string  { return u.state.Name }
 func (u *upload) Length() int64 { return u.state.Length }
 func (u *upload) Offset() int64 { return u.state.offset() }
+func (u *upload) Meta() string  { return u.state.Meta }
+
+func (u *upload) Modified() time.Time { return u.modified }
 
 // save writes the record; after the first write, only over the version this
 // node read, so two nodes appending to one upload cannot both succeed.
@@ -113,6 +118,7 @@ func (u *upload) save(ctx context.Context) error {
 		return storeErr("save", err)
 	}
 	u.etag = aws.ToString(out.ETag)
+	u.modified = time.Now()
 	return nil
 }
 

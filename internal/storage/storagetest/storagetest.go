@@ -386,7 +386,7 @@ func resumable(t *testing.T, tr storage.Tree) {
 	}
 	ctx := context.Background()
 	data := random(19<<20 + 333)
-	id, err := res.Begin(ctx, "up/file.bin", int64(len(data)))
+	id, err := res.Begin(ctx, "up/file.bin", int64(len(data)), "filename ZmlsZS5iaW4=")
 	if !errors.Is(err, nil) {
 		t.Fatal(err)
 	}
@@ -400,6 +400,9 @@ func resumable(t *testing.T, tr storage.Tree) {
 		}
 		if u.Offset() != off {
 			t.Fatalf("resumed at %d, want %d", u.Offset(), off)
+		}
+		if u.Meta() != "filename ZmlsZS5iaW4=" || u.Name() != "up/file.bin" || u.Length() != int64(len(data)) || u.Modified().IsZero() {
+			t.Fatalf("resumed upload: meta %q name %q length %d modified %v", u.Meta(), u.Name(), u.Length(), u.Modified())
 		}
 		got, err := u.Append(ctx, &cutReader{data: data[off:], n: cut - int(off)})
 		if err == nil {
@@ -420,14 +423,62 @@ func resumable(t *testing.T, tr storage.Tree) {
 	if _, err := u.Commit(ctx, false); err != nil {
 		t.Fatal(err)
 	}
+	if got := list(t, tr, "up"); !slices.Equal(got, []string{"file.bin"}) {
+		t.Fatalf("after the commit up/ lists %v", got)
+	}
 	if got := read(t, tr, "up/file.bin"); !bytes.Equal(got, data) {
 		t.Fatalf("resumed upload differs (%d bytes)", len(got))
 	}
 	if _, err := res.Resume(ctx, id); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a committed upload can still be resumed: %v", err)
 	}
+	// A commit the name refuses keeps the upload, for the caller to abort.
+	if _, err := res.Begin(ctx, "up", 1, ""); !errors.Is(err, storage.ErrIsDir) {
+		t.Fatalf("begin over a folder: %v, want ErrIsDir", err)
+	}
+	if _, err := res.Begin(ctx, "up/file.bin/x", 1, ""); !errors.Is(err, storage.ErrNotDir) {
+		t.Fatalf("begin under a file: %v, want ErrNotDir", err)
+	}
+	id3, err := res.Begin(ctx, "up/file.bin", 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u3, err := res.Resume(ctx, id3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off, err := u3.Append(ctx, bytes.NewReader([]byte("abc"))); err != nil || off != 3 {
+		t.Fatalf("append: %d %v", off, err)
+	}
+	if _, err := u3.Commit(ctx, false); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("create-only commit over a file: %v, want ErrExist", err)
+	}
+	if u3, err = res.Resume(ctx, id3); err != nil || u3.Offset() != 3 {
+		t.Fatalf("refused upload gone: %v", err)
+	}
+	if replaced, err := u3.Commit(ctx, true); err != nil || !replaced {
+		t.Fatalf("replacing commit: %v %v", replaced, err)
+	}
+	if got := read(t, tr, "up/file.bin"); string(got) != "abc" {
+		t.Fatalf("replaced upload reads %q", got)
+	}
+	// An empty upload commits without any Append.
+	id4, err := res.Begin(ctx, "empty/none.txt", 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u4, err := res.Resume(ctx, id4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u4.Commit(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, tr, "empty/none.txt"); len(got) != 0 {
+		t.Fatalf("empty upload reads %q", got)
+	}
 	// Small, abandoned: expired.
-	id2, err := res.Begin(ctx, "small.txt", 10)
+	id2, err := res.Begin(ctx, "small.txt", 10, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package write
+package local
 
 import (
 	"path"
@@ -16,24 +16,24 @@ const staleAfter = 24 * time.Hour
 // sweep removes the partial files that an earlier run killed mid-upload
 // left in dir before the given time; newTemp starts it the first time this
 // run writes into a folder (Close removes a live run's own). Resumable
-// uploads keep theirs: tus expires them.
-func (h *Handler) sweep(dir string, before time.Time) {
-	f, err := h.fs.OpenRaw(dir)
+// uploads keep theirs: Expire removes them.
+func (t *Tree) sweep(dir string, before time.Time) {
+	f, err := t.fs.OpenRaw(dir)
 	if err != nil {
 		return
 	}
 	names, _ := f.Readdirnames(-1)
 	f.Close()
 	for _, n := range names {
-		if !strings.HasPrefix(n, rootfs.TempPrefix) || strings.HasPrefix(n, rootfs.TempPrefix+"tus-") {
+		if !strings.HasPrefix(n, rootfs.TempPrefix) || strings.HasPrefix(n, tusPrefix) {
 			continue
 		}
 		name := path.Join(dir, n)
-		h.mu.Lock()
-		_, live := h.temps[name]
-		h.mu.Unlock()
-		if info, err := h.fs.LstatRaw(name); err == nil && !live && info.Mode().IsRegular() && info.ModTime().Before(before) {
-			h.fs.RemoveTemp(name)
+		t.mu.Lock()
+		_, live := t.temps[name]
+		t.mu.Unlock()
+		if info, err := t.fs.LstatRaw(name); err == nil && !live && info.Mode().IsRegular() && info.ModTime().Before(before) {
+			t.fs.RemoveTemp(name)
 		}
 	}
 }

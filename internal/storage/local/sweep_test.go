@@ -1,21 +1,26 @@
-package write
+package local_test
 
 import (
-	"net/http"
-	"net/http/httptest"
+	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
 )
 
 // Partial files a killed run left a day ago go with the next upload into
-// their folder; fresh ones (another upload in progress) and tus's stay.
+// their folder; fresh ones (another upload in progress) and resumable
+// uploads' stay.
 func TestSweepRemovesStaleLeftovers(t *testing.T) {
-	h, root, _ := newHandler(t, Options{Upload: true})
+	root := t.TempDir()
+	tr, err := local.Open(root, rootfs.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
 	old := time.Now().Add(-48 * time.Hour)
 	files := map[string]time.Time{
 		rootfs.TempPrefix + "crashed": old,
@@ -30,10 +35,13 @@ func TestSweepRemovesStaleLeftovers(t *testing.T) {
 		}
 		os.Chtimes(p, mtime, mtime)
 	}
-	w := httptest.NewRecorder()
-	h.Put(w, httptest.NewRequest(http.MethodPut, "/new.txt", strings.NewReader("new")), "new.txt")
-	if w.Code != http.StatusCreated {
-		t.Fatalf("PUT: %d", w.Code)
+	st, err := tr.Stage(context.Background(), "new.txt", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write([]byte("new"))
+	if _, err := st.Commit(context.Background(), false); err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]bool{rootfs.TempPrefix + "crashed": false, rootfs.TempPrefix + "fresh": true,
 		rootfs.TempPrefix + "tus-ABC": true, "keep-me.txt": true, "new.txt": true}
