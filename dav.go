@@ -5,7 +5,6 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage/local"
-	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/webdav"
 )
@@ -21,10 +20,9 @@ func (h *Handler) openDAV(dir string) error {
 		return err
 	}
 	state := local.New(stateFS)
-	tree := policy.Wrap(local.New(h.fs), policy.Rules{Hidden: h.opts.Hidden})
 	h.state = state
 	h.dav = webdav.New(webdav.Options{
-		Tree: tree, State: state, Locks: webdav.NewTreeLocks(state),
+		Tree: h.tree, State: state, Locks: webdav.NewTreeLocks(state),
 		Create: h.opts.Upload, Hidden: h.opts.Hidden, MaxUpload: h.opts.MaxUpload,
 		Logger: h.opts.Logger,
 	})

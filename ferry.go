@@ -49,6 +49,8 @@ import (
 	"github.com/ferry-sh/ferry/internal/share"
 	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/tus"
 	"github.com/ferry-sh/ferry/internal/webdav"
@@ -137,6 +139,7 @@ type Transfer = transfer.Transfer
 // Handler is ferry's file server as an http.Handler.
 type Handler struct {
 	fs      *rootfs.FS
+	tree    storage.Tree // the served tree through the policy layer
 	opts    Options
 	read    reader
 	share   *share.Server // NewFiles only
@@ -176,21 +179,22 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			return nil, fmt.Errorf("ferry: invalid host: %w", err)
 		}
 	}
-	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
+	fsPolicy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
 	if opts.CGI {
 		// The CGI folders' files are scripts, never downloads: the policy
 		// withholds them from every reader (listings, archives, copies).
-		policy.Withheld, err = cgi.Folders(opts.CGIDirs)
+		fsPolicy.Withheld, err = cgi.Folders(opts.CGIDirs)
 		if err != nil {
 			return nil, fmt.Errorf("ferry: invalid CGI folder: %w", err)
 		}
 	}
-	fsys, err := rootfs.Open(dir, policy)
+	fsys, err := rootfs.Open(dir, fsPolicy)
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{
 		fs:      fsys,
+		tree:    policy.Wrap(local.New(fsys), policy.Rules{Hidden: opts.Hidden}),
 		opts:    opts,
 		tracker: transfer.NewTracker(opts.ExitAfter),
 		xorigin: http.NewCrossOriginProtection(),
@@ -211,9 +215,9 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		Sandbox: opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,
 		Links:   h.links,
 	})
-	h.write = write.New(fsys, write.Options{
+	h.write = write.New(h.tree, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
-		MaxUpload: opts.MaxUpload, Logger: opts.Logger,
+		MaxUpload: opts.MaxUpload, Hidden: opts.Hidden, Withheld: fsPolicy.Withheld, Logger: opts.Logger,
 	})
 	if opts.Upload && opts.Resumable {
 		h.tus = tus.New(fsys, tus.Options{
@@ -222,12 +226,12 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	}
 	if opts.CGI {
 		h.cgi = cgi.New(fsys, cgi.Options{
-			Folders: policy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
+			Folders: fsPolicy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
 		})
 	}
 	if opts.WebDAV {
 		if err := h.openDAV(dir); err != nil {
-			fsys.Close()
+			h.tree.Close()
 			return nil, err
 		}
 	}
@@ -274,7 +278,9 @@ func (h *Handler) Close() error {
 	if h.state != nil {
 		h.state.Close()
 	}
-	return h.fs.Close()
+	// The tree removes the partial uploads still in flight, and releases
+	// the folder.
+	return h.tree.Close()
 }
 
 // SetLinkURLs tells the handler the absolute URLs it is reachable at

@@ -71,6 +71,15 @@ type Staged interface {
 	Abort() error
 }
 
+// Sealer is offered by a Staged that keeps data in memory until Commit (an
+// object store's last part): Seal says no more data follows and sends what
+// it holds to the store, so that a request staging many files before it
+// commits them (a multipart POST) holds none of them in memory. Writes
+// after Seal fail; Seal twice is harmless.
+type Sealer interface {
+	Seal(ctx context.Context) error
+}
+
 // Tree is a storage backend.
 type Tree interface {
 	Stat(ctx context.Context, name string) (Info, error)

@@ -1,6 +1,7 @@
 package write
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 // Move renames name to the request's Destination; keep leaves the source
@@ -22,9 +24,13 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusForbidden, "the served folder itself cannot be moved"))
 		return
 	}
-	src, ok := h.visible(name)
-	if !ok {
-		h.fail(w, r, refuse(http.StatusNotFound, ""))
+	ctx := r.Context()
+	src, ok, err := h.exists(ctx, name)
+	if err != nil || !ok {
+		if err == nil {
+			err = refuse(http.StatusNotFound, "")
+		}
+		h.fail(w, r, err)
 		return
 	}
 	dest, err := destination(r)
@@ -44,7 +50,7 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusForbidden, "source and destination are the same"))
 		return
 	}
-	if h.fs.EnclosesWithheld(name) || h.fs.EnclosesWithheld(dest) {
+	if h.enclosesWithheld(name) || h.enclosesWithheld(dest) {
 		// Scripts leaving a CGI folder would be served as their source; an
 		// executable moved into one would run.
 		h.fail(w, r, refuse(http.StatusForbidden, "CGI folders and what they hold cannot be moved or copied"))
@@ -58,8 +64,8 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusConflict, "the destination holds the source"))
 		return
 	}
-	if info, err := h.fs.Stat(path.Dir(dest)); err != nil || !info.IsDir() {
-		h.fail(w, r, refuse(http.StatusConflict, "the destination folder does not exist"))
+	if err := h.needFolder(ctx, path.Dir(dest), "the destination folder does not exist"); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	var overwrite bool
@@ -71,10 +77,8 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, refuse(http.StatusBadRequest, "Overwrite must be T or F"))
 		return
 	}
-	exists := false
-	if _, err := h.fs.LstatRaw(dest); err == nil {
-		exists = true
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	target, exists, err := h.exists(ctx, dest)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -86,20 +90,31 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		// A copy stores new data like an upload does, so the same limits
 		// hold: without them, alternating COPY and MOVE doubles a folder
 		// each round until the disk is full.
-		if err := h.checkCopySize(name, path.Dir(dest)); err != nil {
+		if err := h.checkCopySize(ctx, name, path.Dir(dest)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
+	if err := h.open(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 
+	replacedDir := false
+	if keep && exists && target.IsDir && !src.IsDir {
+		// A file cannot take a folder's place in one step: the folder goes
+		// first (RFC 4918 §9.8.4: Overwrite T deletes the destination).
+		if err := h.tree.Remove(ctx, dest); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		replacedDir = true
+	}
 	var replaced bool
-	switch {
-	case !keep:
-		replaced, err = h.fs.Rename(name, dest, overwrite)
-	case src.IsDir() || src.Mode()&fs.ModeSymlink != 0 && h.isDir(name):
-		replaced, err = h.copyDir(name, dest, overwrite)
-	default:
-		replaced, err = h.copyOne(name, dest, overwrite)
+	if keep {
+		replaced, err = h.tree.Copy(ctx, name, dest, overwrite)
+	} else {
+		replaced, err = h.tree.Move(ctx, name, dest, overwrite)
 	}
 	if errors.Is(err, fs.ErrExist) {
 		err = refuse(http.StatusPreconditionFailed, "the destination exists")
@@ -108,28 +123,39 @@ func (h *Handler) Move(w http.ResponseWriter, r *http.Request, name string, keep
 		h.fail(w, r, err)
 		return
 	}
-	if replaced {
+	if replaced || replacedDir {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	reply(w, http.StatusCreated, []string{"created " + dest})
 }
 
+// enclosesWithheld reports whether a clean relative name is, lies inside or
+// holds a CGI folder.
+func (h *Handler) enclosesWithheld(name string) bool {
+	for _, w := range h.opts.Withheld {
+		if name == "." || rootfs.Within(name, w) || rootfs.Within(w, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkCopySize refuses, before anything is written, a copy of name larger
 // than MaxUpload (413) or than the free space of the folder dir (507).
-func (h *Handler) checkCopySize(name, dir string) error {
+func (h *Handler) checkCopySize(ctx context.Context, name, dir string) error {
 	limit := int64(math.MaxInt64)
 	if h.opts.MaxUpload > 0 {
 		limit = h.opts.MaxUpload
 	}
-	free, known := h.fs.Available(dir)
+	free, known := h.free(ctx, dir)
 	if known {
 		limit = min(limit, free)
 	}
 	if limit == math.MaxInt64 {
 		return nil
 	}
-	size, err := h.fs.TreeSize(name, limit)
+	size, err := h.treeSize(ctx, name, limit)
 	if err != nil {
 		return err
 	}
@@ -142,59 +168,41 @@ func (h *Handler) checkCopySize(name, dir string) error {
 	return nil
 }
 
-func (h *Handler) isDir(name string) bool {
-	info, err := h.fs.Stat(name)
-	return err == nil && info.IsDir()
+// treeSizer is offered by backends that can add up what a copy of a name
+// would store, hidden members included (a local folder).
+type treeSizer interface {
+	TreeSize(ctx context.Context, name string, limit int64) (int64, error)
 }
 
-// copyOne copies a file through a temporary file in the target's folder.
-func (h *Handler) copyOne(name, dest string, overwrite bool) (bool, error) {
-	in, _, err := h.fs.Open(name)
-	if err != nil {
-		return false, err
+// treeSize adds up the bytes a copy of name would store, stopping early
+// once the total passes limit.
+func (h *Handler) treeSize(ctx context.Context, name string, limit int64) (int64, error) {
+	if ts, ok := storage.As[treeSizer](h.tree); ok {
+		return ts.TreeSize(ctx, name, limit)
 	}
-	defer in.Close()
-	t := &txn{h: h, overwrite: overwrite}
-	defer t.rollback()
-	f, tmp, err := h.newTemp(path.Dir(dest))
-	if err != nil {
-		return false, err
+	info, err := h.tree.Stat(ctx, name)
+	if err != nil || !info.IsDir {
+		return info.Size, err
 	}
-	t.staged = append(t.staged, staged{tmp, dest})
-	err = h.copyFile(f, in)
-	if err == nil {
-		err = rootfs.WriteErr(f.Sync())
-	}
-	if cerr := f.Close(); err == nil {
-		err = rootfs.WriteErr(cerr)
-	}
-	if err != nil {
-		return false, err
-	}
-	replacedDir := false
-	if info, err := h.fs.LstatRaw(dest); err == nil && info.IsDir() && overwrite {
-		// A file cannot be renamed over a folder: the folder goes first.
-		if err := h.fs.Remove(dest); err != nil {
-			return false, err
+	var total int64
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		for e, err := range h.tree.List(ctx, dir) {
+			if err != nil {
+				return err
+			}
+			if e.IsDir {
+				if err := walk(path.Join(dir, e.Name)); err != nil {
+					return err
+				}
+			}
+			if total += e.Size; total > limit {
+				return nil
+			}
 		}
-		replacedDir = true
+		return nil
 	}
-	replaced, err := t.publish()
-	return replaced || replacedDir, err
-}
-
-// copyDir assembles the copy in a temporary folder next to the target and
-// renames it into place once complete.
-func (h *Handler) copyDir(name, dest string, overwrite bool) (bool, error) {
-	tmp, err := h.newTempDir(path.Dir(dest))
-	if err != nil {
-		return false, err
-	}
-	defer h.dropTemp(tmp)
-	if err := h.fs.CopyTree(name, tmp, h.copyFile); err != nil {
-		return false, err
-	}
-	return h.fs.Rename(tmp, dest, overwrite)
+	return total, walk(name)
 }
 
 // destination reads the Destination header through the parser auth checked

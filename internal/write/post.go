@@ -2,6 +2,7 @@ package write
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -34,12 +35,15 @@ func (h *Handler) Post(w http.ResponseWriter, r *http.Request, name string) {
 		// Files: an upload, logged as refused or cut short when it fails.
 		fail = h.failUpload
 	}
-	info, err := h.fs.Stat(name)
-	if err != nil {
-		fail(w, r, refuse(http.StatusNotFound, "no such folder"))
+	info, ok, err := h.exists(r.Context(), name)
+	if err != nil || !ok {
+		if err == nil {
+			err = refuse(http.StatusNotFound, "no such folder")
+		}
+		fail(w, r, err)
 		return
 	}
-	if !info.IsDir() {
+	if !info.IsDir {
 		fail(w, r, refuse(http.StatusConflict, "uploads go to a folder"))
 		return
 	}
@@ -106,7 +110,7 @@ func (h *Handler) postForm(r *http.Request, dir string) ([]string, error) {
 	}
 	t := h.newTxn()
 	defer t.rollback()
-	return t.mkdirs(names)
+	return t.mkdirs(r.Context(), names)
 }
 
 // mkdirNames validates the values of mkdir fields: each a single name.
@@ -114,7 +118,7 @@ func (h *Handler) mkdirNames(dir string, vals []string) ([]string, error) {
 	var out []string
 	for _, v := range vals {
 		v = strings.TrimSpace(v)
-		if err := rootfs.ValidateName(v, h.fs.Policy().Hidden); err != nil {
+		if err := rootfs.ValidateName(v, h.opts.Hidden); err != nil {
 			return nil, err
 		}
 		full := path.Join(dir, v)
@@ -127,18 +131,18 @@ func (h *Handler) mkdirNames(dir string, vals []string) ([]string, error) {
 }
 
 // mkdirs makes the folders of mkdir fields and commits.
-func (t *txn) mkdirs(names []string) ([]string, error) {
+func (t *txn) mkdirs(ctx context.Context, names []string) ([]string, error) {
 	var created []string
 	for _, n := range names {
-		if info, err := t.h.fs.Stat(path.Dir(n)); err != nil || !info.IsDir() {
-			return nil, refuse(http.StatusConflict, "the folder does not exist")
+		if err := t.h.needFolder(ctx, path.Dir(n), "the folder does not exist"); err != nil {
+			return nil, err
 		}
-		if err := t.mkdir(n); err != nil {
+		if err := t.mkdir(ctx, n); err != nil {
 			return nil, err
 		}
 		created = append(created, n+"/")
 	}
-	if _, err := t.publish(); err != nil {
+	if _, err := t.publish(ctx); err != nil {
 		return nil, err
 	}
 	return created, nil
@@ -168,6 +172,10 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 	tr := transfer.FromContext(r.Context())
 	tr.Upload(r.URL.Path, 0, r.ContentLength)
 
+	ctx := r.Context()
+	if err := h.checkSpace(ctx, dir, r.ContentLength); err != nil {
+		return nil, err
+	}
 	budget := &limitReader{n: max}
 	t := h.newTxn()
 	defer t.rollback()
@@ -203,17 +211,18 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		}
 		// Validate what the client sent, before path.Join would clean
 		// "a//b" or "./x" into something acceptable.
-		if err := rootfs.ValidateRelPath(rel, h.fs.Policy().Hidden); err != nil {
+		if err := rootfs.ValidateRelPath(rel, h.opts.Hidden); err != nil {
 			return nil, err
 		}
 		final := path.Join(dir, rel)
 		if err := reserved(final); err != nil {
 			return nil, err
 		}
-		if err := h.checkTarget(final); err != nil {
+		if err := h.checkTarget(ctx, final); err != nil {
 			return nil, err
 		}
-		if err := t.mkdirParents(path.Dir(final)); err != nil {
+		// The files before this one are complete.
+		if err := t.seal(ctx); err != nil {
 			return nil, err
 		}
 		if len(t.staged) == 0 {
@@ -225,7 +234,7 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 			budget.r = part
 			src = budget
 		}
-		if err := t.stage(final, src, -1); err != nil {
+		if err := t.stage(ctx, final, src, -1); err != nil {
 			return nil, err
 		}
 		created = append(created, rel)
@@ -239,12 +248,12 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		return nil, refuse(http.StatusBadRequest, "no file in the form")
 	}
 	for _, n := range mkdirs {
-		if err := t.mkdir(n); err != nil {
+		if err := t.mkdir(ctx, n); err != nil {
 			return nil, err
 		}
 		created = append(created, strings.TrimPrefix(n, dir+"/")+"/")
 	}
-	if _, err := t.publish(); err != nil {
+	if _, err := t.publish(ctx); err != nil {
 		return nil, err
 	}
 	for _, f := range files {

@@ -1,31 +1,33 @@
 // Package write stores what clients send: multipart POST, PUT, MKCOL, DELETE,
-// MOVE and COPY, always through a temporary file renamed into place.
+// MOVE and COPY, on any storage backend.
 //
-// Every upload is a transaction: file data is streamed into temporary files
-// (hidden by rootfs) inside the folders it is meant for, and only once the
-// whole request has been received and flushed are they given their names.
-// Anything that goes wrong before that (a client hanging up, a body shorter
-// than announced, a limit, a full disk, a refused name, a shutdown) removes
-// the temporary files and the folders the request created, so no user ever
-// sees part of an upload.
+// Every upload is a transaction: file data is streamed into staged writes
+// (hidden temporary files beside their targets on a local folder, multipart
+// uploads on an object store), and only once the whole request has been
+// received and flushed are they given their names. Anything that goes wrong
+// before that (a client hanging up, a body shorter than announced, a limit,
+// a full disk, a refused name, a shutdown) aborts them and takes back the
+// folders the request created, so no user ever sees part of an upload.
 package write
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -35,25 +37,26 @@ type Options struct {
 	// MaxUpload bounds a PUT body, and the file data of a multipart POST
 	// (all its files together); 0 = no limit.
 	MaxUpload int64
+	// Hidden lets clients create dotfiles, as the tree shows them.
+	Hidden bool
+	// Withheld are the CGI folders (clean relative names): nothing moves or
+	// copies into or out of them, since a script leaving one would be served
+	// as its source and an executable moved into one would run.
+	Withheld []string
 	// Logger hears about failures that are the server's, not the client's
 	// (a full disk, an I/O error). Nil logs nothing.
 	Logger *slog.Logger
 }
 
-// Handler performs writes on a rooted tree.
+// Handler performs writes on a storage tree, seen through the policy layer.
 type Handler struct {
-	fs   *rootfs.FS
-	opts Options
-	bufs sync.Pool
-
-	// sink wraps the file an upload or copy is written to; tests use it to
-	// inject write errors such as a full disk.
-	sink func(io.Writer) io.Writer
+	tree   storage.Tree
+	statfs storage.Statfs // nil when the store cannot tell its free space
+	opts   Options
+	bufs   sync.Pool
 
 	mu     sync.Mutex
 	closed bool
-	temps  map[string]struct{} // temporary names in use, removed by Close
-	swept  map[string]bool     // folders already cleared of a crash's leftovers
 }
 
 // copyBufSize is the chunk an upload is stored in: large enough that a
@@ -62,71 +65,42 @@ type Handler struct {
 const copyBufSize = 256 << 10
 
 // New returns a Handler.
-func New(fsys *rootfs.FS, opts Options) *Handler {
-	h := &Handler{fs: fsys, opts: opts, temps: map[string]struct{}{}, swept: map[string]bool{}}
+func New(tree storage.Tree, opts Options) *Handler {
+	h := &Handler{tree: tree, opts: opts}
+	h.statfs, _ = storage.As[storage.Statfs](tree)
 	h.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	return h
 }
 
-// Close removes the temporary files of uploads still in flight and refuses
-// new ones. The server calls it when it stops, so that an upload cut by a
-// shutdown leaves nothing behind even if its handler never gets to clean up.
+// Close refuses new writes. The server calls it when it stops; closing the
+// tree then removes the partial uploads still in flight, so that an upload
+// cut by a shutdown leaves nothing behind even if its handler never gets to
+// clean up.
 func (h *Handler) Close() error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
-	for name := range h.temps {
-		h.fs.RemoveTemp(name)
-		delete(h.temps, name)
-	}
+	h.mu.Unlock()
 	return nil
 }
 
 // errClosed refuses writes once the server is stopping.
 var errClosed = errors.New("server is stopping")
 
-// newTemp creates a registered temporary file in the folder dir.
-func (h *Handler) newTemp(dir string) (*os.File, string, error) {
+func (h *Handler) open() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, "", errClosed
+		return errClosed
 	}
-	name := rootfs.TempName(dir)
-	f, err := h.fs.CreateTemp(name)
-	if err != nil {
-		return nil, "", err
-	}
-	h.temps[name] = struct{}{}
-	if !h.swept[dir] {
-		h.swept[dir] = true
-		go h.sweep(dir, time.Now().Add(-staleAfter))
-	}
-	return f, name, nil
+	return nil
 }
 
-// newTempDir creates a registered temporary folder in the folder dir.
-func (h *Handler) newTempDir(dir string) (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return "", errClosed
+// stage begins a write of name, unless the server is stopping.
+func (h *Handler) stage(ctx context.Context, name string, size int64) (storage.Staged, error) {
+	if err := h.open(); err != nil {
+		return nil, err
 	}
-	name := rootfs.TempName(dir)
-	if err := h.fs.MkdirTemp(name); err != nil {
-		return "", err
-	}
-	h.temps[name] = struct{}{}
-	return name, nil
-}
-
-// dropTemp forgets a temporary name and removes whatever is left under it
-// (nothing once it has been published).
-func (h *Handler) dropTemp(name string) {
-	h.mu.Lock()
-	delete(h.temps, name)
-	h.mu.Unlock()
-	h.fs.RemoveTemp(name)
+	return h.tree.Stage(ctx, name, size)
 }
 
 // clientError is a refusal whose status and text are meant for the client.
@@ -187,12 +161,16 @@ func (h *Handler) status(err error) (int, string) {
 	case errors.Is(err, errClosed):
 		status, msg = http.StatusServiceUnavailable, "server is stopping; nothing was stored"
 	case known:
-	case errors.Is(err, rootfs.ErrIsDir):
+	case errors.Is(err, storage.ErrIsDir):
 		status, msg = http.StatusConflict, "a folder has that name"
 	case errors.Is(err, fs.ErrExist):
 		status, msg = http.StatusConflict, "already exists"
 	case errors.Is(err, fs.ErrNotExist):
 		status, msg = http.StatusConflict, "the folder does not exist"
+	case errors.Is(err, context.Canceled):
+		// The client went away while the store was being written: nobody
+		// reads this answer, and it is no failure of the server.
+		status, msg = http.StatusBadRequest, "request ended early; nothing was stored"
 	}
 	if msg == "" {
 		msg = http.StatusText(status)
@@ -218,7 +196,7 @@ func reply(w http.ResponseWriter, status int, lines []string) {
 
 // checkNew validates a name a client asks to create.
 func (h *Handler) checkNew(name string) error {
-	if err := rootfs.ValidateRelPath(name, h.fs.Policy().Hidden); err != nil {
+	if err := rootfs.ValidateRelPath(name, h.opts.Hidden); err != nil {
 		return err
 	}
 	return reserved(name)
@@ -244,26 +222,24 @@ func spelledAsSent(r *http.Request, folder bool) error {
 // reserved refuses names under /.ferry/, which is ferry's own: a file there
 // could never be fetched.
 func reserved(name string) error {
-	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
+	if policy.Reserved(name) {
 		return &rootfs.NameError{Reason: "name is reserved"}
 	}
 	return nil
 }
 
-// visible reports whether name exists for a client under the policy:
-// dotfiles (without Hidden) and symlinks that lead out of the tree (without
-// FollowSymlinks) or nowhere look absent.
-func (h *Handler) visible(name string) (fs.FileInfo, bool) {
-	info, err := h.fs.Lstat(name)
-	if err != nil {
-		return nil, false
+// exists reports whether name is there for a client: dotfiles (without
+// Hidden) and symlinks that lead out of the tree (without FollowSymlinks)
+// or nowhere look absent. A failure to ask the store is an error.
+func (h *Handler) exists(ctx context.Context, name string) (storage.Info, bool, error) {
+	info, err := h.tree.Stat(ctx, name)
+	switch {
+	case err == nil:
+		return info, true, nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, storage.ErrNotDir):
+		return storage.Info{}, false, nil
 	}
-	if info.Mode()&fs.ModeSymlink != 0 {
-		if _, err := h.fs.Stat(name); err != nil {
-			return nil, false
-		}
-	}
-	return info, true
+	return storage.Info{}, false, err
 }
 
 // Put stores the raw body as name.
@@ -280,7 +256,8 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		h.failUpload(w, r, err)
 		return
 	}
-	tr := transfer.FromContext(r.Context())
+	ctx := r.Context()
+	tr := transfer.FromContext(ctx)
 	tr.Upload("/"+name, 0, r.ContentLength)
 	if h.opts.MaxUpload > 0 && r.ContentLength > h.opts.MaxUpload {
 		h.failUpload(w, r, errTooLarge)
@@ -288,27 +265,27 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	// Refuse before reading the body, so that a client sending
 	// "Expect: 100-continue" never sends it in vain.
-	if err := h.checkTarget(name); err != nil {
+	if err := h.checkTarget(ctx, name); err != nil {
+		h.failUpload(w, r, err)
+		return
+	}
+	if err := h.checkSpace(ctx, path.Dir(name), r.ContentLength); err != nil {
 		h.failUpload(w, r, err)
 		return
 	}
 	tr.Describe(transfer.KindUpload, r.ContentLength)
 
-	t := h.newTxn()
-	defer t.rollback()
-	if err := t.mkdirParents(path.Dir(name)); err != nil {
-		h.failUpload(w, r, err)
-		return
-	}
 	var body io.Reader = r.Body
 	if h.opts.MaxUpload > 0 {
 		body = &limitReader{r: body, n: h.opts.MaxUpload}
 	}
-	if err := t.stage(name, body, r.ContentLength); err != nil {
+	t := h.newTxn()
+	defer t.rollback()
+	if err := t.stage(ctx, name, body, r.ContentLength); err != nil {
 		h.failUpload(w, r, err)
 		return
 	}
-	replaced, err := t.publish()
+	replaced, err := t.publish(ctx)
 	if err != nil {
 		h.failUpload(w, r, err)
 		return
@@ -323,17 +300,50 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 
 // checkTarget refuses a file name that is taken (unless Overwrite) or that
 // is a folder.
-func (h *Handler) checkTarget(final string) error {
-	info, err := h.fs.LstatRaw(final)
+func (h *Handler) checkTarget(ctx context.Context, final string) error {
+	info, ok, err := h.exists(ctx, final)
 	switch {
-	case err == nil && info.IsDir():
-		return refuse(http.StatusConflict, "a folder has that name")
-	case err == nil && !h.opts.Overwrite:
-		return refuse(http.StatusConflict, "already exists")
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	case err != nil:
 		return err
+	case ok && info.IsDir:
+		return refuse(http.StatusConflict, "a folder has that name")
+	case ok && !h.opts.Overwrite:
+		return refuse(http.StatusConflict, "already exists")
 	}
 	return nil
+}
+
+// checkSpace refuses (507), before anything is stored, size bytes that the
+// folder dir's store says it has no room for. Stores that cannot tell are
+// trusted, and a size of -1 (not known yet) is checked by the store itself.
+func (h *Handler) checkSpace(ctx context.Context, dir string, size int64) error {
+	if h.statfs == nil || size <= 0 {
+		return nil
+	}
+	free, ok := h.free(ctx, dir)
+	if ok && size > free {
+		return refuse(http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
+			string(accesslog.AppendSize(nil, free))+"); nothing was stored")
+	}
+	return nil
+}
+
+// free is the free space where dir is or will be: the nearest of its
+// folders that exists.
+func (h *Handler) free(ctx context.Context, dir string) (int64, bool) {
+	if h.statfs == nil {
+		return 0, false
+	}
+	for {
+		n, err := h.statfs.Free(ctx, dir)
+		if err == nil {
+			return n, true
+		}
+		if dir == "." || !errors.Is(err, fs.ErrNotExist) {
+			return 0, false
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 // Mkcol makes the folder name. As in WebDAV (RFC 4918 §9.3.1) the parent
@@ -355,25 +365,35 @@ func (h *Handler) Mkcol(w http.ResponseWriter, r *http.Request, name string) {
 		h.fail(w, r, refuse(http.StatusUnsupportedMediaType, "MKCOL takes no body"))
 		return
 	}
-	if info, err := h.fs.Stat(path.Dir(name)); err != nil || !info.IsDir() {
-		h.fail(w, r, refuse(http.StatusConflict, "the parent folder does not exist"))
+	ctx := r.Context()
+	if err := h.needFolder(ctx, path.Dir(name), "the parent folder does not exist"); err != nil {
+		h.fail(w, r, err)
 		return
 	}
-	if err := h.mkdir(name); err != nil {
+	if err := h.mkdir(ctx, name); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	reply(w, http.StatusCreated, []string{"created " + name + "/"})
 }
 
-func (h *Handler) mkdir(name string) error {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
-	if closed {
-		return errClosed
+// needFolder refuses (409, with why) a name that is not an existing folder.
+func (h *Handler) needFolder(ctx context.Context, name, why string) error {
+	info, ok, err := h.exists(ctx, name)
+	switch {
+	case err != nil:
+		return err
+	case !ok || !info.IsDir:
+		return refuse(http.StatusConflict, why)
 	}
-	err := h.fs.Mkdir(name)
+	return nil
+}
+
+func (h *Handler) mkdir(ctx context.Context, name string) error {
+	if err := h.open(); err != nil {
+		return err
+	}
+	err := h.tree.Mkdir(ctx, name)
 	if errors.Is(err, fs.ErrExist) {
 		return refuse(http.StatusConflict, "already exists")
 	}
@@ -386,11 +406,19 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request, name string) {
 		h.fail(w, r, refuse(http.StatusForbidden, "the served folder itself cannot be deleted"))
 		return
 	}
-	if _, ok := h.visible(name); !ok {
-		h.fail(w, r, refuse(http.StatusNotFound, ""))
+	ctx := r.Context()
+	if _, ok, err := h.exists(ctx, name); err != nil || !ok {
+		if err == nil {
+			err = refuse(http.StatusNotFound, "")
+		}
+		h.fail(w, r, err)
 		return
 	}
-	if err := h.fs.Remove(name); err != nil {
+	if err := h.open(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.tree.Remove(ctx, name); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			err = refuse(http.StatusNotFound, "")
 		}
@@ -403,100 +431,138 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request, name string) {
 // txn is one request's writes, undone unless committed.
 type txn struct {
 	h         *Handler
-	created   []string // folders made, outermost first
-	staged    []staged
-	published []string // names created (not replaced), to take back
-	overwrite bool     // staged files may replace existing ones
+	staged    []stagedFile // written, not yet committed
+	published []string     // names created (not replaced), to take back
+	folders   []string     // folders the request made (mkdir fields), to take back
+	parents   []string     // folders staging the files made, to take back
+	overwrite bool // staged files may replace existing ones
 	done      bool
+}
+
+type stagedFile struct {
+	st   storage.Staged
+	name string
 }
 
 func (h *Handler) newTxn() *txn { return &txn{h: h, overwrite: h.opts.Overwrite} }
 
-type staged struct{ tmp, final string }
-
-func (t *txn) mkdirParents(dir string) error {
-	created, err := t.h.fs.MkdirParents(dir)
-	t.created = append(t.created, created...)
-	return err
+// parentMaker is offered by a Staged that created missing parent folders
+// of its name (a local folder; an object store has none to make). Abort
+// takes them back, but once it is committed a failed request must.
+type parentMaker interface {
+	Parents() []string
 }
 
-func (t *txn) mkdir(name string) error {
-	if err := t.h.mkdir(name); err != nil {
+func (t *txn) mkdir(ctx context.Context, name string) error {
+	if err := t.h.mkdir(ctx, name); err != nil {
 		return err
 	}
-	t.created = append(t.created, name)
+	t.folders = append(t.folders, name)
 	return nil
 }
 
-// stage streams src into a temporary file in final's folder and flushes it.
-// want is the expected size (-1 unknown): a body that ends before it is cut.
-func (t *txn) stage(final string, src io.Reader, want int64) error {
-	f, tmp, err := t.h.newTemp(path.Dir(final))
+// stage streams src into a staged write of final. want is the expected
+// size (-1 unknown): a body that ends before it is cut.
+func (t *txn) stage(ctx context.Context, final string, src io.Reader, want int64) error {
+	st, err := t.h.stage(ctx, final, want)
 	if err != nil {
 		return err
 	}
-	t.staged = append(t.staged, staged{tmp, final})
-	n, err := t.h.copyData(f, src)
+	t.staged = append(t.staged, stagedFile{st, final})
+	if pm, ok := st.(parentMaker); ok {
+		t.parents = append(t.parents, pm.Parents()...)
+	}
+	n, err := t.h.copyData(st, src)
 	if err == nil && want >= 0 && n != want {
 		err = errBodyCut
 	}
-	if err == nil {
-		err = rootfs.WriteErr(f.Sync())
-	}
-	if cerr := f.Close(); err == nil {
-		err = rootfs.WriteErr(cerr)
-	}
 	return err
+}
+
+// seal tells the last staged file that its data is complete, so that a
+// store holding a file's last part in memory until it is committed sends it
+// now: a request of many files then holds none of them in memory.
+func (t *txn) seal(ctx context.Context) error {
+	if len(t.staged) == 0 {
+		return nil
+	}
+	if sl, ok := t.staged[len(t.staged)-1].st.(storage.Sealer); ok {
+		return sl.Seal(ctx)
+	}
+	return nil
 }
 
 // publish names every staged file; if one cannot be named, those already
 // named are taken back. replaced reports that a file was replaced.
-func (t *txn) publish() (replaced bool, err error) {
-	synced := map[string]bool{}
-	for _, s := range t.staged {
-		rep, err := t.h.fs.Publish(s.tmp, s.final, t.overwrite)
+func (t *txn) publish(ctx context.Context) (replaced bool, err error) {
+	for len(t.staged) > 0 {
+		s := t.staged[0]
+		rep, err := s.st.Commit(ctx, t.overwrite)
+		t.staged = t.staged[1:]
 		if err != nil {
 			if errors.Is(err, fs.ErrExist) {
-				err = refuse(http.StatusConflict, path.Base(s.final)+" already exists")
+				err = refuse(http.StatusConflict, path.Base(s.name)+" already exists")
 			}
 			return false, err
 		}
 		if !rep {
-			t.published = append(t.published, s.final)
+			t.published = append(t.published, s.name)
 		}
 		replaced = replaced || rep
 	}
-	for _, s := range t.staged {
-		if dir := path.Dir(s.final); !synced[dir] {
-			synced[dir] = true
-			t.h.fs.SyncDir(dir)
-		}
-	}
 	t.done = true
-	t.rollback()
 	return replaced, nil
 }
 
-// rollback removes what an unfinished transaction left; after a commit it
-// only forgets the temporary names.
+// rollback removes what an unfinished transaction left.
 func (t *txn) rollback() {
-	for _, s := range t.staged {
-		t.h.dropTemp(s.tmp)
-	}
-	t.staged = nil
 	if t.done {
 		return
 	}
-	for i := len(t.published) - 1; i >= 0; i-- {
-		t.h.fs.Remove(t.published[i])
+	// The client may be gone; what it left must go all the same.
+	ctx := context.Background()
+	for _, s := range slices.Backward(t.staged) {
+		s.st.Abort()
+	}
+	t.staged = nil
+	for _, n := range slices.Backward(t.published) {
+		t.h.tree.Remove(ctx, n)
 	}
 	t.published = nil
 	// Only empty folders go: a concurrent upload into a folder this
 	// request created keeps it.
-	for i := len(t.created) - 1; i >= 0; i-- {
-		t.h.fs.RemoveIfEmpty(t.created[i])
+	for _, d := range slices.Backward(t.folders) {
+		t.h.removeEmpty(ctx, d)
 	}
-	t.created = nil
+	t.folders = nil
+	slices.SortFunc(t.parents, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, d := range t.parents {
+		t.h.removeEmpty(ctx, d)
+	}
+	t.parents = nil
+}
+
+// emptyRemover is offered by backends that can remove a folder only if it
+// is empty, atomically (a local folder's rmdir).
+type emptyRemover interface {
+	RemoveEmpty(ctx context.Context, name string) error
+}
+
+// removeEmpty removes the folder name if it holds nothing.
+func (h *Handler) removeEmpty(ctx context.Context, name string) {
+	if er, ok := storage.As[emptyRemover](h.tree); ok {
+		er.RemoveEmpty(ctx, name)
+		return
+	}
+	for _, err := range h.tree.List(ctx, name) {
+		if err == nil {
+			return // not empty
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+	}
+	h.tree.Remove(ctx, name)
 }
 
 // limitReader fails with errTooLarge once more than n bytes were read. n
@@ -529,15 +595,12 @@ func (e *readErr) Unwrap() error {
 	return errBodyCut
 }
 
-// copyData copies an upload into a stored file. Read errors come back as
-// errTooLarge or errBodyCut, write errors classified by rootfs.
+// copyData copies an upload into a staged write. Read errors come back as
+// errTooLarge or errBodyCut, write errors as the store reports them.
 func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
 	buf := *bp
-	if h.sink != nil {
-		dst = h.sink(dst)
-	}
 	var total int64
 	for {
 		// A multipart part hands out at most 4 KiB per Read; filling the
@@ -550,7 +613,7 @@ func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
 				werr = io.ErrShortWrite
 			}
 			if werr != nil {
-				return total, rootfs.WriteErr(werr)
+				return total, werr
 			}
 		}
 		if rerr == io.EOF {
@@ -574,20 +637,4 @@ func fill(src io.Reader, buf []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// copyFile copies a stored file (COPY), where both sides are the server's:
-// a read error is no client's fault.
-func (h *Handler) copyFile(dst io.Writer, src io.Reader) error {
-	if h.sink == nil {
-		// Let os.File use copy_file_range where it can.
-		_, err := io.Copy(dst, src)
-		return rootfs.WriteErr(err)
-	}
-	_, err := h.copyData(dst, src)
-	var re *readErr
-	if errors.As(err, &re) {
-		return fmt.Errorf("copy: %w", re.err)
-	}
-	return err
 }

@@ -2,6 +2,7 @@ package write
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,9 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // newHandler serves a fresh folder "root" inside a temp folder that also
@@ -32,13 +36,50 @@ func newHandler(t testing.TB, opts Options) (*Handler, string, string) {
 	if err := os.WriteFile(filepath.Join(outer, "canary"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fsys, err := rootfs.Open(root, rootfs.Policy{})
+	h, _ := newHandlerOn(t, root, opts, nil)
+	return h, root, outer
+}
+
+// newHandlerOn serves root through the policy layer; wrap (if not nil)
+// stands between the policy and the backend.
+func newHandlerOn(t testing.TB, root string, opts Options, wrap func(storage.Tree) storage.Tree) (*Handler, *local.Tree) {
+	t.Helper()
+	lt, err := local.Open(root, rootfs.Policy{Hidden: opts.Hidden})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { fsys.Close() })
-	return New(fsys, opts), root, outer
+	t.Cleanup(func() { lt.Close() })
+	var backend storage.Tree = lt
+	if wrap != nil {
+		backend = wrap(lt)
+	}
+	return New(policy.Wrap(backend, policy.Rules{Hidden: opts.Hidden}), opts), lt
 }
+
+// faultTree stages writes that fail after n bytes with err, as a disk that
+// fills up would.
+type faultTree struct {
+	storage.Tree
+	n   int
+	err error
+}
+
+func (f *faultTree) Unwrap() storage.Tree { return f.Tree }
+
+func (f *faultTree) Stage(ctx context.Context, name string, size int64) (storage.Staged, error) {
+	st, err := f.Tree.Stage(ctx, name, size)
+	if err != nil {
+		return nil, err
+	}
+	return &faultStaged{Staged: st, w: &failAfter{w: st, n: f.n, err: f.err}}, nil
+}
+
+type faultStaged struct {
+	storage.Staged
+	w io.Writer
+}
+
+func (s *faultStaged) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 // tree lists everything under dir (temporary files included), sorted.
 func tree(t testing.TB, dir string) []string {
@@ -65,7 +106,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 	if len(p) > f.n {
 		n, _ := f.w.Write(p[:f.n])
 		f.n = 0
-		return n, &fs.PathError{Op: "write", Path: "x", Err: f.err}
+		return n, rootfs.WriteErr(&fs.PathError{Op: "write", Path: "x", Err: f.err})
 	}
 	f.n -= len(p)
 	return f.w.Write(p)
@@ -92,8 +133,10 @@ func TestFullDiskLeavesNothing(t *testing.T) {
 	} {
 		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
 			t.Run(tc.name+"/"+errno.Error(), func(t *testing.T) {
-				h, root, _ := newHandler(t, Options{Upload: true})
-				h.sink = func(w io.Writer) io.Writer { return &failAfter{w: w, n: 100 << 10, err: errno} }
+				root := t.TempDir()
+				h, _ := newHandlerOn(t, root, Options{Upload: true}, func(b storage.Tree) storage.Tree {
+					return &faultTree{Tree: b, n: 100 << 10, err: errno}
+				})
 				payload := strings.Repeat("z", 300<<10)
 				var body io.Reader = strings.NewReader(payload)
 				ct := ""
@@ -125,7 +168,8 @@ func TestFullDiskLeavesNothing(t *testing.T) {
 }
 
 func TestCloseRemovesPartialUploads(t *testing.T) {
-	h, root, _ := newHandler(t, Options{Upload: true})
+	root := t.TempDir()
+	h, tr := newHandlerOn(t, root, Options{Upload: true}, nil)
 	pr, pw := io.Pipe()
 	r := httptest.NewRequest(http.MethodPut, "/x.bin", pr)
 	r.ContentLength = -1
@@ -141,6 +185,7 @@ func TestCloseRemovesPartialUploads(t *testing.T) {
 		t.Fatalf("during upload: %v", got)
 	}
 	h.Close()
+	tr.Close()
 	if got := tree(t, root); len(got) != 0 {
 		t.Fatalf("after Close: %v", got)
 	}

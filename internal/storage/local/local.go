@@ -229,6 +229,10 @@ func (s *staged) ReadFrom(r io.Reader) (int64, error) {
 	return n, mapErr(rootfs.WriteErr(err))
 }
 
+// Parents are the folders Stage made for this write, outermost first:
+// Abort takes them back, and so must a caller undoing a committed write.
+func (s *staged) Parents() []string { return slices.Clone(s.created) }
+
 // OSFile is the capability of writing at offsets (resumable uploads).
 func (s *staged) OSFile() *os.File { return s.f }
 
@@ -344,6 +348,21 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 	}
 	replaced, err := t.fs.Rename(tmp, dst, replace)
 	return replaced, mapErr(err)
+}
+
+// RemoveEmpty removes the folder name only if it holds nothing (rmdir): a
+// failed upload takes back the folders it made without harming what a
+// concurrent upload put there.
+func (t *Tree) RemoveEmpty(_ context.Context, name string) error {
+	return mapErr(t.fs.RemoveIfEmpty(name))
+}
+
+// TreeSize adds up the bytes Copy would store from name (a file, or a folder
+// with everything in it, hidden members included), stopping early once the
+// total passes limit.
+func (t *Tree) TreeSize(_ context.Context, name string, limit int64) (int64, error) {
+	n, err := t.fs.TreeSize(name, limit)
+	return n, mapErr(err)
 }
 
 // Chtimes sets a file's modification time (WebDAV clients keep the times of

@@ -32,13 +32,19 @@ func Wrap(t storage.Tree, r Rules) *Tree { return &Tree{Tree: t, rules: r} }
 // Unwrap gives the backend, for its optional capabilities.
 func (t *Tree) Unwrap() storage.Tree { return t.Tree }
 
+// Reserved reports whether a clean relative name is the reserved top-level
+// name (ferry's own pages and state) or lies under it.
+func Reserved(name string) bool {
+	first, _, _ := strings.Cut(name, "/")
+	return first == rootfs.Reserved
+}
+
 // Visible reports whether a clean relative name may be seen at all.
 func (t *Tree) Visible(name string) bool {
 	if name == "." || name == "" {
 		return true
 	}
-	first, _, _ := strings.Cut(name, "/")
-	if first == rootfs.Reserved {
+	if Reserved(name) {
 		return false
 	}
 	for comp := range strings.SplitSeq(name, "/") {
