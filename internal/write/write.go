@@ -435,7 +435,7 @@ type txn struct {
 	published []string     // names created (not replaced), to take back
 	folders   []string     // folders the request made (mkdir fields), to take back
 	parents   []string     // folders staging the files made, to take back
-	overwrite bool // staged files may replace existing ones
+	overwrite bool         // staged files may replace existing ones
 	done      bool
 }
 

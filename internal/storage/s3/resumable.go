@@ -52,8 +52,8 @@ func (s *uploadState) offset() int64 {
 
 // upload is one resumable upload as loaded from the bucket.
 type upload struct {
-	t     *Tree
-	id    string
+	t        *Tree
+	id       string
 	state    uploadState
 	etag     string    // of the state record, to catch a concurrent writer
 	modified time.Time // of the state record
