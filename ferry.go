@@ -220,9 +220,12 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		MaxUpload: opts.MaxUpload, Hidden: opts.Hidden, Withheld: fsPolicy.Withheld, Logger: opts.Logger,
 	})
 	if opts.Upload && opts.Resumable {
-		h.tus = tus.New(fsys, tus.Options{
-			Overwrite: opts.Overwrite, MaxSize: opts.MaxUpload, TTL: opts.PartialTTL, Logger: opts.Logger,
-		})
+		if h.tus, err = tus.New(h.tree, tus.Options{
+			Overwrite: opts.Overwrite, MaxSize: opts.MaxUpload, TTL: opts.PartialTTL, Hidden: opts.Hidden, Logger: opts.Logger,
+		}); err != nil {
+			h.tree.Close()
+			return nil, err
+		}
 	}
 	if opts.CGI {
 		h.cgi = cgi.New(fsys, cgi.Options{

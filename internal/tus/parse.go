@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // ParseOffset parses Upload-Offset and Upload-Length: a non-negative decimal
@@ -92,7 +93,7 @@ func TargetName(folder, filename string, hidden bool) (string, error) {
 		return "", err
 	}
 	name := path.Join(append(comps, filename)...)
-	if name == ".ferry" || strings.HasPrefix(name, ".ferry/") {
+	if policy.Reserved(name) {
 		return "", &rootfs.NameError{Reason: "name is reserved"}
 	}
 	return name, nil

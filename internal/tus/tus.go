@@ -5,28 +5,24 @@
 //
 // An upload is created by POST with Upload-Length and Upload-Metadata
 // (filename, and the folder it is meant for); its bytes arrive in PATCH
-// requests at the offset HEAD reports. The data lives in a hidden temporary
-// file (rootfs.TempPrefix) in the target's folder, or the nearest folder of
-// it that exists, and is given its name, with the same rules as every other
-// upload, only once the last byte has arrived: nothing is visible before.
-// A small description of each upload is kept beside the data in the served
-// root (hidden as well), so uploads survive a restart of the server. Both
-// files are made with the first bytes: an upload that was only created
-// costs a little memory and nothing on disk (and does not outlive a
-// restart, which a client notices as a 404 and answers by starting over).
-// Uploads left unfinished for longer than Options.TTL are removed.
+// requests at the offset HEAD reports. The bytes are kept by the storage
+// backend's resumable staging (storage.Resumable: hidden files in a local
+// folder, a multipart upload on an object store), which outlives a restart
+// and, on a shared store, lets any node resume what another began. The file
+// is given its name, with the same rules as every other upload, only once
+// the last byte has arrived: nothing is visible before. Uploads left
+// unfinished for longer than Options.TTL are removed.
 //
 // What a client may hold is bounded: an upload longer than Options.MaxSize
-// or than the free space of its filesystem is refused at creation, and so
-// is one beyond Options.MaxPerClient unfinished uploads of one client
-// address (429) or Options.MaxUnfinished in all (503). A PATCH that runs
-// out of space discards the upload, so that its bytes do not keep the
-// disk full.
+// or than the free space of the store (where it can tell) is refused at
+// creation, and so is one beyond Options.MaxPerClient unfinished uploads of
+// one client address (429) or Options.MaxUnfinished in all (503), counted by
+// this node. A PATCH that runs out of space discards the upload, so that its
+// bytes do not keep the disk full.
 package tus
 
 import (
-	"crypto/rand"
-	"encoding/json"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -41,7 +37,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
 	"github.com/ferry-sh/ferry/internal/httperr"
-	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -55,14 +51,6 @@ const (
 
 // DefaultTTL is how long an unfinished upload is kept without activity.
 const DefaultTTL = 24 * time.Hour
-
-// namePrefix starts the names of tus data and description files, after
-// rootfs.TempPrefix, so that the startup scan finds them among other
-// partial uploads.
-const namePrefix = rootfs.TempPrefix + "tus-"
-
-// infoSuffix ends a description file's name.
-const infoSuffix = ".json"
 
 // maxMetadata bounds Upload-Metadata: it is stored with the upload.
 const maxMetadata = 8 << 10
@@ -94,6 +82,8 @@ type Options struct {
 	MaxSize int64
 	// TTL removes uploads without activity for that long; 0 = DefaultTTL.
 	TTL time.Duration
+	// Hidden lets uploads create dotfiles, as the tree shows them.
+	Hidden bool
 	// Logger hears about failures that are the server's (a full disk).
 	Logger *slog.Logger
 	// MaxPerClient caps the unfinished uploads of one client address
@@ -106,13 +96,14 @@ type Options struct {
 
 // Handler answers tus requests for one served tree.
 type Handler struct {
-	fs     *rootfs.FS
+	tree   storage.Tree
+	res    storage.Resumable
+	statfs storage.Statfs // nil when the store cannot tell its free space
 	opts   Options
-	hidden bool
 	now    func() time.Time
 
 	mu         sync.Mutex
-	uploads    map[string]*upload
+	sessions   map[string]*session
 	unfinished int            // uploads counted against the caps
 	perClient  map[string]int // unfinished uploads by client address
 	finished   int            // finished uploads still remembered
@@ -122,40 +113,35 @@ type Handler struct {
 	wg   sync.WaitGroup
 }
 
-// upload is one resumable upload. The exported fields are its description
-// file's content.
-type upload struct {
-	ID       string    `json:"id"`
-	Target   string    `json:"target"` // clean relative name it will get
-	Dir      string    `json:"dir"`    // folder that holds the data
-	Length   int64     `json:"length"`
-	Metadata string    `json:"metadata,omitempty"` // Upload-Metadata as received
-	Created  time.Time `json:"created"`
-	Client   string    `json:"client,omitempty"` // address that created it, for the cap
-
-	// lock is held by the one request working on the upload.
+// session is what this node knows of one upload beyond what the store
+// keeps: the lock of the one request working on it, its place under the
+// caps when this node created it, and, once finished, that it is (so that a
+// client that missed the last reply learns it). Sessions of uploads no
+// request is using, that are neither counted nor finished, are dropped.
+type session struct {
+	id   string
 	lock chan struct{}
-	// stored: its files exist (from the first bytes on). Read and
-	// written by the request holding lock.
-	stored bool
-	// counted: it counts against the caps (unfinished). Guarded by the
-	// Handler's mu.
-	counted bool
+	// Guarded by the Handler's mu.
+	refs    int    // requests using the session
+	client  string // address that created the upload, for the caps
+	counted bool   // it counts against the caps (created here, unfinished)
 
 	mu       sync.Mutex
-	offset   int64
-	touched  time.Time // last activity, for expiry
+	touched  time.Time // last activity, for expiry and Upload-Expires
 	finished bool      // published: kept only to answer a client that missed the reply
+	name     string    // once finished
+	length   int64     // once finished
 	release  func()    // interrupts the request holding lock
 }
 
-func (u *upload) dataName() string { return path.Join(u.Dir, namePrefix+u.ID) }
-func infoName(id string) string    { return namePrefix + id + infoSuffix }
-
-// New returns a Handler. It loads the unfinished uploads a previous run left
-// (removing the expired ones) and starts removing expired uploads in the
-// background until Close.
-func New(fsys *rootfs.FS, opts Options) *Handler {
+// New returns a Handler for tree, whose backend must offer resumable
+// staging. It removes the uploads a previous run left to expire, and goes on
+// removing expired uploads in the background until Close.
+func New(tree storage.Tree, opts Options) (*Handler, error) {
+	res, ok := storage.As[storage.Resumable](tree)
+	if !ok {
+		return nil, errors.New("tus: the storage offers no resumable uploads")
+	}
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
 	}
@@ -166,22 +152,23 @@ func New(fsys *rootfs.FS, opts Options) *Handler {
 		opts.MaxUnfinished = DefaultMaxUnfinished
 	}
 	h := &Handler{
-		fs:        fsys,
+		tree:      tree,
+		res:       res,
 		opts:      opts,
-		hidden:    fsys.Policy().Hidden,
 		now:       time.Now,
-		uploads:   map[string]*upload{},
+		sessions:  map[string]*session{},
 		perClient: map[string]int{},
 		stop:      make(chan struct{}),
 	}
-	h.load()
+	h.statfs, _ = storage.As[storage.Statfs](tree)
+	h.expire()
 	h.wg.Add(1)
 	go h.janitor()
-	return h
+	return h, nil
 }
 
 // Close stops the cleanup and refuses further requests. Unfinished uploads
-// stay on disk so that they can be resumed when the server runs again.
+// stay in the store so that they can be resumed when the server runs again.
 func (h *Handler) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -267,14 +254,14 @@ func reject(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	httperr.Write(w, r, status, msg)
 }
 
-// validID accepts only the IDs New makes (base32 from rand.Text), so that an
-// ID can never form a path.
+// validID accepts the ids backends make (letters and digits, as rand.Text
+// gives them), so that an id can never form a path or a key of its own.
 func validID(id string) bool {
-	if len(id) != 26 {
+	if len(id) < 16 || len(id) > 64 {
 		return false
 	}
 	for _, c := range id {
-		if !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
 			return false
 		}
 	}
@@ -302,98 +289,177 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		reject(w, r, http.StatusBadRequest, "invalid Upload-Metadata: "+err.Error())
 		return
 	}
-	target, err := TargetName(meta["folder"], meta["filename"], h.hidden)
+	target, err := TargetName(meta["folder"], meta["filename"], h.opts.Hidden)
 	if err != nil {
 		reject(w, r, http.StatusBadRequest, "invalid name: "+err.Error())
 		return
 	}
-	tr := transfer.FromContext(r.Context())
+	ctx := r.Context()
+	tr := transfer.FromContext(ctx)
 	tr.Upload("/"+target, 0, length)
 	if h.opts.MaxSize > 0 && length > h.opts.MaxSize {
 		reject(w, r, http.StatusRequestEntityTooLarge, "upload larger than the limit of "+strconv.FormatInt(h.opts.MaxSize, 10)+" bytes")
 		return
 	}
-	dir, err := h.checkTarget(target)
-	if err != nil {
+	if err := h.checkTarget(ctx, target); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if free, ok := h.fs.Available(dir); ok && length > free {
+	if free, ok := h.free(ctx, path.Dir(target)); ok && length > free {
 		reject(w, r, http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
 			string(accesslog.AppendSize(nil, free))+")")
 		return
 	}
-	now := h.now()
-	u := &upload{
-		ID: rand.Text(), Target: target, Dir: dir, Length: length, Metadata: raw,
-		Created: now.UTC(), Client: clientAddr(r.RemoteAddr), lock: make(chan struct{}, 1), touched: now,
-	}
-	if err := h.admit(u); err != nil {
+	client := clientAddr(r.RemoteAddr)
+	if err := h.admit(client); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	id, err := h.res.Begin(ctx, target, length, raw)
+	if err != nil {
+		h.unadmit(client)
+		h.fail(w, r, err)
+		return
+	}
+	s := h.register(id, client)
 	if length == 0 {
 		// Nothing will be sent: the upload is complete as created.
-		u.lock <- struct{}{}
-		err := h.store(u)
+		s.lock <- struct{}{}
+		u, err := h.res.Resume(ctx, id)
 		if err == nil {
-			err = h.finish(u)
+			err = h.finish(ctx, s, u)
 		}
-		<-u.lock
+		<-s.lock
+		h.put(s)
 		if err != nil {
-			h.drop(u)
 			h.fail(w, r, err)
 			return
 		}
 		tr.Stored("/" + target)
 	} else {
+		h.put(s)
 		tr.Piece()
 	}
 	// Relative to the request, so that it holds under any mount prefix.
-	loc := u.ID
+	loc := id
 	if !strings.HasSuffix(r.URL.Path, "/") {
-		loc = path.Base(r.URL.Path) + "/" + u.ID
+		loc = path.Base(r.URL.Path) + "/" + id
 	}
 	w.Header().Set("Location", loc)
 	w.Header().Set("Upload-Offset", "0")
-	h.setExpires(w, u)
+	h.setExpires(w, h.now())
 	w.WriteHeader(http.StatusCreated)
 }
 
-// admit registers a new upload unless a cap forbids it.
-func (h *Handler) admit(u *upload) error {
+// checkTarget refuses a target name that is a folder, or taken (unless
+// Overwrite). The backend's Begin refuses a parent that is no folder.
+func (h *Handler) checkTarget(ctx context.Context, target string) error {
+	info, err := h.tree.Stat(ctx, target)
+	switch {
+	case err == nil && info.IsDir:
+		return refuse(http.StatusConflict, "a folder has that name")
+	case err == nil && !h.opts.Overwrite:
+		return refuse(http.StatusConflict, "already exists")
+	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, storage.ErrNotDir):
+		return err
+	}
+	return nil
+}
+
+// free is the free space where dir is or will be (the nearest of its
+// folders that exists), when the store can tell.
+func (h *Handler) free(ctx context.Context, dir string) (int64, bool) {
+	if h.statfs == nil {
+		return 0, false
+	}
+	for {
+		n, err := h.statfs.Free(ctx, dir)
+		if err == nil {
+			return n, true
+		}
+		if dir == "." || !errors.Is(err, fs.ErrNotExist) {
+			return 0, false
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// admit takes a place under the caps for a new upload of client.
+func (h *Handler) admit(client string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.unfinished >= h.opts.MaxUnfinished {
 		return refuse(http.StatusServiceUnavailable, "too many unfinished uploads on this server ("+
 			strconv.Itoa(h.opts.MaxUnfinished)+"); try again once some are finished")
 	}
-	if h.perClient[u.Client] >= h.opts.MaxPerClient {
+	if h.perClient[client] >= h.opts.MaxPerClient {
 		return refuse(http.StatusTooManyRequests, "too many unfinished uploads from your address ("+
 			strconv.Itoa(h.opts.MaxPerClient)+"); finish or cancel some first")
 	}
-	h.add(u)
+	h.unfinished++
+	h.perClient[client]++
 	return nil
 }
 
-// add registers an unfinished upload; h.mu is held.
-func (h *Handler) add(u *upload) {
-	h.uploads[u.ID] = u
-	u.counted = true
-	h.unfinished++
-	h.perClient[u.Client]++
+// unadmit gives back a place admit took; h.mu is not held.
+func (h *Handler) unadmit(client string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.uncountClient(client)
+}
+
+func (h *Handler) uncountClient(client string) {
+	h.unfinished--
+	if h.perClient[client]--; h.perClient[client] <= 0 {
+		delete(h.perClient, client)
+	}
+}
+
+// register notes a new upload, counted under the caps (admit took its
+// place), and returns its session with a reference the caller puts back.
+func (h *Handler) register(id, client string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &session{id: id, lock: make(chan struct{}, 1), refs: 1, client: client, counted: true, touched: h.now()}
+	h.sessions[id] = s
+	return s
+}
+
+// get returns the session of id, made if this node has none, with a
+// reference the caller puts back.
+func (h *Handler) get(id string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sessions[id]
+	if s == nil {
+		s = &session{id: id, lock: make(chan struct{}, 1), touched: h.now()}
+		h.sessions[id] = s
+	}
+	s.refs++
+	return s
+}
+
+// put gives back a reference; a session nobody uses and that holds nothing
+// to remember is dropped.
+func (h *Handler) put(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.refs--
+	s.mu.Lock()
+	finished := s.finished
+	s.mu.Unlock()
+	if s.refs <= 0 && !s.counted && !finished && h.sessions[s.id] == s {
+		delete(h.sessions, s.id)
+	}
 }
 
 // uncount takes an upload off the caps (finished or gone); h.mu is held.
-func (h *Handler) uncount(u *upload) {
-	if !u.counted {
+func (h *Handler) uncount(s *session) {
+	if !s.counted {
 		return
 	}
-	u.counted = false
-	h.unfinished--
-	if h.perClient[u.Client]--; h.perClient[u.Client] <= 0 {
-		delete(h.perClient, u.Client)
-	}
+	s.counted = false
+	h.uncountClient(s.client)
 }
 
 // clientAddr is the address part of a RemoteAddr.
@@ -404,97 +470,28 @@ func clientAddr(remote string) string {
 	return remote
 }
 
-// store creates the empty data file and the description file, once the
-// first bytes (or the end of an empty upload) arrive. The caller holds the
-// upload's lock.
-func (h *Handler) store(u *upload) error {
-	if u.stored {
-		return nil
-	}
-	f, err := h.fs.CreateTemp(u.dataName())
-	if err != nil {
-		return err
-	}
-	f.Close()
-	desc, _ := json.Marshal(u)
-	info, err := h.fs.CreateTemp(infoName(u.ID))
-	if err == nil {
-		_, err = info.Write(append(desc, '\n'))
-		if err == nil {
-			err = info.Sync()
-		}
-		if cerr := info.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		h.fs.RemoveTemp(u.dataName())
-		h.fs.RemoveTemp(infoName(u.ID))
-		return rootfs.WriteErr(err)
-	}
-	u.stored = true
-	return nil
-}
-
-// checkTarget refuses a target name that is taken (unless Overwrite) or
-// whose parent is no folder, and returns the nearest existing folder of it,
-// where the data will be kept. Missing folders are made only at the end.
-func (h *Handler) checkTarget(target string) (dir string, err error) {
-	if info, err := h.fs.LstatRaw(target); err == nil {
-		if info.IsDir() {
-			return "", refuse(http.StatusConflict, "a folder has that name")
-		}
-		if !h.opts.Overwrite {
-			return "", refuse(http.StatusConflict, "already exists")
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, rootfs.ErrNotDir) {
-		return "", err
-	}
-	for dir = path.Dir(target); ; dir = path.Dir(dir) {
-		info, err := h.fs.LstatRaw(dir)
-		switch {
-		case err == nil && info.IsDir():
-			return dir, nil
-		case err == nil:
-			return "", refuse(http.StatusConflict, "a parent is not a folder")
-		case !errors.Is(err, fs.ErrNotExist):
-			return "", err
-		}
-		if dir == "." {
-			return "", errors.New("tus: the served folder is gone")
-		}
-	}
-}
-
-// lookup finds an upload by ID.
-func (h *Handler) lookup(id string) *upload {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.uploads[id]
-}
-
 var errLocked = errors.New("upload is busy")
 
 // acquire takes the upload for one request. A request already working on it
 // (typically a PATCH whose client vanished without closing the connection)
 // is asked to stop first, as tusd does: a client only comes back to an
 // upload when it has given up on its previous request.
-func (u *upload) acquire(r *http.Request) error {
+func (s *session) acquire(r *http.Request) error {
 	select {
-	case u.lock <- struct{}{}:
+	case s.lock <- struct{}{}:
 		return nil
 	default:
 	}
-	u.mu.Lock()
-	release := u.release
-	u.mu.Unlock()
+	s.mu.Lock()
+	release := s.release
+	s.mu.Unlock()
 	if release != nil {
 		release()
 	}
 	t := time.NewTimer(lockWait)
 	defer t.Stop()
 	select {
-	case u.lock <- struct{}{}:
+	case s.lock <- struct{}{}:
 		return nil
 	case <-t.C:
 		return errLocked
@@ -503,36 +500,135 @@ func (u *upload) acquire(r *http.Request) error {
 	}
 }
 
-func (u *upload) unlock() { <-u.lock }
+func (s *session) unlock() { <-s.lock }
 
-func (u *upload) state() (offset int64, finished bool) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.offset, u.finished
+func (s *session) done() (finished bool, name string, length int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.finished, s.name, s.length
+}
+
+func (s *session) lastTouched() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.touched
+}
+
+func (s *session) touch(t time.Time) {
+	s.mu.Lock()
+	s.touched = t
+	s.mu.Unlock()
+}
+
+// claim finds the upload's session and takes its lock for this request,
+// answering 423 itself and returning nil when it cannot. The caller calls
+// h.leave when done.
+func (h *Handler) claim(w http.ResponseWriter, r *http.Request, id string) *session {
+	s := h.get(id)
+	if err := s.acquire(r); err != nil {
+		h.put(s)
+		reject(w, r, http.StatusLocked, "another request is sending this upload")
+		return nil
+	}
+	return s
+}
+
+func (h *Handler) leave(s *session) {
+	s.unlock()
+	h.put(s)
+}
+
+// resume loads an upload from the store; one that is unknown, gone or
+// expired is forgotten and nil is returned, with a nil error.
+func (h *Handler) resume(ctx context.Context, s *session) (storage.Upload, error) {
+	u, err := h.res.Resume(ctx, s.id)
+	if errors.Is(err, fs.ErrNotExist) {
+		h.forget(s)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if h.now().Sub(u.Modified()) > h.opts.TTL {
+		// Expired, and not yet removed by the janitor (of this node or
+		// another's): it is gone for clients all the same.
+		u.Abort(ctx)
+		h.forget(s)
+		return nil, nil
+	}
+	return u, nil
 }
 
 // head reports the offset (tus 1.0 §5.3.1).
 func (h *Handler) head(w http.ResponseWriter, r *http.Request, id string) {
-	u := h.lookup(id)
+	s := h.get(id)
+	defer h.put(s)
+	if err := s.acquire(r); err != nil {
+		w.WriteHeader(http.StatusLocked)
+		return
+	}
+	defer s.unlock()
+	hd := w.Header()
+	if finished, _, length := s.done(); finished {
+		hd.Set("Upload-Offset", strconv.FormatInt(length, 10))
+		hd.Set("Upload-Length", strconv.FormatInt(length, 10))
+		h.setExpires(w, s.lastTouched())
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	ctx := r.Context()
+	u, err := h.resume(ctx, s)
+	if err != nil {
+		status, _ := h.status(err)
+		h.warnStatus(r, status, err)
+		w.WriteHeader(status)
+		return
+	}
 	if u == nil {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	if err := u.acquire(r); err != nil {
-		w.WriteHeader(http.StatusLocked)
-		return
+	if u.Offset() == u.Length() {
+		// All bytes had arrived but the name was not given (the server
+		// stopped first): give it now, or a client seeing the whole
+		// offset would take the upload for done.
+		if err := h.finish(ctx, s, u); err != nil {
+			status, _ := h.status(err)
+			h.warnStatus(r, status, err)
+			w.WriteHeader(status)
+			return
+		}
+		transfer.FromContext(ctx).Stored("/" + u.Name())
 	}
-	defer u.unlock()
-	off, _ := u.state()
-	hd := w.Header()
-	hd.Set("Upload-Offset", strconv.FormatInt(off, 10))
-	hd.Set("Upload-Length", strconv.FormatInt(u.Length, 10))
-	if u.Metadata != "" {
-		hd.Set("Upload-Metadata", u.Metadata)
+	hd.Set("Upload-Offset", strconv.FormatInt(u.Offset(), 10))
+	hd.Set("Upload-Length", strconv.FormatInt(u.Length(), 10))
+	if m := u.Meta(); m != "" && u.Offset() < u.Length() {
+		hd.Set("Upload-Metadata", m)
 	}
-	h.setExpires(w, u)
+	h.setExpires(w, u.Modified())
 	w.WriteHeader(http.StatusOK)
 }
+
+// body is a PATCH's body; its read errors are the client's (a hang-up, a
+// newer request taking over), not the store's.
+type body struct {
+	r   io.Reader
+	err error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+		return n, &bodyErr{err}
+	}
+	return n, err
+}
+
+type bodyErr struct{ err error }
+
+func (e *bodyErr) Error() string { return "reading the request: " + e.err.Error() }
+func (e *bodyErr) Unwrap() error { return e.err }
 
 // patch stores bytes at the upload's offset (tus 1.0 §5.3.2) and, with the
 // last of them, gives the file its name.
@@ -546,62 +642,89 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		reject(w, r, http.StatusBadRequest, "missing or invalid Upload-Offset")
 		return
 	}
-	u := h.claim(w, r, id)
-	if u == nil {
+	s := h.claim(w, r, id)
+	if s == nil {
 		return
 	}
-	defer u.unlock()
-	off, finished := u.state()
+	defer h.leave(s)
+	ctx := r.Context()
 	// Logged, shown and counted as the file it makes: the whole file,
 	// not this request's piece (status page, terminal view, log).
-	tr := transfer.FromContext(r.Context())
-	tr.Upload("/"+u.Target, off, u.Length)
+	tr := transfer.FromContext(ctx)
+	if finished, name, length := s.done(); finished {
+		tr.Upload("/"+name, length, length)
+		w.Header().Set("Upload-Offset", strconv.FormatInt(length, 10))
+		if want != length {
+			reject(w, r, http.StatusConflict, "Upload-Offset does not match; the server has "+strconv.FormatInt(length, 10)+" bytes")
+			return
+		}
+		h.setExpires(w, s.lastTouched())
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	u, err := h.resume(ctx, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		reject(w, r, http.StatusNotFound, "no such upload")
+		return
+	}
+	off := u.Offset()
+	tr.Upload("/"+u.Name(), off, u.Length())
 	if want != off {
 		w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
 		reject(w, r, http.StatusConflict, "Upload-Offset does not match; the server has "+strconv.FormatInt(off, 10)+" bytes")
 		return
 	}
-	remain := u.Length - off
+	remain := u.Length() - off
 	if r.ContentLength > remain {
 		reject(w, r, http.StatusRequestEntityTooLarge, "more data than Upload-Length")
 		return
 	}
-	if finished {
-		w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
-		h.setExpires(w, u)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	tr.Describe(transfer.KindUpload, u.Length)
+	tr.Describe(transfer.KindUpload, u.Length())
 
 	rc := http.NewResponseController(w)
-	u.mu.Lock()
-	u.release = func() { rc.SetReadDeadline(time.Now()) }
-	u.mu.Unlock()
-	var n int64
-	var cut bool
-	err := h.store(u)
-	if err == nil {
-		n, cut, err = h.receive(u, r.Body, off, remain)
+	s.mu.Lock()
+	s.release = func() { rc.SetReadDeadline(time.Now()) }
+	s.mu.Unlock()
+	b := &body{r: r.Body}
+	off, err = u.Append(ctx, b)
+	if err == nil && off == u.Length() {
+		var one [1]byte
+		if m, _ := b.Read(one[:]); m > 0 {
+			err = refuse(http.StatusRequestEntityTooLarge, "more data than Upload-Length")
+		}
 	}
-	u.mu.Lock()
-	u.release = nil
-	u.offset += n
-	u.touched = h.now()
-	off = u.offset
-	u.mu.Unlock()
+	s.mu.Lock()
+	s.release = nil
+	s.mu.Unlock()
+	s.touch(h.now())
 	w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
+	var be *bodyErr
 	switch {
+	case errors.As(err, &be):
+		// Whatever arrived is kept, as tus asks (§5.3.2: store as much
+		// as possible): the client resumes from HEAD. It hung up, or a
+		// newer request for the upload took over, so nobody reads this
+		// answer; it says what is stored, as any PATCH answer does.
+		tr.Cut()
+		h.setExpires(w, h.now())
+		w.WriteHeader(http.StatusNoContent)
+		return
 	case errors.Is(err, fs.ErrNotExist):
-		// The folder holding the data was removed or moved away.
-		h.drop(u)
+		// What held the data was removed or moved away.
+		u.Abort(ctx)
+		h.forget(s)
 		w.Header().Del("Upload-Offset")
 		reject(w, r, http.StatusNotFound, "the upload's data is gone")
 		return
-	case errors.Is(err, rootfs.ErrNoSpace), errors.Is(err, rootfs.ErrFileTooBig):
-		// The upload cannot be finished on this disk: its bytes, hidden
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrTooLarge):
+		// The upload cannot be finished on this store: its bytes, hidden
 		// from everyone, would only keep the disk full until it expired.
-		h.drop(u)
+		u.Abort(ctx)
+		h.forget(s)
 		w.Header().Del("Upload-Offset")
 		status, msg, _ := httperr.ForStorage(err)
 		h.warn(r, err)
@@ -610,204 +733,139 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 	case err != nil:
 		h.fail(w, r, err)
 		return
-	case cut:
-		// Whatever arrived is kept, as tus asks (§5.3.2: store as much
-		// as possible): the client resumes from HEAD. It hung up, or a
-		// newer request for the upload took over, so nobody reads this
-		// answer; it says what is stored, as any PATCH answer does.
-		tr.Cut()
-		h.setExpires(w, u)
-		w.WriteHeader(http.StatusNoContent)
-		return
 	}
-	if off == u.Length {
-		if err := h.finish(u); err != nil {
+	if off == u.Length() {
+		if err := h.finish(ctx, s, u); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		tr.Stored("/" + u.Target)
+		tr.Stored("/" + u.Name())
 	} else {
 		tr.Piece()
 	}
-	h.setExpires(w, u)
+	h.setExpires(w, h.now())
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// copyBufSize is the chunk size of stored data, as for other uploads.
-const copyBufSize = 256 << 10
-
-// receive appends at most remain bytes of body to the data file at off. cut
-// reports a body that broke off (the bytes before stay stored); err is the
-// server's own failure (or too much data).
-func (h *Handler) receive(u *upload, body io.Reader, off, remain int64) (n int64, cut bool, err error) {
-	f, err := h.fs.OpenTemp(u.dataName())
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil {
-		return 0, false, rootfs.WriteErr(err)
-	} else if info.Size() != off {
-		// The file holds more than was acknowledged (a crash between a
-		// write and its bookkeeping) or less (tampering): trust the
-		// acknowledged offset and drop anything beyond it.
-		if err := f.Truncate(off); err != nil {
-			return 0, false, rootfs.WriteErr(err)
-		}
-	}
-	dst := io.NewOffsetWriter(f, off)
-	buf := make([]byte, copyBufSize)
-	for n < remain {
-		p := buf
-		if int64(len(p)) > remain-n {
-			p = p[:remain-n]
-		}
-		nr, rerr := body.Read(p)
-		if nr > 0 {
-			nw, werr := dst.Write(p[:nr])
-			n += int64(nw)
-			if werr != nil {
-				f.Truncate(off + n)
-				return n, false, rootfs.WriteErr(werr)
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			cut = true
-			break
-		}
-	}
-	if !cut && n == remain {
-		var one [1]byte
-		if m, _ := body.Read(one[:]); m > 0 {
-			err = refuse(http.StatusRequestEntityTooLarge, "more data than Upload-Length")
-		}
-	}
-	// The offset acknowledged to the client must survive a crash.
-	if serr := f.Sync(); err == nil && serr != nil {
-		err = rootfs.WriteErr(serr)
-	}
-	return n, cut, err
 }
 
 // finish gives a complete upload its name, with the rules of every upload:
 // an existing name is kept unless Overwrite (checked again now, since it may
-// have appeared meanwhile), and missing folders are made now. The caller
-// holds the lock.
-func (h *Handler) finish(u *upload) error {
-	created, err := h.fs.MkdirParents(path.Dir(u.Target))
-	if err == nil {
-		_, err = h.fs.Publish(u.dataName(), u.Target, h.opts.Overwrite)
-	}
+// have appeared meanwhile), and missing folders are made now. A name that
+// cannot be given discards the upload. The caller holds the lock.
+func (h *Handler) finish(ctx context.Context, s *session, u storage.Upload) error {
+	_, err := u.Commit(ctx, h.opts.Overwrite)
 	if err != nil {
-		for i := len(created) - 1; i >= 0; i-- {
-			h.fs.RemoveIfEmpty(created[i])
-		}
-		if errors.Is(err, fs.ErrExist) {
-			err = refuse(http.StatusConflict, path.Base(u.Target)+" already exists; the upload was discarded")
-		} else if errors.Is(err, rootfs.ErrIsDir) || errors.Is(err, rootfs.ErrNotDir) {
+		switch {
+		case errors.Is(err, fs.ErrExist):
+			err = refuse(http.StatusConflict, path.Base(u.Name())+" already exists; the upload was discarded")
+		case errors.Is(err, storage.ErrIsDir), errors.Is(err, storage.ErrNotDir):
 			err = refuse(http.StatusConflict, "a folder has that name, or a parent is not a folder; the upload was discarded")
+		default:
+			return err
 		}
-		var re *refusal
-		if errors.As(err, &re) {
-			h.drop(u)
-		}
+		u.Abort(ctx)
+		h.forget(s)
 		return err
 	}
-	h.fs.SyncDir(path.Dir(u.Target))
-	h.fs.RemoveTemp(infoName(u.ID))
-	u.mu.Lock()
-	u.finished = true
-	u.touched = h.now()
-	u.mu.Unlock()
-	h.remember(u)
+	s.mu.Lock()
+	s.finished, s.name, s.length, s.touched = true, u.Name(), u.Length(), h.now()
+	s.mu.Unlock()
+	h.remember(s)
 	return nil
 }
 
-// remember keeps a finished upload, small, for a while: a client that
-// missed the last reply asks again. The oldest go first beyond maxFinished.
-func (h *Handler) remember(u *upload) {
-	u.Metadata = "" // only an unfinished upload's HEAD returns it
+// remember keeps a finished upload's session, small, for a while: a client
+// that missed the last reply asks again. The oldest go first beyond
+// maxFinished.
+func (h *Handler) remember(s *session) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.uncount(u)
-	if _, ok := h.uploads[u.ID]; !ok {
-		return
-	}
+	h.uncount(s)
+	h.sessions[s.id] = s
 	h.finished++
 	for h.finished > maxFinished {
-		var oldest *upload
+		var oldest *session
 		var at time.Time
-		for _, o := range h.uploads {
+		for _, o := range h.sessions {
 			o.mu.Lock()
 			fin, t := o.finished, o.touched
 			o.mu.Unlock()
-			if fin && (oldest == nil || t.Before(at)) {
+			if fin && o != s && (oldest == nil || t.Before(at)) {
 				oldest, at = o, t
 			}
 		}
 		if oldest == nil {
 			break
 		}
-		delete(h.uploads, oldest.ID)
-		h.finished--
+		h.drop(oldest)
 	}
 }
 
-// claim finds the upload and takes its lock for this request, answering
-// 404 or 423 itself and returning nil when it cannot.
-func (h *Handler) claim(w http.ResponseWriter, r *http.Request, id string) *upload {
-	u := h.lookup(id)
-	if u == nil {
-		reject(w, r, http.StatusNotFound, "no such upload")
-		return nil
+// forget takes an upload that is gone (aborted, expired, unknown) off the
+// caps and out of memory once no request uses it.
+func (h *Handler) forget(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.uncount(s)
+	s.mu.Lock()
+	if s.finished {
+		s.finished = false
+		h.finished--
 	}
-	if err := u.acquire(r); err != nil {
-		reject(w, r, http.StatusLocked, "another request is sending this upload")
-		return nil
+	s.mu.Unlock()
+	if s.refs <= 0 {
+		delete(h.sessions, s.id)
 	}
-	return u
+}
+
+// drop removes a session from memory; h.mu is held.
+func (h *Handler) drop(s *session) {
+	if h.sessions[s.id] == s {
+		delete(h.sessions, s.id)
+	}
+	h.uncount(s)
+	s.mu.Lock()
+	if s.finished {
+		s.finished = false
+		h.finished--
+	}
+	s.mu.Unlock()
 }
 
 // terminate removes an upload (the termination extension, tus 1.0 §6.4).
 func (h *Handler) terminate(w http.ResponseWriter, r *http.Request, id string) {
-	u := h.claim(w, r, id)
-	if u == nil {
+	s := h.claim(w, r, id)
+	if s == nil {
 		return
 	}
-	defer u.unlock()
-	h.drop(u)
+	defer h.leave(s)
+	if finished, _, _ := s.done(); finished {
+		h.forget(s)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	ctx := r.Context()
+	u, err := h.resume(ctx, s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		reject(w, r, http.StatusNotFound, "no such upload")
+		return
+	}
+	if err := u.Abort(ctx); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.forget(s)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// drop forgets an upload and removes its files (none once finished, nor
-// before its first bytes).
-func (h *Handler) drop(u *upload) {
-	_, finished := u.state()
-	h.mu.Lock()
-	if _, ok := h.uploads[u.ID]; ok {
-		delete(h.uploads, u.ID)
-		if finished {
-			h.finished--
-		}
-	}
-	h.uncount(u)
-	h.mu.Unlock()
-	if !finished && u.stored {
-		h.fs.RemoveTemp(u.dataName())
-		h.fs.RemoveTemp(infoName(u.ID))
-	}
-}
-
 // setExpires tells when an unfinished upload will be removed (the
-// expiration extension, tus 1.0 §6.3: an RFC 9110 date).
-func (h *Handler) setExpires(w http.ResponseWriter, u *upload) {
-	u.mu.Lock()
-	t := u.touched
-	u.mu.Unlock()
-	w.Header().Set("Upload-Expires", t.Add(h.opts.TTL).UTC().Format(http.TimeFormat))
+// expiration extension, tus 1.0 §6.3: an RFC 9110 date), from its last
+// activity.
+func (h *Handler) setExpires(w http.ResponseWriter, touched time.Time) {
+	w.Header().Set("Upload-Expires", touched.Add(h.opts.TTL).UTC().Format(http.TimeFormat))
 }
 
 // refusal is an answer meant for the client.
@@ -820,16 +878,35 @@ func (e *refusal) Error() string { return e.msg }
 
 func refuse(status int, msg string) error { return &refusal{status, msg} }
 
-// fail turns an error into a response: the one place for statuses.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// status maps err to a status and a reason: the one place for statuses.
+func (h *Handler) status(err error) (int, string) {
 	var re *refusal
-	status, msg, _ := httperr.ForStorage(err)
-	if errors.As(err, &re) {
+	status, msg, known := httperr.ForStorage(err)
+	switch {
+	case errors.As(err, &re):
 		status, msg = re.status, re.msg
-	} else if status >= 500 {
+	case known:
+	case errors.Is(err, storage.ErrIsDir):
+		status, msg = http.StatusConflict, "a folder has that name"
+	case errors.Is(err, fs.ErrExist):
+		status, msg = http.StatusConflict, "changed by another request meanwhile; try again"
+	case errors.Is(err, context.Canceled):
+		status, msg = http.StatusBadRequest, "request ended early"
+	}
+	return status, msg
+}
+
+// fail turns an error into a response.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := h.status(err)
+	h.warnStatus(r, status, err)
+	reject(w, r, status, msg)
+}
+
+func (h *Handler) warnStatus(r *http.Request, status int, err error) {
+	if status >= 500 {
 		h.warn(r, err)
 	}
-	reject(w, r, status, msg)
 }
 
 // warn logs a failure that is the server's.

@@ -2,6 +2,7 @@ package tus
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 func TestParseOffset(t *testing.T) {
@@ -156,11 +159,11 @@ func FuzzTargetName(f *testing.F) {
 
 // env is a Handler on a temporary folder, served through httptest.
 type env struct {
-	t   *testing.T
-	dir string
-	fs  *rootfs.FS
-	h   *Handler
-	srv *httptest.Server
+	t    *testing.T
+	dir  string
+	tree *local.Tree
+	h    *Handler
+	srv  *httptest.Server
 }
 
 func newEnv(t *testing.T, opts Options) *env {
@@ -171,11 +174,15 @@ func newEnv(t *testing.T, opts Options) *env {
 }
 
 func (e *env) start(opts Options) {
-	fsys, err := rootfs.Open(e.dir, rootfs.Policy{})
+	tree, err := local.Open(e.dir, rootfs.Policy{Hidden: opts.Hidden})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.fs, e.h = fsys, New(fsys, opts)
+	h, err := New(policy.Wrap(tree, policy.Rules{Hidden: opts.Hidden}), opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tree, e.h = tree, h
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.h.ServeHTTP(w, r, strings.TrimPrefix(r.URL.Path, "/tus/"))
 	}))
@@ -188,7 +195,7 @@ func (e *env) stop() {
 	}
 	e.srv.Close()
 	e.h.Close()
-	e.fs.Close()
+	e.tree.Close()
 	e.srv = nil
 }
 
@@ -417,9 +424,9 @@ func TestRestart(t *testing.T) {
 	oldID := old[strings.LastIndex(old, "/")+1:]
 	e.stop()
 	past := time.Now().Add(-48 * time.Hour)
-	os.Chtimes(filepath.Join(e.dir, namePrefix+oldID), past, past)
+	os.Chtimes(filepath.Join(e.dir, rootfs.TempPrefix+"tus-"+oldID), past, past)
 	// Junk that looks like a description is removed, not trusted.
-	WriteFile(t, e.dir, namePrefix+"JUNK"+infoSuffix, `{"id":"../../x"}`)
+	WriteFile(t, e.dir, rootfs.TempPrefix+"tus-JUNK.json", `{"id":"../../x"}`)
 
 	e.start(Options{})
 	keep = e.srv.URL + "/tus/" + keepID
@@ -503,8 +510,8 @@ func TestCaps(t *testing.T) {
 // creation.
 func TestBeyondFreeSpace(t *testing.T) {
 	e := newEnv(t, Options{})
-	free, ok := e.fs.Available(".")
-	if !ok {
+	free, err := e.tree.Free(context.Background(), ".")
+	if err != nil {
 		t.Skip("free space cannot be told here")
 	}
 	w := e.serveFrom("10.0.0.1:1", "POST", "/tus/", "Upload-Length", strconv.FormatInt(free+1<<30, 10), "Upload-Metadata", "filename "+b64("x"))
