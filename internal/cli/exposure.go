@@ -83,8 +83,8 @@ func countExposure(roots []string, p rootfs.Policy) exposure {
 					return e
 				}
 				name := de.Name()
-				if strings.HasPrefix(name, rootfs.TempPrefix) {
-					continue
+				if strings.HasPrefix(name, rootfs.TempPrefix) || j.depth == 1 && name == rootfs.Reserved {
+					continue // ferry's own (partial uploads, WebDAV's state)
 				}
 				if name[0] == '.' && !p.Hidden {
 					if j.depth <= refusedDepth {
