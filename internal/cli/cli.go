@@ -213,6 +213,3 @@ func noArguments(cmd, arg string) error {
 	}
 	return usagef("%s takes no arguments, got %q", cmd, arg)
 }
-
-// applyConfigFile is filled in with --config.
-func (a *app) applyConfigFile(*cobra.Command) error { return nil }

@@ -55,6 +55,7 @@ files, it shares just those, each at /NAME, and nothing else.`,
   ferry [flags] FILE...    share just these files, each at /NAME
   ferry COMMAND [flags]    one of the commands below`}
 	defineServe(root.Flags(), &serve)
+	defineConfig(root.Flags())
 	root.PersistentFlags().Bool("version", false, "show the version")
 	root.SetFlagErrorFunc(a.flagError)
 	root.SetHelpFunc(writeHelp)
@@ -63,7 +64,7 @@ files, it shares just those, each at /NAME, and nothing else.`,
 	root.SetIn(a.stdin)
 	root.CompletionOptions.HiddenDefaultCmd = false
 
-	root.AddCommand(a.echoCommand(), a.timeCommand(), a.hashPasswordCommand(), a.versionCommand())
+	root.AddCommand(a.echoCommand(), a.timeCommand(), a.hashPasswordCommand(), a.versionCommand(), a.configCommand())
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
@@ -118,6 +119,7 @@ SHA-256). Plain text by default; JSON with "Accept: application/json" or
 		},
 	}
 	defineEcho(c.Flags(), &opts)
+	defineConfig(c.Flags())
 	return c
 }
 
@@ -147,6 +149,7 @@ several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 		},
 	}
 	defineTime(c.Flags(), &opts)
+	defineConfig(c.Flags())
 	return c
 }
 
@@ -260,7 +263,8 @@ func writeHelp(c *cobra.Command, _ []string) {
 const envNote = `
 Every flag can also be set as FERRY_<FLAG>, dashes as underscores
 (FERRY_PORT=9000, FERRY_NO_LISTING=1; a repeatable flag takes a comma-separated
-list; booleans 1, 0, true or false); the command line wins. Durations look like
+list; booleans 1, 0, true or false), or as a key of a --config file. The
+command line wins, then the environment, then the file. Durations look like
 90s, 5m, 1h30m; sizes take K, M, G (powers of 1024).`
 
 // takesEnv reports whether a command has flags beyond help and version.

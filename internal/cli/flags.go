@@ -26,6 +26,11 @@ func defineListen(fs *pflag.FlagSet, l *config.Listen) {
 		"append the request log to `PATH` (in --log's format), reopened on SIGHUP for logrotate; a terminal keeps its live view, a pipe gets no request lines")
 }
 
+// defineConfig adds --config to a command whose flags a file may set.
+func defineConfig(fs *pflag.FlagSet) {
+	fs.String("config", "", "read flags from this TOML `FILE`: keys are flag names ('ferry config example' writes one)")
+}
+
 // defineTLS adds the HTTPS flags.
 func defineTLS(fs *pflag.FlagSet, t *config.TLS) {
 	fs.BoolVar(&t.On, "tls", t.On, "HTTPS with a fresh self-signed certificate (its fingerprint is printed)")
