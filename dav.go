@@ -92,3 +92,12 @@ func (h *Handler) serveDAV(w http.ResponseWriter, r *http.Request, name, allow s
 	}
 	return h.dav.Guard(w, r, name)
 }
+
+// davLocked tells resumable uploads (the page's, under /.ferry/tus/) that a
+// WebDAV lock holds their target: they are writes like any other.
+func (h *Handler) davLocked(r *http.Request, name string) (int, string) {
+	if h.dav == nil {
+		return 0, ""
+	}
+	return h.dav.Locked(r, name)
+}

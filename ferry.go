@@ -222,6 +222,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	if opts.Upload && opts.Resumable {
 		if h.tus, err = tus.New(h.tree, tus.Options{
 			Overwrite: opts.Overwrite, MaxSize: opts.MaxUpload, TTL: opts.PartialTTL, Hidden: opts.Hidden, Logger: opts.Logger,
+			Locked: h.davLocked,
 		}); err != nil {
 			h.tree.Close()
 			return nil, err

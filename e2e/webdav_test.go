@@ -576,3 +576,38 @@ func TestWebDAVRclone(t *testing.T) {
 		t.Errorf("check:\n%s", out)
 	}
 }
+
+// TestWebDAVLocksHoldResumableUploads: the page's resumable uploads (tus)
+// are writes too: a lock refuses one at its start and at its end.
+func TestWebDAVLocksHoldResumableUploads(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"locked.txt": "keep", "sub/.keep": ""})
+	p := Start(t, dir, "-p", "0", "-w", "--webdav")
+	c := newTus(t, p.URL)
+	resp, _ := davDo(t, "LOCK", p.URL+"/locked.txt", strings.NewReader(davLockBody))
+	tok := davToken(t, resp)
+	if _, status := c.create("", "locked.txt", 3); status != 423 {
+		t.Errorf("tus create over a locked file = %d", status)
+	}
+	// A lock taken while an upload runs holds its end.
+	u, status := c.create("sub", "late.txt", 6)
+	if status != 201 {
+		t.Fatalf("tus create = %d", status)
+	}
+	if r := c.patch(u, 0, []byte("abc")); r.StatusCode != 204 {
+		t.Fatalf("first PATCH = %d", r.StatusCode)
+	}
+	resp, _ = davDo(t, "LOCK", p.URL+"/sub/", strings.NewReader(davLockBody))
+	subTok := davToken(t, resp)
+	if r := c.patch(u, 3, []byte("def")); r.StatusCode != 423 {
+		t.Errorf("last PATCH under a lock = %d", r.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", "late.txt")); err == nil {
+		t.Error("late.txt was stored under the lock")
+	}
+	davDo(t, "UNLOCK", p.URL+"/sub/", nil, "Lock-Token", "<"+subTok+">")
+	davDo(t, "UNLOCK", p.URL+"/locked.txt", nil, "Lock-Token", "<"+tok+">")
+	if u, status := c.create("", "locked.txt", 0); status != 201 || u == "" {
+		t.Errorf("tus create after UNLOCK = %d", status)
+	}
+}

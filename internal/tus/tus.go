@@ -92,6 +92,10 @@ type Options struct {
 	// MaxUnfinished caps the unfinished uploads of all clients (503
 	// beyond); 0 = DefaultMaxUnfinished.
 	MaxUnfinished int
+	// Locked, when set, is asked before an upload is created and before
+	// a finished one is given its name (WebDAV's locks); a non-zero
+	// status refuses it with msg.
+	Locked func(r *http.Request, name string) (status int, msg string)
 }
 
 // Handler answers tus requests for one served tree.
@@ -305,6 +309,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if err := h.locked(r, target); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if free, ok := h.free(ctx, path.Dir(target)); ok && length > free {
 		reject(w, r, http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
 			string(accesslog.AppendSize(nil, free))+")")
@@ -327,7 +335,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		s.lock <- struct{}{}
 		u, err := h.res.Resume(ctx, id)
 		if err == nil {
-			err = h.finish(ctx, s, u)
+			err = h.finish(r, s, u)
 		}
 		<-s.lock
 		h.put(s)
@@ -592,7 +600,7 @@ func (h *Handler) head(w http.ResponseWriter, r *http.Request, id string) {
 		// All bytes had arrived but the name was not given (the server
 		// stopped first): give it now, or a client seeing the whole
 		// offset would take the upload for done.
-		if err := h.finish(ctx, s, u); err != nil {
+		if err := h.finish(r, s, u); err != nil {
 			status, _ := h.status(err)
 			h.warnStatus(r, status, err)
 			w.WriteHeader(status)
@@ -735,7 +743,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if off == u.Length() {
-		if err := h.finish(ctx, s, u); err != nil {
+		if err := h.finish(r, s, u); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -751,7 +759,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 // an existing name is kept unless Overwrite (checked again now, since it may
 // have appeared meanwhile), and missing folders are made now. A name that
 // cannot be given discards the upload. The caller holds the lock.
-func (h *Handler) finish(ctx context.Context, s *session, u storage.Upload) error {
+func (h *Handler) finish(r *http.Request, s *session, u storage.Upload) error {
+	ctx := r.Context()
+	if err := h.locked(r, u.Name()); err != nil {
+		return err
+	}
 	_, err := u.Commit(ctx, h.opts.Overwrite)
 	if err != nil {
 		switch {
@@ -877,6 +889,17 @@ type refusal struct {
 func (e *refusal) Error() string { return e.msg }
 
 func refuse(status int, msg string) error { return &refusal{status, msg} }
+
+// locked asks Options.Locked about name.
+func (h *Handler) locked(r *http.Request, name string) error {
+	if h.opts.Locked == nil {
+		return nil
+	}
+	if status, msg := h.opts.Locked(r, name); status != 0 {
+		return refuse(status, msg)
+	}
+	return nil
+}
 
 // status maps err to a status and a reason: the one place for statuses.
 func (h *Handler) status(err error) (int, string) {

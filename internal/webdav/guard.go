@@ -72,6 +72,34 @@ func (h *Handler) Guard(w http.ResponseWriter, r *http.Request, name string) (ht
 	return &afterWrite{ResponseWriter: w, h: h, r: r, name: name, dest: dest, hasDest: hasDest}, true
 }
 
+// Locked tells a write ferry does elsewhere (a resumable upload finishing
+// as name) whether the locks let it through, with the status and reason to
+// refuse it with (0 when they do).
+func (h *Handler) Locked(r *http.Request, name string) (int, string) {
+	ctx := r.Context()
+	locks, err := h.activeLocks(ctx)
+	if err != nil {
+		status, msg := storageStatus(err)
+		return status, msg
+	}
+	if len(locks) == 0 && r.Header.Get("If") == "" {
+		return 0, ""
+	}
+	_, serr := h.tree.Stat(ctx, name)
+	if _, err := h.check(r, name, locks, touch{name: name, member: errors.Is(serr, fs.ErrNotExist)}); err != nil {
+		var p *precondition
+		if errors.As(err, &p) {
+			if p.status == http.StatusLocked {
+				return p.status, "the file is locked (WebDAV); nothing was stored"
+			}
+			return p.status, p.msg
+		}
+		status, msg := storageStatus(err)
+		return status, msg
+	}
+	return 0, ""
+}
+
 // expect checks Finder's announced size: a chunked PUT with
 // X-Expected-Entity-Length is refused (413) when it is past the upload
 // limit, and the file is stored only if the body has that many bytes.
