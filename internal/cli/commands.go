@@ -83,14 +83,23 @@ files, it shares just those, each at /NAME, and nothing else.`,
 			}
 		}
 	}
-	for _, c := range append([]*cobra.Command{root}, root.Commands()...) {
-		if c != root && c.IsAvailableCommand() {
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
 			a.commandNames = append(a.commandNames, c.Name())
 		}
-		c.Flags().SortFlags = false
-		c.Flags().BoolP("help", "h", false, "show this help")
-		completeFlags(c)
 	}
+	var each func(*cobra.Command)
+	each = func(c *cobra.Command) {
+		c.Flags().SortFlags = false
+		if c.Flags().Lookup("help") == nil {
+			c.Flags().BoolP("help", "h", false, "show this help")
+		}
+		completeFlags(c)
+		for _, sub := range c.Commands() {
+			each(sub)
+		}
+	}
+	each(root)
 	return root
 }
 
