@@ -218,6 +218,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	h.write = write.New(h.tree, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
 		MaxUpload: opts.MaxUpload, Hidden: opts.Hidden, Withheld: fsPolicy.Withheld, Logger: opts.Logger,
+		Locked: h.davLocked,
 	})
 	if opts.Upload && opts.Resumable {
 		if h.tus, err = tus.New(h.tree, tus.Options{

@@ -310,6 +310,20 @@ func TestWebDAVLocksHoldFerrysWrites(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(dir, "box", "a.txt")); string(data) != "a" {
 		t.Errorf("a.txt changed: %q", data)
 	}
+	// A lock on one file holds a form's upload over it, and nothing of
+	// the form is stored.
+	resp, _ = davDo(t, "LOCK", p.URL+"/other.txt", strings.NewReader(davLockBody))
+	otherTok := davToken(t, resp)
+	if code := secMultipart(t, p.URL+"/", map[string]string{"fresh.txt": "f", "other.txt": "replaced"}); code != 423 {
+		t.Errorf("POST over a locked file = %d", code)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "other.txt")); string(data) != "o" {
+		t.Errorf("other.txt = %q", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fresh.txt")); err == nil {
+		t.Error("the refused form stored fresh.txt")
+	}
+	davDo(t, "UNLOCK", p.URL+"/other.txt", nil, "Lock-Token", "<"+otherTok+">")
 	if resp, _ := davDo(t, "PUT", p.URL+"/box/a.txt", strings.NewReader("with token"), "If", "(<"+tok+">)"); resp.StatusCode != 204 {
 		t.Errorf("PUT with the token = %d", resp.StatusCode)
 	}

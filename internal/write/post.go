@@ -221,6 +221,11 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		if err := h.checkTarget(ctx, final); err != nil {
 			return nil, err
 		}
+		if h.opts.Locked != nil {
+			if status, msg := h.opts.Locked(r, final); status != 0 {
+				return nil, refuse(status, msg)
+			}
+		}
 		// The files before this one are complete.
 		if err := t.seal(ctx); err != nil {
 			return nil, err

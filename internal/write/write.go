@@ -46,6 +46,10 @@ type Options struct {
 	// Logger hears about failures that are the server's, not the client's
 	// (a full disk, an I/O error). Nil logs nothing.
 	Logger *slog.Logger
+	// Locked, when set, is asked about each file a multipart POST stores
+	// (WebDAV's locks, which hold the request's own target before it gets
+	// here); a non-zero status refuses the request with msg.
+	Locked func(r *http.Request, name string) (status int, msg string)
 }
 
 // Handler performs writes on a storage tree, seen through the policy layer.
