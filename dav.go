@@ -9,11 +9,12 @@ import (
 	"github.com/ferry-sh/ferry/internal/webdav"
 )
 
-// openDAV sets up WebDAV over the served folder. Until every handler works
-// on the storage interface, the tree is the folder ferry already opened,
-// seen through the policy layer; ferry's own state (dead properties,
-// locks) lives in .ferry/ of the same folder, reached through a second root
-// that shows dotfiles, since the policy hides that name from clients.
+// openDAV sets up WebDAV over the served tree. Its own state (dead
+// properties, locks) lives under .ferry/ of the backend, which the policy
+// hides from clients: on a local folder the state is reached through a
+// second root that shows dotfiles (the local backend applies rootfs's
+// dotfile rule itself); on an object store it is the bucket's tree below
+// the policy (policy.Tree.Unwrap), so that every node shares the locks.
 func (h *Handler) openDAV(dir string) error {
 	stateFS, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
 	if err != nil {
