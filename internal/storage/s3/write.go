@@ -67,16 +67,26 @@ type staged struct {
 	part int64
 
 	buf      []byte
+	sending  []byte // the part in flight; its buffer is reused once stored
 	uploadID string
 	parts    []types.CompletedPart
 	inflight chan error // the part being uploaded, nil when none
 	err      error
+	sealed   bool
 	done     bool
 }
+
+var _ storage.Sealer = (*staged)(nil)
+
+// errSealed refuses a write after Seal.
+var errSealed = errors.New("s3: write after seal")
 
 func (s *staged) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
+	}
+	if s.sealed {
+		return 0, errSealed
 	}
 	n := 0
 	for len(p) > 0 {
@@ -98,6 +108,8 @@ func (s *staged) flush() error {
 	if err := s.wait(); err != nil {
 		return err
 	}
+	spare := s.sending[:0]
+	s.sending = nil
 	if s.uploadID == "" {
 		out, err := s.t.client.CreateMultipartUpload(s.ctx, &awss3.CreateMultipartUploadInput{Bucket: &s.t.bucket, Key: &s.key})
 		if err != nil {
@@ -108,7 +120,17 @@ func (s *staged) flush() error {
 	num := int32(len(s.parts) + 1)
 	s.parts = append(s.parts, types.CompletedPart{PartNumber: aws.Int32(num)})
 	body := s.buf
-	s.buf = make([]byte, 0, s.part)
+	s.sending = body
+	switch {
+	case s.sealed:
+		s.buf = nil
+	case cap(spare) > 0:
+		// Two buffers take turns, filling and in flight: a big upload
+		// holds two parts of memory and makes no garbage.
+		s.buf = spare
+	default:
+		s.buf = make([]byte, 0, s.part)
+	}
 	if len(s.parts)%1000 == 0 {
 		// A body of unknown length may outgrow 10,000 parts: grow them.
 		s.part *= 2
@@ -125,6 +147,29 @@ func (s *staged) flush() error {
 		}
 		done <- storeErr("upload", err)
 	}()
+	return nil
+}
+
+// Seal sends what is held in memory as the last part, so that a staged
+// write waiting for its Commit (a file of a multipart POST, while the next
+// ones arrive) holds no memory. An empty write stays as it is: Commit
+// stores it with one PUT.
+func (s *staged) Seal(context.Context) error {
+	if s.err != nil || s.sealed {
+		return s.err
+	}
+	s.sealed = true
+	if len(s.buf) > 0 {
+		if err := s.flush(); err != nil {
+			s.err = err
+			return err
+		}
+	}
+	if err := s.wait(); err != nil {
+		s.err = err
+		return err
+	}
+	s.buf, s.sending = nil, nil
 	return nil
 }
 
@@ -187,7 +232,7 @@ func (s *staged) Commit(ctx context.Context, replace bool) (replaced bool, err e
 // Abort drops the multipart upload, so that nothing stays stored (or billed).
 func (s *staged) Abort() error {
 	s.wait()
-	s.buf = nil
+	s.buf, s.sending = nil, nil
 	if s.uploadID == "" || s.done {
 		return nil
 	}

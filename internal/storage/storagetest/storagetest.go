@@ -36,6 +36,7 @@ func Run(t *testing.T, newTree func(t *testing.T) storage.Tree) {
 		{"Ranges", ranges},
 		{"Missing", missing},
 		{"Resumable", resumable},
+		{"Seal", seal},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newTree(t)) })
@@ -492,5 +493,62 @@ func resumable(t *testing.T, tr storage.Tree) {
 	}
 	if _, err := tr.Stat(ctx, "small.txt"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("expired upload visible: %v", err)
+	}
+}
+
+// seal stages files as a multipart POST does: each sealed once complete,
+// all committed at the end.
+func seal(t *testing.T, tr storage.Tree) {
+	ctx := context.Background()
+	files := map[string][]byte{"s/small.txt": []byte("small"), "s/empty": nil, "s/big.bin": random(11<<20 + 3)}
+	var stages []storage.Staged
+	var names []string
+	for name, data := range files {
+		st, err := tr.Stage(ctx, name, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		sl, ok := st.(storage.Sealer)
+		if !ok {
+			st.Abort()
+			t.Skip("no sealing")
+		}
+		if err := sl.Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := sl.Seal(ctx); err != nil {
+			t.Fatalf("second seal: %v", err)
+		}
+		if _, err := st.Write([]byte("x")); err == nil {
+			t.Fatal("a write after Seal succeeded")
+		}
+		stages = append(stages, st)
+		names = append(names, name)
+	}
+	for _, st := range stages {
+		if _, err := st.Commit(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range names {
+		if got := read(t, tr, name); !bytes.Equal(got, files[name]) {
+			t.Fatalf("%s: %d bytes, differ", name, len(got))
+		}
+	}
+	// A sealed write that is aborted leaves nothing.
+	st, err := tr.Stage(ctx, "s/gone.bin", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write(random(6 << 20))
+	if sl, ok := st.(storage.Sealer); ok {
+		sl.Seal(ctx)
+	}
+	st.Abort()
+	if _, err := tr.Stat(ctx, "s/gone.bin"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("aborted sealed write visible: %v", err)
 	}
 }

@@ -5,6 +5,7 @@
 package weedtest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Store is a running SeaweedFS with its S3 gateway.
@@ -221,4 +226,28 @@ func StopShared() {
 	if shared.store != nil {
 		shared.store.Stop()
 	}
+}
+
+// Client is an S3 client of the store, for tests that look at the bucket
+// behind ferry's back (multipart uploads left in progress, raw keys).
+func (s *Store) Client() *awss3.Client {
+	return awss3.New(awss3.Options{
+		BaseEndpoint: aws.String(s.Endpoint),
+		Region:       "us-east-1",
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		// As ferry does: SeaweedFS wants no trailing checksums.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	})
+}
+
+// Uploads counts the multipart uploads in progress under prefix.
+func (s *Store) Uploads(t testing.TB, prefix string) int {
+	t.Helper()
+	out, err := s.Client().ListMultipartUploads(context.Background(), &awss3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(prefix)})
+	if err != nil {
+		t.Fatalf("listing multipart uploads: %v", err)
+	}
+	return len(out.Uploads)
 }
