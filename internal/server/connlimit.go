@@ -121,12 +121,13 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		if tc := l.g.admit(c); tc != nil {
 			return tc, nil
 		}
-		// Closing here, rather than returning an error, keeps the
-		// server's accept loop running for everyone else.
-		c.Close()
+		// Counted first, so that whoever sees the connection close sees
+		// it counted. Closing here, rather than returning an error, keeps
+		// the server's accept loop running for everyone else.
 		if l.g.refused != nil {
 			l.g.refused()
 		}
+		c.Close()
 	}
 }
 
