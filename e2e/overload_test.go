@@ -591,7 +591,10 @@ func TestOverloadHTTP2StalledStreams(t *testing.T) {
 	}
 	during := ovRSS(t, pid)
 	t.Logf("ferry's RSS: %d MiB before, %d MiB during the attack (slowest normal request %s)", before>>10, during>>10, worst.Round(time.Microsecond))
-	if during > 256<<10 {
+	// The race detector's shadow memory is several times the program's
+	// own and is not given back: the figures say nothing there.
+	race := os.Getenv("FERRY_RACE") == "1"
+	if during > 256<<10 && !race {
 		t.Errorf("ferry's RSS grew to %d MiB under the attack", during>>10)
 	}
 
@@ -601,12 +604,12 @@ func TestOverloadHTTP2StalledStreams(t *testing.T) {
 		c.Close()
 	}
 	after := ovRSS(t, pid)
-	for deadline := time.Now().Add(20 * time.Second); after > before+(during-before)/2 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(20 * time.Second); !race && after > before+(during-before)/2 && time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
 		after = ovRSS(t, pid)
 	}
 	t.Logf("ferry's RSS after the attack: %d MiB", after>>10)
-	if after > before+(during-before)/2 {
+	if after > before+(during-before)/2 && !race {
 		t.Errorf("ferry's RSS stayed at %d MiB after the attack (%d MiB before, %d MiB during)", after>>10, before>>10, during>>10)
 	}
 	if code, _, b := ovGet(t, normal, "GET", p.URL+"/a.txt"); code != 200 || string(b) != "hello" {
