@@ -105,7 +105,7 @@ files, it shares just those, each at /NAME, and nothing else.`,
 
 func (a *app) echoCommand() *cobra.Command {
 	opts := config.DefaultEcho()
-	c := &cobra.Command{
+	return listener(&cobra.Command{
 		Use:   "echo [flags]",
 		Short: "request inspector: answers every request with what it received",
 		Long: `ferry echo answers every request, whatever its method or path, with 200 and
@@ -120,21 +120,12 @@ SHA-256). Plain text by default; JSON with "Accept: application/json" or
   curl -d name=v -H 'Accept: application/json' http://localhost:8000/
                                                   a form, reported as JSON
   curl -X FUNC -H 'X-Trace: 1' http://localhost:8000/any/path`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return noArguments("echo", args[0])
-			}
-			return a.echo(&opts)
-		},
-	}
-	defineEcho(c.Flags(), &opts)
-	defineConfig(c.Flags())
-	return c
+	}, func(fs *pflag.FlagSet) { defineEcho(fs, &opts) }, func() error { return a.echo(&opts) })
 }
 
 func (a *app) timeCommand() *cobra.Command {
 	opts := config.DefaultTime()
-	c := &cobra.Command{
+	return listener(&cobra.Command{
 		Use:   "time [flags]",
 		Short: "line-protocol time service (asctime, seconds, rfc822)",
 		Long: `ferry time is a line-protocol time service over TCP: a client sends a line,
@@ -150,15 +141,20 @@ several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 		Example: `  ferry time                   serve on port 8765
   nc localhost 8765            then type asctime (or seconds, rfc822) and Enter
   ferry time -p 13 -b ::1      IPv6 loopback only, on the daytime port`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return noArguments("time", args[0])
-			}
-			return a.time(&opts)
-		},
-	}
-	defineTime(c.Flags(), &opts)
+	}, func(fs *pflag.FlagSet) { defineTime(fs, &opts) }, func() error { return a.time(&opts) })
+}
+
+// listener completes a sibling that listens (echo, time): its flags and
+// --config, and no arguments, a number among them taken for the port.
+func listener(c *cobra.Command, define func(*pflag.FlagSet), run func() error) *cobra.Command {
+	define(c.Flags())
 	defineConfig(c.Flags())
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return noArguments(cmd.Name(), args[0])
+		}
+		return run()
+	}
 	return c
 }
 
