@@ -43,6 +43,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/metrics"
+	"github.com/ferry-sh/ferry/internal/preview"
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/ratelimit"
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -68,6 +69,9 @@ type Options struct {
 	Hidden         bool // list and serve dotfiles
 	FollowSymlinks bool // follow symlinks that lead outside the folder
 	NoListing      bool // folders without an index file answer 404
+	// NoThumbnails turns off the grid's image thumbnails (?thumb), which
+	// are otherwise made on demand, two at a time, and cached in memory.
+	NoThumbnails bool
 
 	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
 
@@ -149,7 +153,8 @@ type Handler struct {
 	cgi     *cgi.Handler  // nil without Options.CGI
 	tus     *tus.Handler  // nil without Options.Upload and Resumable
 	dav     *webdav.Handler
-	state   storage.Tree // the WebDAV state's tree; nil without Options.WebDAV
+	preview *preview.Server // READMEs, Markdown, thumbnails; nil for NewFiles
+	state   storage.Tree    // the WebDAV state's tree; nil without Options.WebDAV
 	chain   http.Handler
 	xorigin *http.CrossOriginProtection
 	metrics *metrics.Metrics
@@ -201,13 +206,15 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		custom:  map[string]http.Handler{},
 		links:   new(qrcode.Links),
 	}
+	h.openPage()
 	h.read = fileserver.New(fsys, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can: listing.Capabilities{
 			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move, Overwrite: opts.Overwrite,
 			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
-			Resumable: opts.Upload && opts.Resumable,
+			Resumable: opts.Upload && opts.Resumable, Thumbnails: !opts.NoThumbnails,
 		},
+		Readme:  h.readme,
 		Archive: archiveHook(fsys, opts, lim),
 		Hash:    sums.Serve,
 		// Script in a served file runs at ferry's origin; that matters only
@@ -418,6 +425,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if h.servePreview(w, r, name, dir) {
+			return
+		}
 		h.read.Serve(w, r, name, dir)
 	case http.MethodOptions:
 		h.davHeaders(w)
@@ -499,6 +509,9 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 	case rest == "status":
 		rep := status.FromSnapshot(h.tracker.Snapshot(), time.Now())
 		rep.Restrict(h.statusViewer(r))
+		if h.preview != nil {
+			rep.Thumbnails = h.preview.Stats()
+		}
 		status.Write(w, r, rep, fileserver.SetPageHeaders)
 	case rest == "qr.svg":
 		h.links.Serve(w, r)

@@ -2,12 +2,15 @@ package ferry
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"path"
 	"path/filepath"
 
 	"github.com/ferry-sh/ferry/internal/archive"
 	"github.com/ferry-sh/ferry/internal/checksum"
 	"github.com/ferry-sh/ferry/internal/fileserver"
+	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
@@ -61,6 +64,9 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 		c.Close() // the folder's reader, replaced by the set's
 	}
 	h.read, h.share = sh, sh
+	// Previews read the folder the handler was made over, which holds
+	// more than the set: a set of files goes without them.
+	h.preview = nil
 	h.links = links // the set's listing and the QR endpoint share one
 	if opts.Once {
 		h.tracker.WantEach(sh.URLPaths())
@@ -78,10 +84,58 @@ func (h *Handler) SharedPaths() []string {
 }
 
 // archiveHook streams folders as ?zip, ?tar and ?tar.gz. An archive lists a
-// folder's contents, so --no-listing turns it off too.
+// folder's contents, so --no-listing turns it off too. With name=
+// parameters (the page's selection: ?zip&name=a.txt&name=pics) the archive
+// holds just those entries of the folder, each at its top.
 func archiveHook(fsys *rootfs.FS, opts Options, lim *jobs.Limiter) func(http.ResponseWriter, *http.Request, string, string) {
 	if opts.NoListing {
 		return nil
 	}
-	return archive.Hook(fsys, filepath.Base(fsys.Dir()), lim)
+	base := filepath.Base(fsys.Dir())
+	whole := archive.Hook(fsys, base, lim)
+	return func(w http.ResponseWriter, r *http.Request, dir, format string) {
+		names := r.URL.Query()["name"]
+		if len(names) == 0 {
+			whole(w, r, dir, format)
+			return
+		}
+		srcs, err := selected(fsys, dir, names, opts.Hidden)
+		if err != nil {
+			httperr.Write(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		name := base
+		if dir != "." {
+			name = path.Base(dir)
+		}
+		archive.Serve(w, r, format, archive.CleanName(name)+"-selection", "", srcs, lim)
+	}
+}
+
+// maxSelected bounds the entries one selection archive names.
+const maxSelected = 10000
+
+// selected checks the names of a selection: each one entry of dir that a
+// client may see, none twice.
+func selected(fsys *rootfs.FS, dir string, names []string, hidden bool) ([]archive.Source, error) {
+	if len(names) > maxSelected {
+		return nil, fmt.Errorf("at most %d names in one archive", maxSelected)
+	}
+	seen := make(map[string]bool, len(names))
+	srcs := make([]archive.Source, 0, len(names))
+	for _, n := range names {
+		if err := rootfs.ValidateName(n, hidden); err != nil {
+			return nil, fmt.Errorf("invalid name %q: %v", n, err)
+		}
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		p := path.Join(dir, n)
+		if _, err := fsys.Stat(p); err != nil {
+			return nil, fmt.Errorf("no entry %q in this folder", n)
+		}
+		srcs = append(srcs, archive.Source{FS: fsys, Path: p, Name: n})
+	}
+	return srcs, nil
 }

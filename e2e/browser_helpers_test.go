@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,9 @@ func isLoopbackURL(raw string) bool {
 	switch u.Scheme {
 	case "data":
 		return true
+	case "chrome-extension":
+		// The browser's own PDF viewer, loaded from inside the browser.
+		return true
 	case "http", "https", "ws", "wss":
 		h := u.Hostname()
 		if h == "localhost" {
@@ -392,7 +396,18 @@ func (tb *tab) colorScheme(scheme string) {
 // screenshot saves a full-page PNG under test-artifacts and returns its bytes.
 func (tb *tab) screenshot(name string) []byte {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	return tb.saveShot(name, chromedp.FullScreenshot(100))
+}
+
+// viewShot saves what the viewport shows (a dialog over the page) as PNG.
+func (tb *tab) viewShot(name string) []byte {
+	tb.t.Helper()
+	return tb.saveShot(name, chromedp.CaptureScreenshot())
+}
+
+func (tb *tab) saveShot(name string, shot chromedp.Action[[]byte]) []byte {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, shot)
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -430,4 +445,27 @@ func jsString(s string) string {
 // rowSel is a CSS selector for the listing row of name.
 func rowSel(name string) string {
 	return `#listing tr[data-name=` + jsString(name) + `]`
+}
+
+// chromedpViewport sets the tab's viewport.
+func chromedpViewport(w, h int64) chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(w, h)
+}
+
+// clickSel clicks the first element matching a CSS selector.
+func clickSel(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+// pressKey sends one key to whatever has the focus.
+func pressKey(key string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(key) }
+
+// waitRequest waits until the tab has asked for a URL containing s.
+func waitRequest(t *testing.T, tb *tab, s string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.ContainsFunc(tb.seenRequests(), func(r string) bool { return strings.Contains(r, s) }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no request for %q; seen: %q", s, tb.seenRequests())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

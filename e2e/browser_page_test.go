@@ -86,8 +86,10 @@ func testBrowserPageDetails(t *testing.T, browser context.Context) {
 	if got := eval[string](tb, summary); !strings.HasPrefix(got, "no matches") {
 		t.Errorf("summary with no match = %q", got)
 	}
-	if got := eval[int](tb, `document.querySelector('#listing tr.no-match td').colSpan`); got != 3 {
-		t.Errorf("no-match cell spans %d columns, want 3", got)
+	// The row spans every column: name, size, time and (since issue 14)
+	// the selection boxes.
+	if got, want := eval[int](tb, `document.querySelector('#listing tr.no-match td').colSpan`), eval[int](tb, `document.querySelector('#listing thead tr').cells.length`); got != want || want != 4 {
+		t.Errorf("no-match cell spans %d columns, want %d (of 4)", got, want)
 	}
 	tb.do("Escape", chromedp.SendKeys(chromedp.CSS("#filter"), kb.Escape))
 	tb.waitFor("everything back", `document.querySelectorAll('#listing tbody tr[data-name]:not([hidden])').length === 6`)

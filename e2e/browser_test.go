@@ -376,7 +376,8 @@ func testBrowserScreenshots(t *testing.T, browser context.Context) {
 	tb.colorScheme("light")
 	tb.navigate(p.URL + "/")
 	tb.waitFor("app.js to run", `document.body.classList.contains('js')`)
-	tb.waitFor("row actions", `document.querySelectorAll('#listing tbody tr[data-name] td.a button').length === 2 * document.querySelectorAll('#listing tbody tr[data-name]').length`)
+	// Rename and delete on every row (text files have Edit besides).
+	tb.waitFor("row actions", `document.querySelectorAll('#listing tbody tr[data-name] td.a button.rename, #listing tbody tr[data-name] td.a button.delete').length === 2 * document.querySelectorAll('#listing tbody tr[data-name]').length`)
 
 	// Each kind has its own icon: a mask from a data: SVG on the name's
 	// ::before, different for folders, images, videos and so on.

@@ -60,6 +60,7 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 	fs.BoolVar(&s.Hidden, "hidden", s.Hidden, "list and serve dotfiles")
 	fs.BoolVar(&s.FollowSymlinks, "follow-symlinks", s.FollowSymlinks, "follow symlinks that lead outside DIR")
 	fs.BoolVar(&s.NoListing, "no-listing", s.NoListing, "folders without an index file answer 404")
+	fs.BoolVar(&s.NoThumbnails, "no-thumbnails", s.NoThumbnails, "no image thumbnails in the page's grid view")
 	fs.Int64Var(&s.ExitAfter, "exit-after", s.ExitAfter, "exit once `N` whole downloads have completed")
 	durationVar(fs, &s.IdleExit, "idle-exit", "exit after `DUR` with no request in flight")
 	fs.BoolVar(&s.Once, "once", s.Once,

@@ -194,6 +194,7 @@ func libraryOptions(s *config.Serve) ferry.Options {
 		Hidden:         s.Hidden,
 		FollowSymlinks: s.FollowSymlinks,
 		NoListing:      s.NoListing,
+		NoThumbnails:   s.NoThumbnails,
 		MaxUpload:      s.MaxUpload.Bytes,
 		LimitRate:      s.LimitRate.Bytes,
 		LimitTotal:     s.LimitTotal.Bytes,

@@ -63,6 +63,7 @@ type Serve struct {
 	Hidden         bool
 	FollowSymlinks bool
 	NoListing      bool
+	NoThumbnails   bool
 	ExitAfter      int64
 	IdleExit       time.Duration
 	Once           bool

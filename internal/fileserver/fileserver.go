@@ -45,6 +45,9 @@ type Options struct {
 	// Links are the server's own URLs, for the QR code of a page opened
 	// through a loopback name; nil knows none.
 	Links *qrcode.Links
+	// Readme renders a folder's README for its HTML listing, nil when it
+	// has none. Nil shows none.
+	Readme func(r *http.Request, dir string, entries []listing.Entry) *listing.Readme
 }
 
 // Server serves reads from a rooted tree.
@@ -131,6 +134,12 @@ var (
 	// Where a user's HTML or SVG must not run script with ferry's origin,
 	// the sandbox gives it an opaque origin of its own.
 	sandbox = []string{"sandbox"}
+	// Except a PDF: Chromium will not start its PDF viewer in a sandboxed
+	// document, and the viewer runs a PDF's script in its own process,
+	// with no reach into ferry's origin; it may still only be framed by
+	// ferry's own pages (the viewer).
+	pdfPolicy = []string{"frame-ancestors 'self'"}
+	pdfType   = "application/pdf"
 )
 
 var acceptRanges = []string{"bytes"}
@@ -160,7 +169,7 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile,
 	h["Etag"] = e.etag
 	h["X-Content-Type-Options"] = nosniff
 	if s.opts.Sandbox {
-		h["Content-Security-Policy"] = sandbox
+		h["Content-Security-Policy"] = sandboxFor(e.ctype[0])
 	}
 	h["Last-Modified"] = e.lastModified
 	h["Content-Type"] = e.ctype
@@ -194,12 +203,19 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, i
 	h["Etag"] = etag
 	h["X-Content-Type-Options"] = nosniff
 	if s.opts.Sandbox {
-		h["Content-Security-Policy"] = sandbox
+		h["Content-Security-Policy"] = sandboxFor(TypeByExtension(name))
 	}
 	if ct, ok := typeOverrides[strings.ToLower(path.Ext(name))]; ok && h["Content-Type"] == nil {
 		h["Content-Type"] = ct
 	}
 	http.ServeContent(httperr.ServeContent(w, r, info.Size()), withRange(r, info.Size()), name, info.ModTime(), c)
+}
+
+func sandboxFor(ctype string) []string {
+	if ctype == pdfType {
+		return pdfPolicy
+	}
+	return sandbox
 }
 
 // typeOverrides fix extensions where Go's built-in table or a system's
@@ -266,6 +282,9 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, na
 			continue
 		}
 		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
+	}
+	if s.opts.Readme != nil && !wantsJSON(r, q) && r.Method == http.MethodGet {
+		page.Readme = s.opts.Readme(r, name, page.Entries)
 	}
 	WritePage(w, r, &page)
 }

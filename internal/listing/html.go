@@ -18,6 +18,15 @@ type Capabilities struct {
 	Overwrite            bool  // uploads replace existing files: the page asks first
 	MaxUpload            int64 // bytes; 0 = no limit
 	Resumable            bool  // tus uploads at .ferry/tus/: loads tus.js, data-can-resume
+	Thumbnails           bool  // ?thumb answers: the grid shows images
+	Share                bool  // the client may make share links (POST .ferry/shares)
+}
+
+// Readme is a folder's README, rendered to safe HTML by the caller; the
+// page shows it below the listing.
+type Readme struct {
+	Name string        // its file name
+	HTML template.HTML // the rendering; must already be safe to include
 }
 
 // Page is one folder listing, ready to render.
@@ -30,6 +39,8 @@ type Page struct {
 	// that the QR endpoint resolves against the request's host. Empty
 	// means Path.
 	QR string
+	// Readme, when not nil, is shown below the listing.
+	Readme *Readme
 }
 
 // Display format of modification times: absolute, with the year, so a listing
@@ -103,6 +114,7 @@ type frame struct {
 	CanMove    string
 	CanArchive string
 	MaxBytes   string
+	Readme     *Readme
 }
 
 func bit(b bool) string {
@@ -188,6 +200,7 @@ func (p *Page) frame() frame {
 		CanMove:    bit(p.Can.Move),
 		CanArchive: bit(p.Can.Archive),
 		MaxBytes:   strconv.FormatInt(max(p.Can.MaxUpload, 0), 10),
+		Readme:     p.Readme,
 	}
 	if p.Can.MaxUpload > 0 {
 		f.MaxUpload = HumanSize(p.Can.MaxUpload)
@@ -250,14 +263,16 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <link rel="icon" href="{{.Favicon}}" type="image/svg+xml">
 <style>{{.Style}}</style>
 </head>
-<body data-path="{{.Path}}" data-assets="{{.Assets}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}"{{if .Can.Overwrite}} data-can-overwrite="1"{{end}} data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}>
+<body data-path="{{.Path}}" data-assets="{{.Assets}}" data-ferry="{{.Ferry}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}"{{if .Can.Overwrite}} data-can-overwrite="1"{{end}} data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}{{if .Can.Thumbnails}} data-thumbs="1"{{end}}{{if .Can.Share}} data-can-share="1"{{end}}>
+<a class="skip" href="#main">Skip to the files</a>
 <header class="top">
 <nav class="crumbs" aria-label="Breadcrumb"><ol>
 {{- range .Crumbs}}<li>{{if .Current}}<span aria-current="page"{{if .Root}} class="home"{{end}}>{{.Name}}</span>{{else}}<a href="{{.Href}}"{{if .Root}} class="home"{{end}}>{{.Name}}</a>{{end}}</li>{{end -}}
 </ol></nav>
 <p class="summary" id="summary">{{.Summary}}</p>
 </header>
-<main>
+<main id="main" tabindex="-1">
+<h1 class="visually-hidden">Index of {{.Path}}</h1>
 <div class="toolbar">
 <span class="filter-wrap" id="filter-wrap" hidden><input type="search" id="filter" class="filter" placeholder="Filter…" aria-label="Filter entries by name" autocomplete="off" spellcheck="false"></span>
 {{- if .Can.Archive}}
@@ -294,8 +309,15 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 {{- end}}
 {{end}}{{define "foot"}}</tbody>
 </table>
+{{- with .Readme}}
+<section class="readme" aria-labelledby="readme-title">
+<h2 class="readme-title" id="readme-title">{{.Name}}</h2>
+<div class="md">{{.HTML}}</div>
+</section>
+{{- end}}
 </main>
 <footer class="foot">served by ferry</footer>
+<div class="visually-hidden" id="live" role="status" aria-live="polite" aria-atomic="true"></div>
 <script>` + loaderJS + `</script>
 </body>
 </html>

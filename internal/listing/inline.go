@@ -10,9 +10,14 @@ import (
 // they find and would save ferry's scripts among the shared files; no such
 // tool runs script. It holds no "<", which lftp's HTML scanner would read as
 // the start of a tag. Insertion order with async off keeps tus.js before
-// app.js.
+// app.js. It links page.css too, the styles of what only the scripts show,
+// so that they do not weigh on every listing.
 const loaderJS = `(function () {
   var b = document.body, base = b.getAttribute('data-assets'), names = ['app.js'];
+  var css = document.createElement('link');
+  css.rel = 'stylesheet';
+  css.href = base + 'page.css';
+  document.head.appendChild(css);
   if (b.getAttribute('data-can-resume') === '1') names.unshift('tus.js');
   names.forEach(function (n) {
     var s = document.createElement('script');
@@ -39,7 +44,7 @@ var inlined = func() inlineAssets {
 		favicon: "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(icon),
 		csp: "default-src 'none'; script-src 'self' " + sourceHash(loaderJS) +
 			"; style-src 'self' " + sourceHash(string(css)) +
-			"; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+			"; img-src 'self' data:; media-src 'self'; frame-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	}
 }()
 

@@ -30,6 +30,9 @@ type Report struct {
 	UpCutShort    int64      `json:"uploads_cut_short"`
 	InFlight      []Flight   `json:"in_flight"`
 	Recent        []Finished `json:"recent"`
+	// Thumbnails are the grid's figures (made, from the cache, the most
+	// made at once), when the server makes them.
+	Thumbnails any `json:"thumbnails,omitempty"`
 	// Clients says whether client addresses are shown (see Restrict).
 	Clients bool `json:"-"`
 }

@@ -59,6 +59,8 @@ type Handler struct {
 	opts   Options
 	bufs   sync.Pool
 
+	condMu sync.Mutex // conditional PUTs: check and publish as one
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -277,6 +279,13 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		h.failUpload(w, r, err)
 		return
 	}
+	cond := conditional(r)
+	if cond {
+		if err := h.checkPreconditions(r, name); err != nil {
+			h.failUpload(w, r, err)
+			return
+		}
+	}
 	tr.Describe(transfer.KindUpload, r.ContentLength)
 
 	var body io.Reader = r.Body
@@ -289,12 +298,27 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		h.failUpload(w, r, err)
 		return
 	}
+	if cond {
+		// Checked again once the body is in, and held until the file is
+		// named: of two editors saving over one version, one wins and the
+		// other gets 412, never a silent overwrite.
+		h.condMu.Lock()
+		defer h.condMu.Unlock()
+		if err := h.checkPreconditions(r, name); err != nil {
+			h.failUpload(w, r, err)
+			return
+		}
+	}
 	replaced, err := t.publish(ctx)
 	if err != nil {
 		h.failUpload(w, r, err)
 		return
 	}
 	tr.Stored("/" + name)
+	if info, err := h.tree.Stat(ctx, name); err == nil {
+		// The new version's validator, for the next If-Match.
+		w.Header().Set("ETag", etagOf(info))
+	}
 	if replaced {
 		reply(w, http.StatusNoContent, nil)
 		return

@@ -17,8 +17,13 @@
     upload: body.dataset.canUpload === '1',
     del: body.dataset.canDelete === '1',
     move: body.dataset.canMove === '1',
-    overwrite: body.dataset.canOverwrite === '1'
+    overwrite: body.dataset.canOverwrite === '1',
+    archive: body.dataset.canArchive === '1',
+    share: body.dataset.canShare === '1',
+    thumbs: body.dataset.thumbs === '1'
   };
+  // Editing a text file replaces it: it needs both.
+  can.edit = can.upload && can.overwrite;
   var maxUpload = parseInt(body.dataset.maxUpload || '0', 10) || 0;
   // Listing URLs always end in "/", so "./" is this folder whatever the
   // query string (sort order) or the prefix the server is mounted under.
@@ -177,6 +182,18 @@
     toastTimer = setTimeout(function () { t.hidden = true; }, isError ? 10000 : 4000);
   }
 
+  // announce says something to screen readers through the page's polite
+  // live region (#live), without showing it. The region is emptied first,
+  // so the same words twice are read twice.
+  var liveTimer = 0;
+  function announce(message) {
+    var live = $('#live');
+    if (!live) return;
+    live.textContent = '';
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(function () { live.textContent = message; }, 60);
+  }
+
   // ----------------------------------------------------------------- rows
 
   function tbody() { return $('#listing tbody'); }
@@ -190,7 +207,15 @@
 
   // refresh re-reads this page and swaps in its table body, so new and
   // removed entries show with the server's own rendering and sort order.
-  function refresh() {
+  //
+  // focusName, when given, is the entry whose row gets the focus afterwards
+  // (a renamed file under its new name); otherwise a focused row keeps it
+  // if it is still there, so the keyboard never drops back to the top.
+  function refresh(focusName) {
+    var active = document.activeElement, keep = null;
+    var row = active && active.closest && active.closest('#listing tr[data-name]');
+    if (row) keep = { name: row.dataset.name, sel: focusSelector(active, row) };
+    if (focusName != null) keep = { name: focusName, sel: keep ? keep.sel : 'td.n a' };
     return fetch(location.href, { headers: { Accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -204,8 +229,41 @@
         var sum = $('#summary', doc);
         if (sum && $('#summary')) $('#summary').textContent = sum.textContent;
         enhanceRows();
+        if (keep) {
+          var r = rowByName(keep.name);
+          var target = r && (r.querySelector(keep.sel) || r.querySelector('td.n a'));
+          if (target) target.focus();
+        }
       })
       .catch(function () { location.reload(); });
+  }
+
+  function rowByName(name) {
+    return entryRows().find(function (r) { return r.dataset.name === name; }) || null;
+  }
+
+  // focusSelector finds the focused control again in a row drawn anew.
+  function focusSelector(active, row) {
+    if (active.dataset && active.dataset.act) return 'button[data-act="' + active.dataset.act + '"]';
+    if (active.matches && active.matches('td.sel input')) return 'td.sel input';
+    return 'td.n a';
+  }
+
+  // focusAfterRemoval puts the focus where a removed row was: on the next
+  // row, or the one before, or the list itself.
+  function focusAfterRemoval(rows) {
+    var all = Array.prototype.slice.call(tbody().rows);
+    var idx = all.indexOf(rows[rows.length - 1]);
+    var pick = null;
+    for (var i = idx + 1; i < all.length && !pick; i++) {
+      if (all[i].dataset.name != null && !all[i].hidden && rows.indexOf(all[i]) === -1) pick = all[i];
+    }
+    for (var j = all.indexOf(rows[0]) - 1; j >= 0 && !pick; j--) {
+      if (all[j].dataset.name != null && !all[j].hidden && rows.indexOf(all[j]) === -1) pick = all[j];
+    }
+    var a = pick ? $('td.n a', pick) : ($('#listing tr.parent a') || $('#main'));
+    if (a) a.focus();
+    return pick ? pick.dataset.name : null;
   }
 
   // ---------------------------------------------------------------- filter
@@ -252,6 +310,22 @@
         else sum.textContent = summaryText(dirs, files, bytes) + ' (' + shown + ' of ' + this.rows.length + ')';
       }
       this.noMatches(q && !shown && this.rows.length ? raw : '');
+      this.say(q, raw, shown);
+    },
+    // say tells screen readers how many entries the filter leaves, once
+    // typing pauses.
+    said: '',
+    sayTimer: 0,
+    say: function (q, raw, shown) {
+      if (q === this.said) return;
+      var was = this.said;
+      this.said = q;
+      clearTimeout(this.sayTimer);
+      var n = this.rows.length, msg;
+      if (!q) msg = was ? 'Filter cleared: all ' + n + ' entries shown' : '';
+      else if (!shown) msg = 'No matches for “' + raw + '”';
+      else msg = shown + ' of ' + n + (n === 1 ? ' entry' : ' entries') + ' shown';
+      if (msg) this.sayTimer = setTimeout(function () { announce(msg); }, 400);
     },
     noMatches: function (raw) {
       if (!raw) {
@@ -294,54 +368,77 @@
 
   // ------------------------------------------------------- rename / delete
 
+  function iconButton(act, label, name) {
+    var b = el('button', 'icon-btn ' + act);
+    b.type = 'button';
+    b.dataset.act = act;
+    b.title = label;
+    b.setAttribute('aria-label', label + ' ' + name);
+    return b;
+  }
+
   function actionCell(row) {
     var name = row.dataset.name;
     var td = el('td', 'a');
-    if (can.move) {
-      var r = el('button', 'icon-btn rename');
-      r.type = 'button';
-      r.dataset.act = 'rename';
-      r.title = 'Rename';
-      r.setAttribute('aria-label', 'Rename ' + name);
-      td.appendChild(r);
-    }
-    if (can.del) {
-      var d = el('button', 'icon-btn delete');
-      d.type = 'button';
-      d.dataset.act = 'delete';
-      d.title = 'Delete';
-      d.setAttribute('aria-label', 'Delete ' + name);
-      td.appendChild(d);
-    }
+    if (can.edit && editable(row)) td.appendChild(iconButton('edit', 'Edit', name));
+    if (can.share) td.appendChild(iconButton('share', 'Share', name));
+    if (can.move) td.appendChild(iconButton('rename', 'Rename', name));
+    if (can.del) td.appendChild(iconButton('delete', 'Delete', name));
     return td;
   }
 
-  // enhanceRows shows times in local time and adds the action cells (in
-  // slices, so 100,000 rows do not freeze the page), and re-indexes the
-  // filter.
+  function selectCell(row) {
+    var td = el('td', 'sel');
+    var box = el('input');
+    box.type = 'checkbox';
+    box.setAttribute('aria-label', 'Select ' + row.dataset.name);
+    td.appendChild(box);
+    return td;
+  }
+
+  // enhanceRows shows times in local time, adds the selection boxes and
+  // the action cells (in slices, so 100,000 rows do not freeze the page),
+  // re-indexes the filter and, in the grid, adds thumbnails.
   function enhanceRows() {
     filter.index();
-    var actions = can.move || can.del;
+    var actions = can.move || can.del || can.share || can.edit;
+    var select = selection.enabled();
     var head = $('#listing thead tr');
+    if (select && head && !$('th.sel', head)) {
+      var sh = el('th', 'sel');
+      sh.setAttribute('scope', 'col');
+      var all = el('input');
+      all.type = 'checkbox';
+      all.id = 'sel-all';
+      all.setAttribute('aria-label', 'Select all entries');
+      sh.appendChild(all);
+      head.insertBefore(sh, head.firstChild);
+    }
     if (actions && head && !$('th.a', head)) {
       var th = el('th', 'a');
       th.appendChild(el('span', 'visually-hidden', 'Actions'));
       th.setAttribute('scope', 'col');
       head.appendChild(th);
     }
-    if (actions) {
-      Array.prototype.forEach.call(tbody().rows, function (r) {
-        if (r.dataset.name == null && !r.querySelector('td.a') && !r.classList.contains('empty')) r.appendChild(el('td', 'a'));
-      });
-    }
+    var cols = head ? head.cells.length : 3;
+    Array.prototype.forEach.call(tbody().rows, function (r) {
+      if (r.dataset.name != null) return;
+      if (r.classList.contains('empty')) { r.cells[0].colSpan = cols; return; }
+      if (select && !r.querySelector('td.sel')) r.insertBefore(el('td', 'sel'), r.firstChild);
+      if (actions && !r.querySelector('td.a')) r.appendChild(el('td', 'a'));
+    });
     var rows = entryRows(), i = 0;
     (function slice() {
       var end = Math.min(i + 2000, rows.length);
       for (; i < end; i++) {
-        localizeRow(rows[i]);
-        if (actions && !rows[i].querySelector('td.a')) rows[i].appendChild(actionCell(rows[i]));
+        var row = rows[i];
+        localizeRow(row);
+        if (select && !row.querySelector('td.sel')) row.insertBefore(selectCell(row), row.firstChild);
+        if (actions && !row.querySelector('td.a')) row.appendChild(actionCell(row));
+        if (grid.on) grid.decorate(row);
       }
       if (i < rows.length) setTimeout(slice, 0);
+      else selection.update();
     })();
   }
 
@@ -391,8 +488,12 @@
     if (!btn) return;
     var row = btn.closest('tr');
     if (!row || row.dataset.name == null) return;
-    if (btn.dataset.act === 'delete') remove(row);
-    else if (btn.dataset.act === 'rename') rename(row);
+    switch (btn.dataset.act) {
+      case 'delete': remove(row); break;
+      case 'rename': rename(row); break;
+      case 'edit': editor.open(row, btn); break;
+      case 'share': sharer.open(row, btn); break;
+    }
   }
 
   function remove(row) {
@@ -409,8 +510,10 @@
     }
     request('DELETE', entryURL(row)).then(function (res) {
       if (res.ok) {
+        focusAfterRemoval([row]);
         row.remove();
         filter.index();
+        selection.update();
         toast('Deleted ' + name);
         refresh();
       } else {
@@ -442,7 +545,7 @@
     request('MOVE', entryURL(row), { Destination: dest, Overwrite: 'F' }).then(function (res) {
       if (res.ok) {
         toast('Renamed to ' + next);
-        refresh();
+        refresh(next);
       } else {
         toast('Could not rename "' + name + '": ' + explain(res.status, res.text, {
           412: '"' + next + '" already exists',
@@ -451,6 +554,745 @@
       }
     });
   }
+
+  // ------------------------------------------------------------ file types
+  //
+  // What the viewer can show, by extension: what browsers display without
+  // a plug-in. The server's data-kind drives the icons; this is finer.
+
+  var VIEWABLE = (function () {
+    var m = {};
+    function add(kind, exts) { exts.split(' ').forEach(function (e) { m[e] = kind; }); }
+    add('image', 'jpg jpeg jpe jfif png gif webp svg avif bmp ico apng');
+    add('video', 'mp4 m4v webm ogv mov');
+    add('audio', 'mp3 m4a aac flac wav ogg oga opus weba');
+    add('pdf', 'pdf');
+    add('markdown', 'md markdown mdown mkd');
+    add('text', 'txt text log csv tsv ini cfg conf env properties srt vtt nfo rst adoc asciidoc org tex diff patch ' +
+      'go c h cc cpp cxx hh hpp cs java kt kts scala groovy gradle js mjs cjs ts tsx jsx vue svelte py pyw rb rs php ' +
+      'pl pm lua r swift m mm dart zig nim ex exs erl hrl hs ml mli clj cljs elm sh bash zsh fish ps1 psm1 bat cmd ' +
+      'sql html htm xhtml css scss sass less json jsonc json5 yaml yml toml xml xsl proto graphql gql tf hcl nix ' +
+      'asm s mk cmake gitignore editorconfig');
+    return m;
+  })();
+  var TEXT_NAMES = /^(readme|license|licence|copying|authors|changelog|notice|todo|makefile|dockerfile|containerfile|procfile|gemfile|rakefile|vagrantfile|jenkinsfile)$/i;
+  // The server makes thumbnails of these; other images are small enough
+  // to show themselves, or get their icon.
+  var THUMBABLE = /\.(jpe?g|jpe|jfif|png|gif)$/i;
+  var EDIT_MAX = 1 << 20;
+
+  function viewKind(row) {
+    if (!row || row.dataset.dir === '1' || row.dataset.name == null) return '';
+    var name = row.dataset.name, dot = name.lastIndexOf('.');
+    if (dot <= 0) return TEXT_NAMES.test(name) ? 'text' : '';
+    return VIEWABLE[name.slice(dot + 1).toLowerCase()] || '';
+  }
+
+  function rowBytes(row) {
+    var s = row.querySelector('td.s[data-bytes]');
+    return s ? Number(s.dataset.bytes) : -1;
+  }
+
+  function editable(row) {
+    var k = viewKind(row), n = rowBytes(row);
+    return (k === 'text' || k === 'markdown') && n >= 0 && n <= EDIT_MAX;
+  }
+
+  // modal makes a <dialog> with a title bar: the page behind it is inert
+  // while it is open (showModal), Escape closes it, and the focus goes back
+  // to where it was, or to what onClose returns.
+  function modal(cls, title) {
+    var d = el('dialog', 'modal ' + cls);
+    d.id = cls;
+    var bar = el('div', 'm-bar');
+    var h = el('h2', 'm-title', title || '');
+    h.id = cls + '-title';
+    d.setAttribute('aria-labelledby', h.id);
+    var tools = el('div', 'm-tools');
+    var close = iconButton('close', 'Close', '');
+    close.classList.add('cancel');
+    close.setAttribute('aria-label', 'Close');
+    close.addEventListener('click', function () { d.close(); });
+    bar.appendChild(h);
+    bar.appendChild(tools);
+    bar.appendChild(close);
+    var bodyEl = el('div', 'm-body');
+    d.appendChild(bar);
+    d.appendChild(bodyEl);
+    body.appendChild(d);
+    return { dialog: d, title: h, tools: tools, body: bodyEl, close: close };
+  }
+
+  function showModal(m, returnTo) {
+    m.returnTo = returnTo || document.activeElement;
+    if (!m.dialog.open) m.dialog.showModal();
+  }
+
+  function restoreFocus(m, fallback) {
+    var t = fallback && document.contains(fallback) ? fallback : m.returnTo;
+    if (t && document.contains(t) && t.focus) t.focus();
+  }
+
+  // ---------------------------------------------------------------- viewer
+  //
+  // Clicking a picture, a video, a song, a PDF or a text file opens it in
+  // the page, with previous and next among the files shown (the filter and
+  // the sort order apply). A click with a modifier key, or the middle
+  // button, still opens the file itself.
+
+  var TEXT_MAX = 512 << 10;
+
+  var viewer = {
+    m: null,
+    row: null,
+    loading: 0,
+    items: function () {
+      return entryRows().filter(function (r) { return !r.hidden && viewKind(r); });
+    },
+    build: function () {
+      if (this.m) return;
+      var self = this, m = modal('viewer');
+      var pos = el('span', 'v-pos');
+      var prev = el('button', 'btn v-prev', 'Previous');
+      prev.type = 'button';
+      prev.setAttribute('aria-keyshortcuts', 'ArrowLeft');
+      var next = el('button', 'btn v-next', 'Next');
+      next.type = 'button';
+      next.setAttribute('aria-keyshortcuts', 'ArrowRight');
+      var dl = el('a', 'btn v-dl', 'Download');
+      var edit = el('button', 'btn v-edit', 'Edit');
+      edit.type = 'button';
+      edit.hidden = true;
+      [pos, prev, next, dl, edit].forEach(function (n) { m.tools.appendChild(n); });
+      prev.addEventListener('click', function () { self.step(-1); });
+      next.addEventListener('click', function () { self.step(1); });
+      edit.addEventListener('click', function () {
+        var row = self.row;
+        m.dialog.close();
+        editor.open(row, $('td.n a', row));
+      });
+      m.dialog.addEventListener('keydown', function (e) {
+        if (e.altKey || e.ctrlKey || e.metaKey) return;
+        var t = e.target;
+        // Arrows belong to media controls and text areas while they have
+        // the focus.
+        if (t && /^(VIDEO|AUDIO|INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) return;
+        if (e.key === 'ArrowLeft') { e.preventDefault(); self.step(-1); }
+        if (e.key === 'ArrowRight') { e.preventDefault(); self.step(1); }
+      });
+      m.dialog.addEventListener('close', function () {
+        self.stop();
+        var back = self.row && $('td.n a', self.row);
+        self.row = null;
+        restoreFocus(m, back);
+      });
+      this.m = m;
+      this.pos = pos;
+      this.prev = prev;
+      this.next = next;
+      this.dl = dl;
+      this.edit = edit;
+    },
+    open: function (row) {
+      this.build();
+      showModal(this.m);
+      this.show(row);
+    },
+    step: function (d) {
+      var items = this.items(), i = items.indexOf(this.row);
+      if (i === -1 || !items.length) return;
+      var next = items[(i + d + items.length) % items.length];
+      if (next !== this.row) this.show(next);
+    },
+    // stop ends what the last file was doing (a video playing).
+    stop: function () {
+      var media = this.m && this.m.body.querySelector('video, audio');
+      if (media) media.pause();
+      this.loading++;
+    },
+    show: function (row) {
+      this.stop();
+      this.row = row;
+      var m = this.m, name = row.dataset.name, url = entryURL(row), kind = viewKind(row);
+      var items = this.items(), i = items.indexOf(row);
+      m.title.textContent = name;
+      this.pos.textContent = (i + 1) + ' of ' + items.length;
+      this.prev.disabled = this.next.disabled = items.length < 2;
+      this.dl.href = url;
+      this.dl.setAttribute('download', name);
+      this.dl.setAttribute('aria-label', 'Download ' + name);
+      this.edit.hidden = !(can.edit && editable(row));
+      m.body.replaceChildren();
+      m.body.className = 'm-body v-' + kind;
+      var node;
+      switch (kind) {
+        case 'image':
+          node = el('img', 'v-img');
+          node.alt = name;
+          node.src = url;
+          break;
+        case 'video':
+        case 'audio':
+          node = el(kind, 'v-media');
+          node.controls = true;
+          node.preload = 'metadata';
+          node.src = url;
+          node.setAttribute('aria-label', name);
+          break;
+        case 'pdf':
+          node = el('iframe', 'v-pdf');
+          node.title = name;
+          node.src = url;
+          break;
+        case 'markdown':
+          this.loadMarkdown(url);
+          break;
+        default:
+          this.loadText(url);
+      }
+      if (node) m.body.appendChild(node);
+      announce((i + 1) + ' of ' + items.length + ': ' + name);
+    },
+    placeholder: function (text) {
+      var p = el('p', 'v-note', text);
+      this.m.body.replaceChildren(p);
+      return p;
+    },
+    loadText: function (url) {
+      var self = this, ticket = this.loading;
+      this.placeholder('Loading…');
+      // A range keeps a huge log from coming over whole, and is never
+      // compressed, so the length is the file's.
+      fetch(url, { headers: { Range: 'bytes=0-' + (TEXT_MAX - 1) }, credentials: 'same-origin', cache: 'no-store' })
+        .then(function (res) {
+          if (!res.ok) throw new Error(explain(res.status, ''));
+          var total = -1, cr = res.headers.get('Content-Range');
+          if (cr && cr.indexOf('/') !== -1) total = Number(cr.split('/')[1]);
+          return res.arrayBuffer().then(function (buf) { return { buf: buf, total: total }; });
+        })
+        .then(function (got) {
+          if (ticket !== self.loading) return;
+          var pre = el('pre', 'v-text');
+          pre.tabIndex = 0;
+          pre.textContent = new TextDecoder('utf-8').decode(got.buf);
+          pre.setAttribute('aria-label', self.row ? 'Contents of ' + self.row.dataset.name : 'Contents');
+          self.m.body.replaceChildren(pre);
+          if (got.total > got.buf.byteLength) {
+            self.m.body.appendChild(el('p', 'v-note', 'Showing the first ' + humanSize(got.buf.byteLength) +
+              ' of ' + humanSize(got.total) + '; download the file for the rest.'));
+          }
+        })
+        .catch(function (err) {
+          if (ticket === self.loading) self.placeholder('Could not show the file: ' + err.message);
+        });
+    },
+    loadMarkdown: function (url) {
+      var self = this, ticket = this.loading;
+      this.placeholder('Loading…');
+      fetch(url + '?preview', { credentials: 'same-origin', cache: 'no-store' })
+        .then(function (res) {
+          if (res.status === 422 || res.status === 415) return null; // too large: as text
+          if (!res.ok) throw new Error(explain(res.status, ''));
+          return res.text();
+        })
+        .then(function (html) {
+          if (ticket !== self.loading) return;
+          if (html == null) { self.loadText(url); return; }
+          // The server rendered it with raw HTML removed; the page's
+          // Content-Security-Policy stops anything that would still run.
+          var div = el('div', 'md v-md');
+          div.tabIndex = 0;
+          div.innerHTML = html;
+          self.m.body.replaceChildren(div);
+        })
+        .catch(function (err) {
+          if (ticket === self.loading) self.placeholder('Could not show the file: ' + err.message);
+        });
+    }
+  };
+
+  function onNameClick(e) {
+    var a = e.target.closest && e.target.closest('td.n a');
+    if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    var row = a.closest('tr');
+    if (!viewKind(row)) return;
+    e.preventDefault();
+    viewer.open(row);
+  }
+
+  // ------------------------------------------------------------------ grid
+  //
+  // The grid shows the same rows as cards (the table restyled, so the
+  // filter, the selection and the buttons work alike), with a thumbnail for
+  // each picture. The choice is remembered in this browser.
+
+  var grid = {
+    on: false,
+    buttons: null,
+    init: function () {
+      var bar = $('.toolbar');
+      if (!bar) return;
+      var self = this;
+      var group = el('div', 'views');
+      group.setAttribute('role', 'group');
+      group.setAttribute('aria-label', 'View');
+      var list = el('button', 'btn view-list', 'List');
+      var cards = el('button', 'btn view-grid', 'Grid');
+      [list, cards].forEach(function (b) { b.type = 'button'; group.appendChild(b); });
+      list.addEventListener('click', function () { self.set(false); });
+      cards.addEventListener('click', function () { self.set(true); });
+      var wrap = $('#filter-wrap');
+      bar.insertBefore(group, wrap ? wrap.nextSibling : bar.firstChild);
+      this.buttons = { list: list, grid: cards };
+      var saved = '';
+      try { saved = localStorage.getItem('ferry.view') || ''; } catch (e) { /* private mode */ }
+      this.set(saved === 'grid' || /(^|[?&])view=grid(&|$)/.test(location.search), true);
+    },
+    set: function (on, quiet) {
+      this.on = on;
+      body.classList.toggle('grid', on);
+      this.buttons.list.setAttribute('aria-pressed', String(!on));
+      this.buttons.grid.setAttribute('aria-pressed', String(on));
+      try { localStorage.setItem('ferry.view', on ? 'grid' : 'list'); } catch (e) { /* private mode */ }
+      if (on) entryRows().forEach(this.decorate);
+      if (!quiet) announce(on ? 'Grid view' : 'List view');
+    },
+    // decorate gives a picture's card its thumbnail, once.
+    decorate: function (row) {
+      if (row.dataset.kind !== 'image' || row.classList.contains('has-thumb')) return;
+      var name = row.dataset.name, src;
+      if (can.thumbs && THUMBABLE.test(name)) src = entryURL(row) + '?thumb';
+      else if (!THUMBABLE.test(name) && viewKind(row) === 'image' && rowBytes(row) <= (1 << 20)) src = entryURL(row);
+      if (!src) return;
+      var img = el('img', 'thumb');
+      img.alt = '';
+      img.loading = 'lazy';
+      img.decoding = 'async';
+      img.src = src;
+      img.addEventListener('error', function () { img.remove(); row.classList.remove('has-thumb'); });
+      var a = $('td.n a', row);
+      a.insertBefore(img, a.firstChild);
+      row.classList.add('has-thumb');
+    }
+  };
+
+  // ------------------------------------------------------------- selection
+  //
+  // Boxes in front of the rows choose several entries at once: to download
+  // them as one zip (a GET of ?zip with their names, streamed by the server
+  // like a folder's), and, where the server allows, to move or delete them.
+
+  var selection = {
+    bar: null,
+    enabled: function () { return can.archive || can.del || can.move; },
+    chosen: function () {
+      return entryRows().filter(function (r) {
+        var b = r.querySelector('td.sel input');
+        return b && b.checked;
+      });
+    },
+    init: function () {
+      if (!this.enabled()) return;
+      var self = this;
+      var bar = el('div', 'selbar');
+      bar.id = 'selbar';
+      bar.setAttribute('role', 'region');
+      bar.setAttribute('aria-label', 'Selected entries');
+      bar.hidden = true;
+      var count = el('span', 'sel-count');
+      bar.appendChild(count);
+      function add(label, cls, fn, when) {
+        if (!when) return;
+        var b = el('button', 'btn ' + cls, label);
+        b.type = 'button';
+        b.addEventListener('click', fn);
+        bar.appendChild(b);
+      }
+      add('Download .zip', 'sel-zip', function () { self.zip(); }, can.archive);
+      add('Move…', 'sel-move', function () { self.move(); }, can.move);
+      add('Delete', 'sel-delete', function () { self.remove(); }, can.del);
+      add('Clear selection', 'sel-clear', function () { self.clear(); }, true);
+      var table = $('#listing');
+      table.parentNode.insertBefore(bar, table);
+      this.bar = bar;
+      this.count = count;
+      $('#listing').addEventListener('change', function (e) {
+        var t = e.target;
+        if (t.id === 'sel-all') {
+          entryRows().forEach(function (r) {
+            var b = r.querySelector('td.sel input');
+            if (b && !r.hidden) b.checked = t.checked;
+          });
+        }
+        if (t.closest && t.closest('th.sel, td.sel')) self.update(true);
+      });
+    },
+    update: function (speak) {
+      if (!this.bar) return;
+      var rows = entryRows(), n = 0, shown = 0;
+      rows.forEach(function (r) {
+        var b = r.querySelector('td.sel input');
+        if (!b) return;
+        r.classList.toggle('selected', b.checked);
+        if (b.checked) n++;
+        if (!r.hidden) shown++;
+      });
+      var all = $('#sel-all');
+      if (all) {
+        all.checked = n > 0 && n >= shown;
+        all.indeterminate = n > 0 && n < shown;
+      }
+      this.bar.hidden = n === 0;
+      var text = n === 1 ? '1 selected' : n + ' selected';
+      this.count.textContent = text;
+      if (speak) announce(text);
+    },
+    clear: function () {
+      entryRows().forEach(function (r) {
+        var b = r.querySelector('td.sel input');
+        if (b) b.checked = false;
+      });
+      this.update(true);
+      var all = $('#sel-all');
+      if (all) all.focus();
+    },
+    zip: function () {
+      var rows = this.chosen();
+      if (!rows.length) return;
+      var q = 'zip=' + rows.map(function (r) { return '&name=' + encodeURIComponent(r.dataset.name); }).join('');
+      location.assign(folderURL + '?' + q);
+    },
+    move: function () {
+      var rows = this.chosen(), self = this;
+      if (!rows.length) return;
+      var what = rows.length === 1 ? '"' + rows[0].dataset.name + '"' : rows.length + ' entries';
+      var to = prompt('Move ' + what + ' into which folder?\nA path from this folder (sub, ../other) or from the top (/photos):', '');
+      if (to == null) return;
+      to = to.trim();
+      if (!to) { toast('Not moved: no folder given.', true); return; }
+      var target = new URL(encodePath(to.replace(/\/+$/, '')) + '/', to.charAt(0) === '/' ? new URL(upToRoot(), folderURL) : folderURL);
+      this.each(rows, function (r) {
+        var dest = new URL(encodeURIComponent(r.dataset.name) + (r.dataset.dir === '1' ? '/' : ''), target).href;
+        return request('MOVE', entryURL(r), { Destination: dest, Overwrite: 'F' });
+      }, 'moved', {
+        412: 'a file of that name is already there',
+        409: 'that folder does not exist'
+      });
+    },
+    remove: function () {
+      var rows = this.chosen();
+      if (!rows.length) return;
+      var dirs = rows.filter(function (r) { return r.dataset.dir === '1'; }).length;
+      var names = rows.slice(0, 10).map(function (r) { return '  ' + r.dataset.name + (r.dataset.dir === '1' ? '/' : ''); }).join('\n');
+      if (rows.length > 10) names += '\n  … and ' + (rows.length - 10) + ' more';
+      var q = 'Delete ' + (rows.length === 1 ? 'this entry' : 'these ' + rows.length + ' entries') + '?\n' + names + '\nThis cannot be undone.';
+      if (dirs) {
+        var typed = prompt(q + '\nFolders go with EVERYTHING inside them. Type delete to confirm:');
+        if (typed == null) return;
+        if (typed.trim().toLowerCase() !== 'delete') { toast('Nothing deleted: the word did not match.', true); return; }
+      } else if (!confirm(q)) {
+        return;
+      }
+      this.each(rows, function (r) { return request('DELETE', entryURL(r)); }, 'deleted');
+    },
+    // each runs one request per row, one after the other, then says what
+    // happened and shows the folder as it is now.
+    each: function (rows, send, verb, special) {
+      var failed = [], done = 0;
+      focusAfterRemoval(rows);
+      rows.reduce(function (p, r) {
+        return p.then(function () {
+          return send(r).then(function (res) {
+            if (res.ok) done++;
+            else failed.push('"' + r.dataset.name + '": ' + explain(res.status, res.text, special));
+          });
+        });
+      }, Promise.resolve()).then(function () {
+        var msg = done + (done === 1 ? ' entry ' : ' entries ') + verb;
+        if (failed.length) toast(msg + '; ' + failed.length + ' failed: ' + failed.slice(0, 3).join('; ') + (failed.length > 3 ? '…' : ''), true);
+        else toast(msg);
+        refresh();
+      });
+    }
+  };
+
+  // upToRoot is the relative URL of the top of the share from this folder.
+  function upToRoot() {
+    var depth = (body.dataset.path || '/').split('/').length - 2;
+    return depth > 0 ? new Array(depth + 1).join('../') : './';
+  }
+
+  // ---------------------------------------------------------------- editor
+  //
+  // A text file of up to 1 MiB opens in a text area and is saved with PUT
+  // and If-Match: the ETag it had when it was opened. Had anyone changed it
+  // since, the server answers 412 and stores nothing; the text stays here.
+
+  var editor = {
+    m: null,
+    row: null,
+    etag: '',
+    crlf: false,
+    saved: '',
+    build: function () {
+      if (this.m) return;
+      var self = this, m = modal('editor');
+      var state = el('span', 'e-state');
+      state.setAttribute('role', 'status');
+      var reload = el('button', 'btn e-reload', 'Reload');
+      reload.type = 'button';
+      reload.hidden = true;
+      var save = el('button', 'btn primary e-save', 'Save');
+      save.type = 'button';
+      save.setAttribute('aria-keyshortcuts', 'Control+S');
+      [state, reload, save].forEach(function (n) { m.tools.appendChild(n); });
+      var text = el('textarea', 'e-text');
+      text.spellcheck = false;
+      text.setAttribute('autocomplete', 'off');
+      m.body.appendChild(text);
+      save.addEventListener('click', function () { self.save(); });
+      reload.addEventListener('click', function () {
+        if (self.dirty() && !confirm('Discard your changes and load the file as it is now?')) return;
+        self.load();
+      });
+      text.addEventListener('input', function () { self.mark(); });
+      m.dialog.addEventListener('keydown', function (e) {
+        if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 's' || e.key === 'S')) {
+          e.preventDefault();
+          self.save();
+        }
+      });
+      m.dialog.addEventListener('cancel', function (e) {
+        if (self.dirty() && !confirm('Close without saving your changes?')) e.preventDefault();
+      });
+      m.close.addEventListener('click', function (e) {
+        if (self.dirty() && !confirm('Close without saving your changes?')) {
+          e.stopImmediatePropagation();
+        }
+      }, true);
+      m.dialog.addEventListener('close', function () {
+        var back = self.row && rowByName(self.row.dataset.name);
+        restoreFocus(m, back && (back.querySelector('button[data-act=edit]') || $('td.n a', back)));
+        self.row = null;
+      });
+      this.m = m;
+      this.state = state;
+      this.text = text;
+      this.saveBtn = save;
+      this.reloadBtn = reload;
+    },
+    dirty: function () { return !!this.row && this.text.value !== this.saved; },
+    mark: function () { this.say(this.dirty() ? 'Unsaved changes' : '', false); },
+    say: function (msg, bad) {
+      this.state.textContent = msg;
+      this.state.classList.toggle('bad', !!bad);
+    },
+    open: function (row, from) {
+      this.build();
+      this.row = row;
+      this.m.title.textContent = 'Editing ' + row.dataset.name;
+      this.text.setAttribute('aria-label', 'Contents of ' + row.dataset.name);
+      showModal(this.m, from);
+      this.load();
+    },
+    load: function () {
+      var self = this, row = this.row;
+      this.text.value = '';
+      this.saved = '';
+      this.text.disabled = true;
+      this.saveBtn.disabled = true;
+      this.reloadBtn.hidden = true;
+      this.say('Loading…');
+      // A range request is never compressed, so the ETag is the file's
+      // own, the one PUT compares If-Match with.
+      fetch(entryURL(row), { headers: { Range: 'bytes=0-' + (EDIT_MAX - 1) }, credentials: 'same-origin', cache: 'no-store' })
+        .then(function (res) {
+          if (!res.ok) throw new Error(explain(res.status, ''));
+          var cr = res.headers.get('Content-Range');
+          if (cr && Number(cr.split('/')[1]) > EDIT_MAX) throw new Error('the file is larger than 1 MiB');
+          self.etag = res.headers.get('ETag') || '';
+          return res.arrayBuffer();
+        })
+        .then(function (buf) {
+          if (self.row !== row) return;
+          var text;
+          try {
+            text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
+          } catch (e) {
+            throw new Error('it is not UTF-8 text');
+          }
+          // A text area turns every line end into \n; a file written with
+          // \r\n gets its own back when it is saved.
+          self.crlf = text.indexOf('\r\n') !== -1 && !/(^|[^\r])\n/.test(text);
+          self.text.value = text;
+          self.saved = self.text.value;
+          self.text.disabled = false;
+          self.saveBtn.disabled = !self.etag;
+          self.say(self.etag ? '' : 'Cannot save: the server sent no ETag', !self.etag);
+          self.text.focus();
+          self.text.setSelectionRange(0, 0);
+          self.text.scrollTop = 0;
+        })
+        .catch(function (err) {
+          if (self.row === row) self.say('Cannot edit: ' + err.message, true);
+        });
+    },
+    save: function () {
+      var self = this, row = this.row;
+      if (!row || this.saveBtn.disabled) return;
+      var text = this.text.value;
+      var data = this.crlf ? text.replace(/\n/g, '\r\n') : text;
+      this.saveBtn.disabled = true;
+      this.say('Saving…');
+      fetch(entryURL(row), {
+        method: 'PUT',
+        headers: { 'If-Match': this.etag, 'Content-Type': 'text/plain; charset=utf-8' },
+        body: new Blob([data]),
+        credentials: 'same-origin',
+        cache: 'no-store'
+      }).then(function (res) {
+        return res.text().then(function (t) { return { ok: res.ok, status: res.status, text: t, etag: res.headers.get('ETag') }; });
+      }, function () { return { ok: false, status: 0, text: '' }; })
+        .then(function (res) {
+          if (self.row !== row) return;
+          self.saveBtn.disabled = false;
+          if (res.ok) {
+            self.etag = res.etag || '';
+            self.saved = text;
+            self.saveBtn.disabled = !self.etag;
+            self.say('Saved');
+            announce('Saved ' + row.dataset.name);
+            refresh();
+            return;
+          }
+          if (res.status === 412) {
+            self.reloadBtn.hidden = false;
+            self.say('Not saved: someone changed the file since you opened it. Your text is still here; copy what you need, then Reload.', true);
+            return;
+          }
+          self.say('Not saved: ' + explain(res.status, res.text), true);
+        });
+    }
+  };
+
+  // --------------------------------------------------------------- sharing
+  //
+  // A share link opens a file or folder without credentials until it
+  // expires, and optionally for a number of downloads. The server makes
+  // it (POST .ferry/shares) for clients that may read the entry.
+
+  var sharer = {
+    m: null,
+    row: null,
+    build: function () {
+      if (this.m) return;
+      var self = this, m = modal('sharer');
+      var form = el('form', 'share-form');
+      var exp = el('label', 'field');
+      exp.appendChild(el('span', '', 'Works for'));
+      var sel = el('select');
+      sel.name = 'expires';
+      [['1h', '1 hour'], ['24h', '1 day'], ['168h', '7 days']].forEach(function (o, i) {
+        var opt = el('option', '', o[1]);
+        opt.value = o[0];
+        if (i === 1) opt.selected = true;
+        sel.appendChild(opt);
+      });
+      exp.appendChild(sel);
+      var lim = el('label', 'field');
+      lim.appendChild(el('span', '', 'Downloads (empty: no limit)'));
+      var num = el('input');
+      num.type = 'number';
+      num.name = 'downloads';
+      num.min = '1';
+      num.max = '1000';
+      num.inputMode = 'numeric';
+      lim.appendChild(num);
+      var make = el('button', 'btn primary', 'Create link');
+      make.type = 'submit';
+      form.appendChild(exp);
+      form.appendChild(lim);
+      form.appendChild(make);
+      var out = el('div', 'share-out');
+      out.hidden = true;
+      var link = el('input', 'share-link');
+      link.type = 'text';
+      link.readOnly = true;
+      link.setAttribute('aria-label', 'Share link');
+      var copy = el('button', 'btn', 'Copy');
+      copy.type = 'button';
+      var note = el('p', 'share-note');
+      out.appendChild(link);
+      out.appendChild(copy);
+      out.appendChild(note);
+      var state = el('p', 'share-state');
+      state.setAttribute('role', 'status');
+      m.body.appendChild(form);
+      m.body.appendChild(out);
+      m.body.appendChild(state);
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        self.create(sel.value, num.value);
+      });
+      copy.addEventListener('click', function () {
+        link.select();
+        var done = function () { state.textContent = 'Link copied.'; };
+        if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link.value).then(done, function () { document.execCommand('copy'); done(); });
+        else { document.execCommand('copy'); done(); }
+      });
+      m.dialog.addEventListener('close', function () {
+        var back = self.row && rowByName(self.row.dataset.name);
+        restoreFocus(m, back && back.querySelector('button[data-act=share]'));
+        self.row = null;
+      });
+      this.m = m;
+      this.form = form;
+      this.out = out;
+      this.link = link;
+      this.note = note;
+      this.state = state;
+      this.sel = sel;
+    },
+    open: function (row, from) {
+      this.build();
+      this.row = row;
+      this.m.title.textContent = 'Share ' + row.dataset.name + (row.dataset.dir === '1' ? '/' : '');
+      this.out.hidden = true;
+      this.state.textContent = '';
+      this.form.hidden = false;
+      showModal(this.m, from);
+      this.sel.focus();
+    },
+    create: function (expires, downloads) {
+      var self = this, row = this.row;
+      var path = (body.dataset.path || '/') + row.dataset.name + (row.dataset.dir === '1' ? '/' : '');
+      var req = { path: path, expires: expires };
+      if (downloads) req.downloads = Number(downloads);
+      this.state.textContent = 'Creating…';
+      fetch(new URL('shares', new URL(body.dataset.ferry || '.ferry/', folderURL)).href, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(req),
+        credentials: 'same-origin',
+        cache: 'no-store'
+      }).then(function (res) {
+        return res.text().then(function (t) { return { ok: res.ok, status: res.status, text: t }; });
+      }, function () { return { ok: false, status: 0, text: '' }; }).then(function (res) {
+        if (self.row !== row) return;
+        if (!res.ok) { self.state.textContent = 'No link: ' + explain(res.status, res.text); return; }
+        var s = JSON.parse(res.text);
+        self.link.value = new URL(s.url, folderURL).href;
+        self.note.textContent = 'Works until ' + localTime(new Date(s.expires)) +
+          (s.downloads ? ', for ' + s.downloads + (s.downloads === 1 ? ' download' : ' downloads') : '') +
+          '. Revoke it on the status page.';
+        self.form.hidden = true;
+        self.out.hidden = false;
+        self.state.textContent = 'Link created.';
+        self.link.focus();
+        self.link.select();
+      });
+    }
+  };
 
   // ------------------------------------------------------------ new folder
 
@@ -919,7 +1761,10 @@
   // ------------------------------------------------------------------ start
 
   filter.init();
-  if (can.move || can.del) $('#listing').addEventListener('click', onRowAction);
+  $('#listing').addEventListener('click', onRowAction);
+  $('#listing').addEventListener('click', onNameClick);
+  grid.init();
+  selection.init();
   localizeHeader();
   enhanceRows();
   initQR();
