@@ -599,20 +599,22 @@
   }
 
   // modal makes a <dialog> with a title bar: the page behind it is inert
-  // while it is open (showModal), Escape closes it, and the focus goes back
-  // to where it was, or to what onClose returns.
-  function modal(cls, title) {
+  // while it is open (showModal), Escape and the close button close it,
+  // unless opts.mayClose() says no, and opts.closed() then puts the focus
+  // back, at once: the browser's own restoring would put it on what had it
+  // when the dialog opened, which the viewer may have moved on from.
+  function modal(cls, opts) {
     var d = el('dialog', 'modal ' + cls);
     d.id = cls;
     var bar = el('div', 'm-bar');
-    var h = el('h2', 'm-title', title || '');
+    var h = el('h2', 'm-title');
     h.id = cls + '-title';
     d.setAttribute('aria-labelledby', h.id);
     var tools = el('div', 'm-tools');
-    var close = iconButton('close', 'Close', '');
-    close.classList.add('cancel');
+    var close = el('button', 'icon-btn cancel');
+    close.type = 'button';
+    close.title = 'Close';
     close.setAttribute('aria-label', 'Close');
-    close.addEventListener('click', function () { d.close(); });
     bar.appendChild(h);
     bar.appendChild(tools);
     bar.appendChild(close);
@@ -620,17 +622,29 @@
     d.appendChild(bar);
     d.appendChild(bodyEl);
     body.appendChild(d);
-    return { dialog: d, title: h, tools: tools, body: bodyEl, close: close };
-  }
-
-  function showModal(m, returnTo) {
-    m.returnTo = returnTo || document.activeElement;
-    if (!m.dialog.open) m.dialog.showModal();
-  }
-
-  function restoreFocus(m, fallback) {
-    var t = fallback && document.contains(fallback) ? fallback : m.returnTo;
-    if (t && document.contains(t) && t.focus) t.focus();
+    var m = { dialog: d, title: h, tools: tools, body: bodyEl, close: close, returnTo: null };
+    var done = false;
+    function finish() {
+      if (done) return;
+      done = true;
+      var t = opts.closed ? opts.closed() : null;
+      if (!(t && document.contains(t))) t = m.returnTo;
+      if (t && document.contains(t) && t.focus) t.focus();
+    }
+    m.shut = function () {
+      if (!d.open || (opts.mayClose && !opts.mayClose())) return;
+      d.close();
+      finish();
+    };
+    m.show = function (returnTo) {
+      m.returnTo = returnTo || document.activeElement;
+      done = false;
+      if (!d.open) d.showModal();
+    };
+    close.addEventListener('click', function () { m.shut(); });
+    d.addEventListener('cancel', function (e) { e.preventDefault(); m.shut(); });
+    d.addEventListener('close', finish);
+    return m;
   }
 
   // ---------------------------------------------------------------- viewer
@@ -651,7 +665,14 @@
     },
     build: function () {
       if (this.m) return;
-      var self = this, m = modal('viewer');
+      var self = this, m = modal('viewer', {
+        closed: function () {
+          self.stop();
+          var back = self.row && $('td.n a', self.row);
+          self.row = null;
+          return back;
+        }
+      });
       var pos = el('span', 'v-pos');
       var prev = el('button', 'btn v-prev', 'Previous');
       prev.type = 'button';
@@ -668,7 +689,7 @@
       next.addEventListener('click', function () { self.step(1); });
       edit.addEventListener('click', function () {
         var row = self.row;
-        m.dialog.close();
+        m.shut();
         editor.open(row, $('td.n a', row));
       });
       m.dialog.addEventListener('keydown', function (e) {
@@ -680,12 +701,6 @@
         if (e.key === 'ArrowLeft') { e.preventDefault(); self.step(-1); }
         if (e.key === 'ArrowRight') { e.preventDefault(); self.step(1); }
       });
-      m.dialog.addEventListener('close', function () {
-        self.stop();
-        var back = self.row && $('td.n a', self.row);
-        self.row = null;
-        restoreFocus(m, back);
-      });
       this.m = m;
       this.pos = pos;
       this.prev = prev;
@@ -695,7 +710,7 @@
     },
     open: function (row) {
       this.build();
-      showModal(this.m);
+      this.m.show();
       this.show(row);
     },
     step: function (d) {
@@ -1036,7 +1051,14 @@
     saved: '',
     build: function () {
       if (this.m) return;
-      var self = this, m = modal('editor');
+      var self = this, m = modal('editor', {
+        mayClose: function () { return !self.dirty() || confirm('Close without saving your changes?'); },
+        closed: function () {
+          var back = self.row && rowByName(self.row.dataset.name);
+          self.row = null;
+          return back && (back.querySelector('button[data-act=edit]') || $('td.n a', back));
+        }
+      });
       var state = el('span', 'e-state');
       state.setAttribute('role', 'status');
       var reload = el('button', 'btn e-reload', 'Reload');
@@ -1062,19 +1084,6 @@
           self.save();
         }
       });
-      m.dialog.addEventListener('cancel', function (e) {
-        if (self.dirty() && !confirm('Close without saving your changes?')) e.preventDefault();
-      });
-      m.close.addEventListener('click', function (e) {
-        if (self.dirty() && !confirm('Close without saving your changes?')) {
-          e.stopImmediatePropagation();
-        }
-      }, true);
-      m.dialog.addEventListener('close', function () {
-        var back = self.row && rowByName(self.row.dataset.name);
-        restoreFocus(m, back && (back.querySelector('button[data-act=edit]') || $('td.n a', back)));
-        self.row = null;
-      });
       this.m = m;
       this.state = state;
       this.text = text;
@@ -1092,7 +1101,7 @@
       this.row = row;
       this.m.title.textContent = 'Editing ' + row.dataset.name;
       this.text.setAttribute('aria-label', 'Contents of ' + row.dataset.name);
-      showModal(this.m, from);
+      this.m.show(from);
       this.load();
     },
     load: function () {
@@ -1186,7 +1195,13 @@
     row: null,
     build: function () {
       if (this.m) return;
-      var self = this, m = modal('sharer');
+      var self = this, m = modal('sharer', {
+        closed: function () {
+          var back = self.row && rowByName(self.row.dataset.name);
+          self.row = null;
+          return back && back.querySelector('button[data-act=share]');
+        }
+      });
       var form = el('form', 'share-form');
       var exp = el('label', 'field');
       exp.appendChild(el('span', '', 'Works for'));
@@ -1240,11 +1255,6 @@
         if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link.value).then(done, function () { document.execCommand('copy'); done(); });
         else { document.execCommand('copy'); done(); }
       });
-      m.dialog.addEventListener('close', function () {
-        var back = self.row && rowByName(self.row.dataset.name);
-        restoreFocus(m, back && back.querySelector('button[data-act=share]'));
-        self.row = null;
-      });
       this.m = m;
       this.form = form;
       this.out = out;
@@ -1260,7 +1270,7 @@
       this.out.hidden = true;
       this.state.textContent = '';
       this.form.hidden = false;
-      showModal(this.m, from);
+      this.m.show(from);
       this.sel.focus();
     },
     create: function (expires, downloads) {
