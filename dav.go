@@ -77,7 +77,7 @@ func (h *Handler) serveDAV(w http.ResponseWriter, r *http.Request, name, allow s
 	if r.Method == "MKCOL" {
 		// RFC 4918 §9.3.1: MKCOL of a name that exists is not allowed on
 		// it (405); ferry's 409 says the same to clients other than WebDAV's.
-		if _, err := h.fs.Stat(name); err == nil {
+		if _, err := h.tree.Stat(r.Context(), name); err == nil {
 			notAllowed(w, r, allow)
 			return nil, false
 		}
