@@ -926,8 +926,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	reject(w, r, status, msg)
 }
 
+// warnStatus logs a failure that is the server's: a 5xx that is no
+// refusal meant for the client (the caps' 503 is not).
 func (h *Handler) warnStatus(r *http.Request, status int, err error) {
-	if status >= 500 {
+	var re *refusal
+	if status >= 500 && !errors.As(err, &re) {
 		h.warn(r, err)
 	}
 }
