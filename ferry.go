@@ -37,7 +37,9 @@ import (
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/cgi"
 	"github.com/ferry-sh/ferry/internal/checksum"
+	"github.com/ferry-sh/ferry/internal/compress"
 	"github.com/ferry-sh/ferry/internal/fileserver"
+	"github.com/ferry-sh/ferry/internal/headers"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/jobs"
@@ -114,6 +116,22 @@ type Options struct {
 	// reserved .ferry/ folder. Without it those methods answer 501.
 	WebDAV bool
 
+	// NoCompress sends every response as it is. Otherwise a text-like
+	// response (a listing, a page, an HTML, CSS, JavaScript, JSON, SVG, XML,
+	// Markdown, CSV or plain text file) of 1 KiB or more goes out with zstd
+	// or gzip when the client accepts one, and a file's precompressed copy
+	// beside it (NAME.zst, NAME.br, NAME.gz) is sent in its place.
+	NoCompress bool
+
+	// Headers are added to every response ("Name: value"), replacing
+	// ferry's own of the same name; an empty value removes that header.
+	// CORS lets pages of other origins read: GET, HEAD and OPTIONS answer
+	// with "Access-Control-Allow-Origin: *" and preflights are answered;
+	// writes stay refused cross-site, and credentials are never allowed
+	// cross-origin.
+	Headers []string
+	CORS    bool
+
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
 	// Once (with NewFiles) makes Done close once every named file has been
@@ -177,6 +195,10 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	rules, err := auth.ParseRules(opts.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("ferry: invalid auth rule: %w", err)
+	}
+	extra, err := headers.ParseAll(opts.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("ferry: invalid header: %w", err)
 	}
 	var hosts *hostcheck.Checker
 	if len(opts.Hosts) > 0 {
@@ -249,6 +271,9 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	}
 	h.allow = h.computeAllow()
 	var inner http.Handler = http.HandlerFunc(h.serve)
+	if !opts.NoCompress {
+		inner = compress.Middleware(inner)
+	}
 	if len(rules) > 0 {
 		// Credentials come first: nothing of the tree, not even whether a
 		// path is valid, is revealed to a client without them. The health
@@ -271,6 +296,8 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		inner = hosts.Middleware(inner)
 	}
 	h.metrics = metrics.New(h.figures)
+	// The operator's headers go on every response, refusals included.
+	inner = headers.Middleware(inner, headers.Options{Add: extra, CORS: opts.CORS, Private: privateToOrigin})
 	h.chain = accesslog.Middleware(h.metrics.Middleware(inner), h.tracker, opts.Logger, opts.Observer)
 	return h, nil
 }
@@ -377,6 +404,13 @@ func (h *Handler) computeAllow() string {
 // ferryPrefix is reserved for ferry's own pages and assets.
 const ferryPrefix = "/" + rootfs.Reserved + "/"
 
+// privateToOrigin tells which paths other origins may not read even with
+// CORS: ferry's status and metrics show who else is connected. Its assets
+// and health are as public as the listing.
+func privateToOrigin(escaped string) bool {
+	return strings.HasPrefix(escaped, ferryPrefix) && !strings.HasPrefix(escaped, ferryPrefix+"assets/") && escaped != ferryPrefix+"health"
+}
+
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.RLock()
 	allow := h.allow
@@ -409,6 +443,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.xorigin.Check(r); err != nil {
 		httperr.Write(w, r, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	if h.opts.CORS && headers.IsPreflight(r) {
+		// Before CGI: with --cors ferry speaks for every path, and never
+		// lets a page of another origin send a write.
+		headers.Preflight(w, allow)
 		return
 	}
 	// Scripts take every method, custom ones included, so they are routed

@@ -151,7 +151,12 @@ func (a *app) applyEnv(fs *pflag.FlagSet) error {
 			return
 		}
 		values := []string{v}
-		if repeatable(f) {
+		switch {
+		case f.Name == "header":
+			// A header's value may hold commas ("Cache-Control: public,
+			// max-age=60"): one header per line.
+			values = strings.Split(strings.TrimRight(v, "\r\n"), "\n")
+		case repeatable(f):
 			values = strings.Split(v, ",")
 		}
 		for _, one := range values {

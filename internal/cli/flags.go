@@ -61,6 +61,12 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 	fs.BoolVar(&s.FollowSymlinks, "follow-symlinks", s.FollowSymlinks, "follow symlinks that lead outside DIR")
 	fs.BoolVar(&s.NoListing, "no-listing", s.NoListing, "folders without an index file answer 404")
 	fs.BoolVar(&s.NoThumbnails, "no-thumbnails", s.NoThumbnails, "no image thumbnails in the page's grid view")
+	fs.StringArrayVarP(&s.Headers, "header", "H", s.Headers,
+		"add the header `'NAME: VALUE'` to every response, replacing ferry's own of that name; repeatable; an empty value removes it ('Server:'); FERRY_HEADER takes one per line")
+	fs.BoolVar(&s.CORS, "cors", s.CORS,
+		"let pages of other origins read (GET, HEAD, OPTIONS with Access-Control-Allow-Origin: *, preflights answered); writes stay refused cross-site, credentials are never allowed cross-origin")
+	fs.BoolVar(&s.NoCompress, "no-compress", s.NoCompress,
+		"never compress responses (default: text-like bodies of 1 KiB or more go out with zstd or gzip when the client accepts it, and a file's precompressed NAME.zst/.br/.gz is sent in its place)")
 	fs.Int64Var(&s.ExitAfter, "exit-after", s.ExitAfter, "exit once `N` whole downloads have completed")
 	durationVar(fs, &s.IdleExit, "idle-exit", "exit after `DUR` with no request in flight")
 	fs.BoolVar(&s.Once, "once", s.Once,

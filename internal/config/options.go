@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/auth"
 	"github.com/ferry-sh/ferry/internal/autotls"
 	"github.com/ferry-sh/ferry/internal/cgi"
+	"github.com/ferry-sh/ferry/internal/headers"
 	"github.com/ferry-sh/ferry/internal/hostcheck"
 	"github.com/ferry-sh/ferry/internal/proxy"
 	"github.com/ferry-sh/ferry/internal/server"
@@ -64,6 +65,9 @@ type Serve struct {
 	FollowSymlinks bool
 	NoListing      bool
 	NoThumbnails   bool
+	NoCompress     bool
+	Headers        []string
+	CORS           bool
 	ExitAfter      int64
 	IdleExit       time.Duration
 	Once           bool
@@ -217,6 +221,9 @@ func (s *Serve) Validate() error {
 	}
 	if s.MaxConnsPerIP < 0 {
 		return errorf("max-conns-per-ip", "invalid --max-conns-per-ip %d: use 0 (no limit) or more", s.MaxConnsPerIP)
+	}
+	if _, err := headers.ParseAll(s.Headers); err != nil {
+		return errorf("header", "invalid --header %v", err)
 	}
 	for _, h := range s.Hosts {
 		if err := hostcheck.Valid(h); err != nil {
