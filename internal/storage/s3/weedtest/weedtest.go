@@ -6,6 +6,7 @@ package weedtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -30,8 +31,7 @@ type Store struct {
 	AccessKey string
 	SecretKey string
 	Dir       string
-	cmd       *exec.Cmd
-	log       *os.File
+	procs     []*proc // in start order; stopped in reverse
 }
 
 // Binary finds weed, or returns "" with the reason.
@@ -136,34 +136,27 @@ func start(bin string) (*Store, error) {
 	for _, p := range []string{"master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port.grpc"} {
 		args = append(args, fmt.Sprintf("-%s=%d", p, freePort()))
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID="+s.AccessKey, "AWS_SECRET_ACCESS_KEY="+s.SecretKey, "S3_BUCKET="+s.Bucket)
-	log, err := os.Create(filepath.Join(dir, "weed.log"))
-	if err != nil {
+	p := &proc{name: "mini", bin: bin, args: args, logPath: filepath.Join(dir, "weed.log"),
+		env: []string{"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey, "S3_BUCKET=" + s.Bucket}}
+	s.procs = []*proc{p}
+	if err := p.start(); err != nil {
+		s.Stop()
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s.cmd, s.log = cmd, log
 	// weed mini creates the bucket, then prints its welcome: ready.
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, _ := os.ReadFile(filepath.Join(dir, "weed.log")); strings.Contains(string(b), "running and ready") {
-			return s, nil
+	if err := waitFor(90*time.Second, func() error {
+		if !p.running() {
+			return errExited
 		}
-		if cmd.ProcessState != nil {
-			break
+		if b, _ := os.ReadFile(p.logPath); !strings.Contains(string(b), "running and ready") {
+			return errors.New("not ready")
 		}
-		time.Sleep(200 * time.Millisecond)
+		return nil
+	}); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("weed mini did not start within 90 s: %v\n%s", err, p.tail())
 	}
-	s.Stop()
-	tail, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
-	if len(tail) > 2000 {
-		tail = tail[len(tail)-2000:]
-	}
-	return nil, fmt.Errorf("weed mini did not start within 90 s:\n%s", tail)
+	return s, nil
 }
 
 // Env is the environment a ferry process needs to reach the store, with
@@ -204,19 +197,8 @@ func cleanEnv() []string {
 
 // Stop ends the store and removes its data.
 func (s *Store) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-done
-		}
-	}
-	if s.log != nil {
-		s.log.Close()
+	for _, p := range slices.Backward(s.procs) {
+		p.stop()
 	}
 	os.RemoveAll(s.Dir)
 }
