@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -229,7 +230,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		links:   new(qrcode.Links),
 	}
 	h.openPage()
-	h.read = fileserver.New(fsys, fileserver.Options{
+	h.read = fileserver.New(h.tree, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can: listing.Capabilities{
 			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move, Overwrite: opts.Overwrite,
@@ -237,7 +238,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			Resumable: opts.Upload && opts.Resumable, Thumbnails: !opts.NoThumbnails,
 		},
 		Readme:  h.readme,
-		Archive: archiveHook(fsys, opts, lim),
+		Archive: archiveHook(h.tree, filepath.Base(fsys.Dir()), opts, lim),
 		Hash:    sums.Serve,
 		// Script in a served file runs at ferry's origin; that matters only
 		// where the origin can write or carries credentials.

@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/share"
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 // reader answers GET and HEAD: a whole folder (fileserver) or a set of
@@ -87,19 +89,18 @@ func (h *Handler) SharedPaths() []string {
 // folder's contents, so --no-listing turns it off too. With name=
 // parameters (the page's selection: ?zip&name=a.txt&name=pics) the archive
 // holds just those entries of the folder, each at its top.
-func archiveHook(fsys *rootfs.FS, opts Options, lim *jobs.Limiter) func(http.ResponseWriter, *http.Request, string, string) {
+func archiveHook(tree storage.Tree, base string, opts Options, lim *jobs.Limiter) func(http.ResponseWriter, *http.Request, string, string) {
 	if opts.NoListing {
 		return nil
 	}
-	base := filepath.Base(fsys.Dir())
-	whole := archive.Hook(fsys, base, lim)
+	whole := archive.Hook(tree, base, lim)
 	return func(w http.ResponseWriter, r *http.Request, dir, format string) {
 		names := r.URL.Query()["name"]
 		if len(names) == 0 {
 			whole(w, r, dir, format)
 			return
 		}
-		srcs, err := selected(fsys, dir, names, opts.Hidden)
+		srcs, err := selected(r.Context(), tree, dir, names, opts.Hidden)
 		if err != nil {
 			httperr.Write(w, r, http.StatusBadRequest, err.Error())
 			return
@@ -117,7 +118,7 @@ const maxSelected = 10000
 
 // selected checks the names of a selection: each one entry of dir that a
 // client may see, none twice.
-func selected(fsys *rootfs.FS, dir string, names []string, hidden bool) ([]archive.Source, error) {
+func selected(ctx context.Context, tree storage.Tree, dir string, names []string, hidden bool) ([]archive.Source, error) {
 	if len(names) > maxSelected {
 		return nil, fmt.Errorf("at most %d names in one archive", maxSelected)
 	}
@@ -132,10 +133,10 @@ func selected(fsys *rootfs.FS, dir string, names []string, hidden bool) ([]archi
 		}
 		seen[n] = true
 		p := path.Join(dir, n)
-		if _, err := fsys.Stat(p); err != nil {
+		if _, err := tree.Stat(ctx, p); err != nil {
 			return nil, fmt.Errorf("no entry %q in this folder", n)
 		}
-		srcs = append(srcs, archive.Source{FS: fsys, Path: p, Name: n})
+		srcs = append(srcs, archive.Source{Tree: tree, Path: p, Name: n})
 	}
 	return srcs, nil
 }

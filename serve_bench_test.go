@@ -1,6 +1,7 @@
 package ferry_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,4 +78,40 @@ func BenchmarkServeNotModified(b *testing.B) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/1k.bin", nil))
 	benchServe(b, h, "/1k.bin", map[string]string{"If-None-Match": w.Header().Get("Etag")}, http.StatusNotModified)
+}
+
+// BenchmarkServeListing renders a folder of 10,000 files as bench/run's (d)
+// does: a listing is one getdents walk and a stat per entry, then the page.
+func BenchmarkServeListing(b *testing.B) {
+	dir := b.TempDir()
+	sub := filepath.Join(dir, "dir10k")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10_000 {
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("file-%05d.txt", i)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h, err := ferry.New(dir, ferry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close() })
+	benchServe(b, h, "/dir10k/", nil, http.StatusOK)
+}
+
+// BenchmarkServeLargeFile serves a 1 MiB file, too large for the cache of
+// open descriptors: an open, a stat and a close per request.
+func BenchmarkServeLargeFile(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "1m.bin"), make([]byte, 1<<20), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	h, err := ferry.New(dir, ferry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close() })
+	benchServe(b, h, "/1m.bin", nil, http.StatusOK)
 }

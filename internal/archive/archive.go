@@ -1,8 +1,8 @@
 // Package archive streams folders of the served tree as zip, tar or tar.gz
 // archives. Nothing is built in memory or on disk: entries are written as the
 // tree is walked, and each file is copied through a fixed-size buffer. The
-// walk goes through rootfs, so the dotfile and symlink rules are exactly the
-// listing's.
+// walk goes through the storage tree the listing reads, so the dotfile and
+// symlink rules are exactly the listing's.
 package archive
 
 import (
@@ -16,7 +16,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -25,7 +24,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/jobs"
 	"github.com/ferry-sh/ferry/internal/listing"
-	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -34,14 +33,14 @@ var Formats = []string{"zip", "tar", "tar.gz"}
 
 // Source is one tree (or single file) to put in an archive.
 type Source struct {
-	FS   *rootfs.FS
-	Path string // clean relative name in FS; "." for its root
+	Tree storage.Tree
+	Path string // clean relative name in Tree; "." for its root
 	Name string // the name it gets inside the archive: one clean component
 }
 
 // maxDepth bounds the walk: with --follow-symlinks a link can point back up
-// the tree, and the loop check below needs device and inode numbers that some
-// systems do not give.
+// the tree, and the loop check below needs an identity of each folder that
+// not every store gives.
 const maxDepth = 128
 
 // Serve answers one archive request: headers, then the stream. name is the
@@ -142,8 +141,8 @@ func encodeRFC8187(s string) string {
 
 // entryWriter is what zip and tar have in common for the walk.
 type entryWriter interface {
-	dir(name string, info fs.FileInfo) error
-	file(name string, info fs.FileInfo, f io.Reader) error
+	dir(name string, info storage.Info) error
+	file(name string, info storage.Info, f io.Reader) error
 	Close() error
 }
 
@@ -176,7 +175,7 @@ func Write(ctx context.Context, w io.Writer, format, root string, srcs []Source)
 	wk := walker{ctx: ctx, ew: ew, buf: make([]byte, 256<<10)}
 	if root != "" {
 		wk.prefix = CleanName(root) + "/"
-		if err := ew.dir(wk.prefix, rootInfo{time.Now()}); err != nil {
+		if err := ew.dir(wk.prefix, storage.Info{Name: root, IsDir: true, ModTime: time.Now()}); err != nil {
 			return err
 		}
 	}
@@ -202,64 +201,65 @@ type walker struct {
 	held   int // descriptors opened ahead and not yet taken (lookahead)
 }
 
-type inode struct{ dev, ino uint64 }
-
 func (wk *walker) source(s Source) error {
-	f, info, err := s.FS.Open(s.Path)
+	name := wk.prefix + CleanName(s.Name)
+	d, err := storage.OpenFolder(wk.ctx, s.Tree, s.Path)
+	if errors.Is(err, storage.ErrNotDir) {
+		f, err := s.Tree.Open(wk.ctx, s.Path)
+		if err != nil {
+			return nil // gone since the listing was made: leave it out
+		}
+		defer f.Close()
+		return wk.ew.file(name, f.Info(), readerOnly{f, wk})
+	}
 	if err != nil {
 		return nil // gone since the listing was made: leave it out
 	}
-	defer f.Close()
-	name := wk.prefix + CleanName(s.Name)
-	if info.IsDir() {
-		return wk.walk(s.FS, f, info, s.Path, name, nil)
-	}
-	return wk.ew.file(name, info, readerOnly{f, wk})
+	defer d.Close()
+	return wk.walk(d, name, nil)
 }
 
-// walk writes the folder open as f, then everything under it. ancestors
-// holds the folders on the way down, to stop symlink loops.
-func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name string, ancestors []inode) error {
+// walk writes the folder d, then everything under it. ancestors holds the
+// folders on the way down, to stop symlink loops.
+func (wk *walker) walk(d storage.Folder, name string, ancestors []any) error {
 	if err := wk.ctx.Err(); err != nil {
 		return err
 	}
 	if len(ancestors) >= maxDepth {
 		return nil
 	}
-	if id, ok := inodeOf(info); ok {
-		for _, a := range ancestors {
-			if a == id {
-				return nil // a link back up the tree
-			}
+	if id := d.ID(); id != nil {
+		if slices.Contains(ancestors, id) {
+			return nil // a link back up the tree
 		}
 		ancestors = append(ancestors, id)
 	}
-	if err := wk.ew.dir(name+"/", info); err != nil {
+	if err := wk.ew.dir(name+"/", d.Info()); err != nil {
 		return err
 	}
-	// Names only: each member is opened below anyway, and the open's fstat
-	// says what ReadDir's stat would, so stating twice is wasted.
-	names, err := fsys.ReadNames(f, rel)
+	// Names only: each member is opened below anyway, and the open says
+	// what a stat would, so stating twice is wasted.
+	names, err := d.Names()
 	if err != nil && len(names) == 0 {
 		return nil
 	}
 	// Sorted, so the same tree always gives the same archive.
 	slices.Sort(names)
-	ah := lookahead{wk: wk, fsys: fsys, dir: f, rel: rel, names: names}
+	ah := lookahead{wk: wk, dir: d, names: names}
 	defer ah.close()
 	for i, n := range names {
-		cf, cinfo, err := ah.take(i)
+		o, sub, err := ah.take(i)
 		if err != nil {
 			continue // raced with a delete, or refused by the policy
 		}
-		childRel := path.Join(rel, n)
 		childName := name + "/" + CleanName(n)
-		if cinfo.IsDir() {
-			err = wk.walk(fsys, cf, cinfo, childRel, childName, ancestors)
+		if sub != nil {
+			err = wk.walk(sub, childName, ancestors)
+			sub.Close()
 		} else {
-			err = wk.ew.file(childName, cinfo, readerOnly{cf, wk})
+			err = wk.ew.file(childName, o.Info(), readerOnly{o, wk})
+			o.Close()
 		}
-		cf.Close()
 		if err != nil {
 			return err
 		}
@@ -269,12 +269,12 @@ func (wk *walker) walk(fsys *rootfs.FS, f *os.File, info fs.FileInfo, rel, name 
 
 const (
 	// ahead is how many members of a folder are opened before their turn,
-	// each with a read-ahead hint (willNeed), so that on a cold page cache
-	// the disk reads several small files at once rather than one after
-	// another.
+	// each with a read-ahead hint (where the store takes one), so that on a
+	// cold page cache the disk reads several small files at once rather
+	// than one after another.
 	ahead = 16
-	// maxHeld bounds the descriptors held ahead over the whole walk, which
-	// nests one window per folder level.
+	// maxHeld bounds the members held open ahead over the whole walk,
+	// which nests one window per folder level.
 	maxHeld = 64
 	// willNeedMax caps the hint: a big file is read in order anyway, and
 	// asking for all of it at once would only churn the page cache.
@@ -285,57 +285,69 @@ const (
 // one being written.
 type lookahead struct {
 	wk    *walker
-	fsys  *rootfs.FS
-	dir   *os.File
-	rel   string
+	dir   storage.Folder
 	names []string
 	ring  [ahead]opened
 	next  int // the next member to open ahead
 }
 
 type opened struct {
-	f    *os.File
-	info fs.FileInfo
-	err  error
+	o   storage.Object
+	sub storage.Folder
+	err error
 }
 
+func (o *opened) held() bool { return o.o != nil || o.sub != nil }
+
+func (o *opened) release() {
+	if o.o != nil {
+		o.o.Close()
+	}
+	if o.sub != nil {
+		o.sub.Close()
+	}
+	*o = opened{}
+}
+
+// willNeed is the local backend's read-ahead hint.
+type willNeed interface{ WillNeed(n int64) }
+
 // take returns member i, opened ahead or now, and opens the following ones.
-// Each member is opened relative to the folder (one openat), not from the
-// root; rootfs applies the same policy as Open.
-func (ah *lookahead) take(i int) (*os.File, fs.FileInfo, error) {
+// Each member is opened relative to the folder (on the local backend, one
+// openat), not from the root, under the same rules as Open.
+func (ah *lookahead) take(i int) (storage.Object, storage.Folder, error) {
 	var o opened
 	if i < ah.next {
 		o = ah.ring[i%ahead]
 		ah.ring[i%ahead] = opened{}
-		if o.f != nil {
+		if o.held() {
 			ah.wk.held--
 		}
 	} else {
-		o.f, o.info, o.err = ah.fsys.OpenIn(ah.dir, ah.rel, ah.names[i])
+		o.o, o.sub, o.err = ah.dir.Open(ah.names[i])
 		ah.next = i + 1
 	}
 	for ah.next < len(ah.names) && ah.next <= i+ahead-1 && ah.wk.held < maxHeld {
 		var n opened
-		n.f, n.info, n.err = ah.fsys.OpenIn(ah.dir, ah.rel, ah.names[ah.next])
-		if n.f != nil {
+		n.o, n.sub, n.err = ah.dir.Open(ah.names[ah.next])
+		if n.held() {
 			ah.wk.held++
-			if n.info.Mode().IsRegular() {
-				willNeed(n.f, min(n.info.Size(), willNeedMax))
-			}
+		}
+		if wn, ok := n.o.(willNeed); ok {
+			wn.WillNeed(min(n.o.Info().Size, willNeedMax))
 		}
 		ah.ring[ah.next%ahead] = n
 		ah.next++
 	}
-	return o.f, o.info, o.err
+	return o.o, o.sub, o.err
 }
 
 // close releases the members opened ahead and not taken (the walk ended
 // early: an error, or the client gone).
 func (ah *lookahead) close() {
 	for i := range ah.ring {
-		if ah.ring[i].f != nil {
-			ah.ring[i].f.Close()
-			ah.ring[i] = opened{}
+		if ah.ring[i].held() {
+			ah.ring[i].release()
 			ah.wk.held--
 		}
 	}
@@ -385,15 +397,15 @@ func (r readerOnly) Read(p []byte) (int, error) {
 
 type zipWriter struct{ zw *zip.Writer }
 
-func (z *zipWriter) dir(name string, info fs.FileInfo) error {
-	hdr := &zip.FileHeader{Name: name, Method: zip.Store, Modified: info.ModTime()}
+func (z *zipWriter) dir(name string, info storage.Info) error {
+	hdr := &zip.FileHeader{Name: name, Method: zip.Store, Modified: modTime(info)}
 	hdr.SetMode(fs.ModeDir | 0o755)
 	_, err := z.zw.CreateHeader(hdr)
 	return err
 }
 
-func (z *zipWriter) file(name string, info fs.FileInfo, f io.Reader) error {
-	hdr := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: info.ModTime()}
+func (z *zipWriter) file(name string, info storage.Info, f io.Reader) error {
+	hdr := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modTime(info)}
 	hdr.SetMode(0o644)
 	if compressed(name) {
 		// Compressing a JPEG or a zip again costs CPU and gains nothing.
@@ -425,17 +437,17 @@ func compressed(name string) bool {
 
 type tarWriter struct{ tw *tar.Writer }
 
-func (t *tarWriter) dir(name string, info fs.FileInfo) error {
+func (t *tarWriter) dir(name string, info storage.Info) error {
 	return t.tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: info.ModTime(),
+		Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: modTime(info),
 		Format: tar.FormatPAX,
 	})
 }
 
-func (t *tarWriter) file(name string, info fs.FileInfo, f io.Reader) error {
-	size := info.Size()
+func (t *tarWriter) file(name string, info storage.Info, f io.Reader) error {
+	size := info.Size
 	if err := t.tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size, ModTime: info.ModTime(),
+		Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size, ModTime: modTime(info),
 		Format: tar.FormatPAX,
 	}); err != nil {
 		return err
@@ -466,8 +478,8 @@ func (zeros) Read(p []byte) (int, error) {
 
 // Hook returns the fileserver's Archive hook for a whole served tree.
 // rootName names the archive of the root folder (the served folder's base
-// name); other folders are named after themselves.
-func Hook(fsys *rootfs.FS, rootName string, lim *jobs.Limiter) func(w http.ResponseWriter, r *http.Request, dir, format string) {
+// name, or the bucket's); other folders are named after themselves.
+func Hook(tree storage.Tree, rootName string, lim *jobs.Limiter) func(w http.ResponseWriter, r *http.Request, dir, format string) {
 	rootName = CleanName(rootName)
 	if rootName == "_" || rootName == "/" {
 		rootName = "files"
@@ -477,16 +489,15 @@ func Hook(fsys *rootfs.FS, rootName string, lim *jobs.Limiter) func(w http.Respo
 		if dir != "." {
 			name = CleanName(path.Base(dir))
 		}
-		Serve(w, r, format, name, "", []Source{{FS: fsys, Path: dir, Name: name}}, lim)
+		Serve(w, r, format, name, "", []Source{{Tree: tree, Path: dir, Name: name}}, lim)
 	}
 }
 
-// rootInfo describes the made-up top folder of a set of shared files.
-type rootInfo struct{ t time.Time }
-
-func (i rootInfo) Name() string       { return "files" }
-func (i rootInfo) Size() int64        { return 0 }
-func (i rootInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
-func (i rootInfo) ModTime() time.Time { return i.t }
-func (i rootInfo) IsDir() bool        { return true }
-func (i rootInfo) Sys() any           { return nil }
+// modTime is an entry's time in an archive: an object store's folders
+// have none, and zip cannot say "none", so they get the archive's time.
+func modTime(info storage.Info) time.Time {
+	if info.ModTime.IsZero() {
+		return time.Now()
+	}
+	return info.ModTime
+}

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	pol "github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 func tree(t *testing.T) string {
@@ -38,14 +40,14 @@ func TestWriteFormats(t *testing.T) {
 	dir := tree(t)
 	want := []string{"t/", "t/a.txt", "t/docs/", "t/docs/b.md", "t/docs/sub/", "t/docs/sub/c.jpg"}
 	for _, policy := range []rootfs.Policy{{}, {FollowSymlinks: true}} {
-		fsys, err := rootfs.Open(dir, policy)
+		fsys, err := local.Open(dir, policy)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer fsys.Close()
 		for _, format := range Formats {
 			var buf bytes.Buffer
-			if err := Write(context.Background(), &buf, format, "", []Source{{FS: fsys, Path: ".", Name: "t"}}); err != nil {
+			if err := Write(context.Background(), &buf, format, "", []Source{{Tree: pol.Wrap(fsys, pol.Rules{}), Path: ".", Name: "t"}}); err != nil {
 				t.Fatal(err)
 			}
 			names, bodies := unpack(t, format, buf.Bytes())

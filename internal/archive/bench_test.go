@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	pol "github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // BenchmarkWrite archives 2,000 files of 4 KiB of random letters (as
@@ -27,7 +29,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	fsys, err := rootfs.Open(dir, rootfs.Policy{})
+	fsys, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(2000 * 4096)
 			for b.Loop() {
-				if err := Write(context.Background(), io.Discard, format, "", []Source{{FS: fsys, Path: ".", Name: "t"}}); err != nil {
+				if err := Write(context.Background(), io.Discard, format, "", []Source{{Tree: pol.Wrap(fsys, pol.Rules{}), Path: ".", Name: "t"}}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	pol "github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 func openFDs(t *testing.T) int {
@@ -54,7 +56,7 @@ func TestLookaheadClosesEverything(t *testing.T) {
 		}
 	}
 	mk(dir, 0)
-	fsys, err := rootfs.Open(dir, rootfs.Policy{})
+	fsys, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestLookaheadClosesEverything(t *testing.T) {
 	before := openFDs(t)
 
 	var buf bytes.Buffer
-	if err := Write(context.Background(), &buf, "zip", "", []Source{{FS: fsys, Path: ".", Name: "t"}}); err != nil {
+	if err := Write(context.Background(), &buf, "zip", "", []Source{{Tree: pol.Wrap(fsys, pol.Rules{}), Path: ".", Name: "t"}}); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
@@ -87,7 +89,7 @@ func TestLookaheadClosesEverything(t *testing.T) {
 	}
 
 	for _, n := range []int{0, 100, 5000, 20000} {
-		if err := Write(context.Background(), &failAfter{n}, "zip", "", []Source{{FS: fsys, Path: ".", Name: "t"}}); err == nil {
+		if err := Write(context.Background(), &failAfter{n}, "zip", "", []Source{{Tree: pol.Wrap(fsys, pol.Rules{}), Path: ".", Name: "t"}}); err == nil {
 			t.Errorf("cut after %d bytes: no error", n)
 		}
 		if after := openFDs(t); after != before {
@@ -96,7 +98,7 @@ func TestLookaheadClosesEverything(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	Write(ctx, &bytes.Buffer{}, "tar", "", []Source{{FS: fsys, Path: ".", Name: "t"}})
+	Write(ctx, &bytes.Buffer{}, "tar", "", []Source{{Tree: pol.Wrap(fsys, pol.Rules{}), Path: ".", Name: "t"}})
 	if after := openFDs(t); after != before {
 		t.Errorf("cancelled: %d descriptors open, %d before", after, before)
 	}

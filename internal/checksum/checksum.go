@@ -4,7 +4,8 @@
 //
 // Hashing reads the whole file, which is the most expensive thing a single
 // GET can ask for, so a Service computes each digest once per version of a
-// file (its identity, size and times), computes nothing for HEAD, shares
+// file (on the local backend its identity, size and times; on an object
+// store its ETag and size), computes nothing for HEAD, shares
 // one computation among clients asking at the same time, and runs only as
 // many at once as its job limiter allows.
 package checksum
@@ -14,11 +15,10 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -26,6 +26,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/jobs"
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 // New returns a hash for an algorithm name a client asked for, or nil.
@@ -51,13 +52,31 @@ type Service struct {
 	flights map[key]*flight
 }
 
-// key names one version of a file for one algorithm. The change time is
-// part of it where the system has one: restoring a modification time after
-// rewriting a file cannot reset it.
+// key names one version of a file for one algorithm.
 type key struct {
-	alg                string
-	dev, ino           uint64
-	size, mtime, ctime int64
+	alg, version string
+}
+
+// versioned is the local backend's Object, which names the state its file
+// is in now: device, inode, size, modification and change times.
+type versioned interface {
+	Version() (string, bool)
+}
+
+// versionOf names the version of the file f is; ok is false when the
+// backend cannot tell (nothing is then cached). An object store's ETag
+// changes with the content, and the object's reads are bound to the ETag
+// seen at its opening, so a replaced object fails the read rather than
+// give a digest of neither version.
+func versionOf(f storage.Object, name string) (string, bool) {
+	if v, ok := f.(versioned); ok {
+		s, ok := v.Version()
+		return "local:" + s, ok
+	}
+	if info := f.Info(); info.ETag != "" {
+		return "etag:" + strconv.FormatInt(info.Size, 10) + ":" + info.ETag + ":" + name, true
+	}
+	return "", false
 }
 
 // flight is a digest being computed; requests for the same key wait for it.
@@ -73,11 +92,11 @@ func NewService(lim *jobs.Limiter) *Service {
 	return &Service{jobs: lim, sums: map[key]string{}, flights: map[key]*flight{}}
 }
 
-// Serve writes "<hex>  <name>\n" for the regular file f. The file is read
+// Serve writes "<hex>  <name>\n" for the regular file f, just opened. The file is read
 // through a fixed buffer, never held whole in memory; a cancelled request
 // stops the read. HEAD gets the headers alone, with the exact length, and
 // reads nothing.
-func (s *Service) Serve(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
+func (s *Service) Serve(w http.ResponseWriter, r *http.Request, f storage.Object, name string) {
 	alg := strings.ToLower(r.URL.Query().Get("hash"))
 	h := New(alg)
 	if h == nil {
@@ -94,10 +113,14 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, f *os.File, name
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	sum, err := s.sum(w, r, f, alg)
+	sum, err := s.sum(w, r, f, name, alg)
 	if err != nil {
 		if err == errAnswered || r.Context().Err() != nil {
 			return // answered already, or the client left
+		}
+		if errors.Is(err, storage.ErrUnavailable) {
+			httperr.Unavailable(w, r)
+			return
 		}
 		httperr.Write(w, r, http.StatusInternalServerError, "file could not be read")
 		return
@@ -117,12 +140,9 @@ func (*answeredError) Error() string { return "request answered" }
 
 // sum returns f's digest: from the cache, from a computation already under
 // way for the same version, or computed now in a job slot.
-func (s *Service) sum(w http.ResponseWriter, r *http.Request, f *os.File, alg string) (string, error) {
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	k, ok := keyOf(alg, info)
+func (s *Service) sum(w http.ResponseWriter, r *http.Request, f storage.Object, name, alg string) (string, error) {
+	v, ok := versionOf(f, name)
+	k := key{alg: alg, version: v}
 	if !ok {
 		return s.compute(w, r, f, alg)
 	}
@@ -158,7 +178,7 @@ func (s *Service) sum(w http.ResponseWriter, r *http.Request, f *os.File, alg st
 	fl.sum, fl.err = s.compute(w, r, f, alg)
 	s.mu.Lock()
 	delete(s.flights, k)
-	if fl.err == nil && unchanged(f, k) {
+	if now, _ := versionOf(f, name); fl.err == nil && now == v {
 		if len(s.sums) >= maxCached {
 			for old := range s.sums { // any one: a rough but cheap bound
 				delete(s.sums, old)
@@ -172,35 +192,24 @@ func (s *Service) sum(w http.ResponseWriter, r *http.Request, f *os.File, alg st
 	return fl.sum, fl.err
 }
 
-// compute reads f from its start in a job slot.
-func (s *Service) compute(w http.ResponseWriter, r *http.Request, f *os.File, alg string) (string, error) {
+// compute reads f from its start, in order, in a job slot: an object
+// store's object then fetches a few long windows, not a request per buffer.
+// A file rewritten while it was hashed gets a digest of neither version,
+// which is answered but not kept (its version differs afterwards).
+func (s *Service) compute(w http.ResponseWriter, r *http.Request, f storage.Object, alg string) (string, error) {
 	done := s.jobs.StartRequest(w, r)
 	if done == nil {
 		return "", errAnswered
 	}
 	defer done()
 	h := New(alg)
-	src := io.NewSectionReader(f, 0, 1<<62)
-	if _, err := io.CopyBuffer(h, ctxReader{r.Context(), src}, make([]byte, 256<<10)); err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	if _, err := io.CopyBuffer(h, ctxReader{r.Context(), f}, make([]byte, 256<<10)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// unchanged reports whether f still is the version k names: a file
-// rewritten while it was hashed gets a digest of neither version, which
-// is answered but not kept.
-func unchanged(f *os.File, k key) bool {
-	info, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	now, ok := keyOf(k.alg, info)
-	return ok && now == k
-}
-
-func keyOfInfo(alg string, info fs.FileInfo) key {
-	return key{alg: alg, size: info.Size(), mtime: info.ModTime().UnixNano()}
 }
 
 // Line formats one line as coreutils does: a name holding a backslash or a

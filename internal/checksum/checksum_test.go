@@ -1,6 +1,7 @@
 package checksum
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -8,23 +9,33 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/jobs"
+	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/local"
 )
 
-func open(t *testing.T, content string) *os.File {
+// open opens a file of content through the local backend, as the file
+// server hands it over.
+func open(t *testing.T, content string) storage.Object {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "f.txt")
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(p)
+	tree, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
+	f, err := tree.Open(context.Background(), "f.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close(); tree.Close() })
 	return f
 }
 
@@ -77,7 +88,7 @@ func TestServeCacheAndLimit(t *testing.T) {
 	lim := jobs.New(1, 1, 20*time.Millisecond)
 	s := NewService(lim)
 	f := open(t, "hello")
-	get := func(f *os.File) *httptest.ResponseRecorder {
+	get := func(f storage.Object) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		s.Serve(w, httptest.NewRequest("GET", "/f.txt?hash=sha256", nil), f, "f.txt")
 		return w
@@ -98,12 +109,13 @@ func TestServeCacheAndLimit(t *testing.T) {
 	done()
 	// Same size, same modification time, other bytes: the change time
 	// tells, where the system keeps one.
-	info, _ := f.Stat()
-	if k, ok := keyOf("sha256", info); !ok || k.ctime == 0 {
+	if _, ok := f.(versioned).Version(); !ok {
 		return
 	}
-	os.WriteFile(f.Name(), []byte("jello"), 0o644)
-	os.Chtimes(f.Name(), info.ModTime(), info.ModTime())
+	p := f.(interface{ OSFile() *os.File }).OSFile().Name()
+	info := f.Info()
+	os.WriteFile(p, []byte("jello"), 0o644)
+	os.Chtimes(p, info.ModTime, info.ModTime)
 	if w := get(f); w.Code != 200 || w.Body.String()[:8] == "2cf24dba" {
 		t.Errorf("file rewritten in place: %d %q", w.Code, w.Body.String())
 	}
@@ -112,5 +124,45 @@ func TestServeCacheAndLimit(t *testing.T) {
 func TestLine(t *testing.T) {
 	if got := Line("ab", "a\nb\\c"); got != "\\ab  a\\nb\\\\c\n" {
 		t.Errorf("escaped line %q", got)
+	}
+}
+
+// etagObject is an object store's file: no local identity, an ETag.
+type etagObject struct {
+	*bytes.Reader
+	etag  string
+	reads *int
+}
+
+func (o etagObject) Info() storage.Info {
+	return storage.Info{Name: "f.txt", Size: o.Size(), ETag: o.etag}
+}
+func (o etagObject) Close() error { return nil }
+func (o etagObject) Read(p []byte) (int, error) {
+	*o.reads++
+	return o.Reader.Read(p)
+}
+
+// On an object store the ETag names the version: the same ETag is answered
+// from the cache, another one is read.
+func TestServeCacheByETag(t *testing.T) {
+	s := NewService(nil)
+	reads := 0
+	get := func(content, etag string) string {
+		w := httptest.NewRecorder()
+		o := etagObject{Reader: bytes.NewReader([]byte(content)), etag: etag, reads: &reads}
+		s.Serve(w, httptest.NewRequest("GET", "/f.txt?hash=sha256", nil), o, "f.txt")
+		return w.Body.String()
+	}
+	first := get("hello", `"e1"`)
+	if !strings.HasPrefix(first, "2cf24dba") || reads == 0 {
+		t.Fatalf("first: %q, %d reads", first, reads)
+	}
+	reads = 0
+	if again := get("hello", `"e1"`); again != first || reads != 0 {
+		t.Errorf("same ETag: %q, %d reads", again, reads)
+	}
+	if other := get("jello", `"e2"`); other == first || reads == 0 {
+		t.Errorf("other ETag: %q, %d reads", other, reads)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"os"
+
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 // content is the io.ReadSeeker a file is served through. http.ServeContent
@@ -78,4 +80,34 @@ func (c *content) SendFile() *os.File {
 		c.handed = true
 	}
 	return c.f
+}
+
+// remoteContent is a file of a store read over the network, as
+// http.ServeContent reads it. ServeContent sniffs the content type of a
+// name whose extension does not tell by reading the first bytes before it
+// seeks anywhere; remoteContent answers that read with a ReadAt of exactly
+// those bytes, so the object's own reading (which starts where the first
+// Read after a Seek does, with the window a range hinted) is left for the
+// bytes of the response.
+type remoteContent struct {
+	storage.Object
+	seeked bool
+	off    int64
+}
+
+func (c *remoteContent) Read(p []byte) (int, error) {
+	if c.seeked {
+		return c.Object.Read(p)
+	}
+	n, err := c.Object.ReadAt(p, c.off)
+	c.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (c *remoteContent) Seek(offset int64, whence int) (int64, error) {
+	c.seeked = true
+	return c.Object.Seek(offset, whence)
 }

@@ -1,13 +1,13 @@
 package fileserver
 
 import (
-	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -25,14 +25,15 @@ const (
 // that a request costs one fstatat instead of openat, fstat and close (and
 // the runtime's attempt to add the file to epoll).
 //
-// A cached descriptor is used only if a fresh stat of the name, through the
-// same policy as Open, shows the same file: same device and inode (which the
-// kernel cannot give to another file while the descriptor holds this one
-// open), and the same size, modification and change times and mode (ctime
-// moves on any write, chmod, chown or rename). A file replaced by rename (as
-// ferry's uploads do), deleted, truncated or rewritten thus shows as changed
-// and is opened anew; the bytes sent are always read from the file as it is
-// at that moment, as they would be from a descriptor opened for the request.
+// Only files of the local backend are cached, and a cached one is used only
+// if the backend says a fresh stat of the name shows the same file
+// (unchanged): same device and inode (which the kernel cannot give to
+// another file while the descriptor holds this one open), and the same
+// size, modification and change times and mode (ctime moves on any write,
+// chmod, chown or rename). A file replaced by rename (as ferry's uploads
+// do), deleted, truncated or rewritten thus shows as changed and is opened
+// anew; the bytes sent are always read from the file as it is at that
+// moment, as they would be from a descriptor opened for the request.
 //
 // Several requests read one descriptor at once, so they read with pread and
 // never move its offset (content.shared); sendfile, which reads from the
@@ -46,8 +47,9 @@ type openFiles struct {
 
 type openFile struct {
 	name string
+	obj  cachedObject
 	f    *os.File
-	info fs.FileInfo
+	info storage.Info
 	refs int // requests using f, plus one while cached
 
 	// Header values, shared read-only by every response. lastModified,
@@ -65,30 +67,33 @@ func newOpenFiles() *openFiles {
 	return &openFiles{entries: make(map[string]*openFile)}
 }
 
-// cacheable reports whether a freshly opened file may be shared through the
-// cache by this request.
-func cacheable(r *http.Request, info fs.FileInfo) bool {
-	return info.Mode().IsRegular() && info.Size() <= cacheMaxSize && smallResponse(r, info.Size())
+// cachedObject is an opened local file that can tell whether its name
+// still names it, unchanged (the local backend's Object).
+type cachedObject interface {
+	storage.Object
+	Unchanged() bool
 }
 
-// get returns the cached descriptor of name and the name's current info, or
-// nil when there is none or the file changed. A non-nil result must be
-// released.
-func (c *openFiles) get(fsys interface {
-	Stat(string) (fs.FileInfo, error)
-}, r *http.Request, name string) (*openFile, fs.FileInfo) {
+// cacheable reports whether a freshly opened file may be shared through the
+// cache by this request.
+func cacheable(r *http.Request, info storage.Info) bool {
+	return canCache && info.Size <= cacheMaxSize && smallResponse(r, info.Size)
+}
+
+// get returns the cached descriptor of name, or nil when there is none or
+// the file changed. A non-nil result must be released.
+func (c *openFiles) get(r *http.Request, name string) *openFile {
 	c.mu.Lock()
 	e := c.entries[name]
-	if e == nil || !smallResponse(r, e.info.Size()) {
+	if e == nil || !smallResponse(r, e.info.Size) {
 		c.mu.Unlock()
-		return nil, nil
+		return nil
 	}
 	e.refs++
 	c.touch(e)
 	c.mu.Unlock()
-	info, err := fsys.Stat(name)
-	if err == nil && sameFile(e.info, info) {
-		return e, info
+	if e.obj.Unchanged() {
+		return e
 	}
 	c.mu.Lock()
 	if c.entries[name] == e {
@@ -96,17 +101,24 @@ func (c *openFiles) get(fsys interface {
 	}
 	c.releaseLocked(e)
 	c.mu.Unlock()
-	return nil, nil
+	return nil
 }
 
-// put caches f, just opened for name, replacing what was cached under that
-// name. The caller holds a reference and must release it.
-func (c *openFiles) put(name string, f *os.File, info fs.FileInfo) *openFile {
-	e := &openFile{name: name, f: f, info: info, refs: 2,
-		etag:   []string{ETag(info)},
-		length: []string{strconv.FormatInt(info.Size(), 10)},
+// put caches obj, just opened for name with f its descriptor, replacing
+// what was cached under that name; nil (and obj left to the caller) when
+// obj cannot tell whether it changed. The caller holds a reference to the
+// result and must release it.
+func (c *openFiles) put(name string, obj storage.Object, f *os.File) *openFile {
+	co, ok := obj.(cachedObject)
+	if !ok {
+		return nil
 	}
-	if t := info.ModTime(); !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
+	info := obj.Info()
+	e := &openFile{name: name, obj: co, f: f, info: info, refs: 2,
+		etag:   []string{ETag(info)},
+		length: []string{strconv.FormatInt(info.Size, 10)},
+	}
+	if t := info.ModTime; !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
 		e.lastModified = []string{t.UTC().Format(http.TimeFormat)}
 	}
 	if ct := TypeByExtension(name); ct != "" {
@@ -134,7 +146,7 @@ func (c *openFiles) release(e *openFile) {
 func (c *openFiles) releaseLocked(e *openFile) {
 	e.refs--
 	if e.refs == 0 {
-		e.f.Close()
+		e.obj.Close()
 	}
 }
 

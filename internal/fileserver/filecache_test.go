@@ -2,6 +2,7 @@ package fileserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -21,11 +24,11 @@ import (
 // the access-log middleware puts in front of every handler.
 func newTestServer(t *testing.T, dir string) (*Server, string) {
 	t.Helper()
-	fsys, err := rootfs.Open(dir, rootfs.Policy{})
+	tree, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(fsys, Options{})
+	s := New(policy.Wrap(tree, policy.Rules{}), Options{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, isDir, err := rootfs.ParseURLPath(r.URL.EscapedPath())
 		if err != nil {
@@ -37,7 +40,7 @@ func newTestServer(t *testing.T, dir string) (*Server, string) {
 	t.Cleanup(func() {
 		hs.Close()
 		s.Close()
-		fsys.Close()
+		tree.Close()
 	})
 	return s, hs.URL
 }
@@ -278,11 +281,11 @@ func TestSmallResponse(t *testing.T) {
 // descriptors are closed, and none that a request still holds.
 func TestCacheBounds(t *testing.T) {
 	dir := t.TempDir()
-	fsys, err := rootfs.Open(dir, rootfs.Policy{})
+	tree, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fsys.Close()
+	defer tree.Close()
 	c := newOpenFiles()
 	if c == nil {
 		t.Skip("no cache on this platform")
@@ -292,12 +295,13 @@ func TestCacheBounds(t *testing.T) {
 	for i := range cacheEntries + 10 {
 		name := fmt.Sprintf("f%d", i)
 		os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644)
-		f, info, err := fsys.Open(name)
+		obj, err := tree.Open(context.Background(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f := obj.(localFile).OSFile()
 		files = append(files, f)
-		e := c.put(name, f, info)
+		e := c.put(name, obj, f)
 		if i != 0 {
 			c.release(e) // f0 stays held, as by a slow request
 		}
@@ -312,12 +316,12 @@ func TestCacheBounds(t *testing.T) {
 	if _, err := files[1].ReadAt(buf, 0); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("evicted descriptor f1 still open: %v", err)
 	}
-	if e, _ := c.get(fsys, r, "f1"); e != nil {
+	if e := c.get(r, "f1"); e != nil {
 		t.Errorf("f1 still cached")
 	}
 	last := fmt.Sprintf("f%d", cacheEntries+9)
-	e, info := c.get(fsys, r, last)
-	if e == nil || info.Size() != int64(len(last)) {
+	e := c.get(r, last)
+	if e == nil || e.info.Size != int64(len(last)) {
 		t.Fatalf("%s not served from the cache", last)
 	}
 	c.release(e)

@@ -5,7 +5,8 @@ package fileserver
 
 import (
 	"bytes"
-	"io/fs"
+	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,7 +19,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
-	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -32,7 +33,7 @@ type Options struct {
 	Archive func(w http.ResponseWriter, r *http.Request, dir string, format string)
 	// Hash answers ?hash=ALG on a file with its checksum; nil serves the
 	// file as if the query were absent.
-	Hash func(w http.ResponseWriter, r *http.Request, f *os.File, name string)
+	Hash func(w http.ResponseWriter, r *http.Request, f storage.Object, name string)
 	// Only, when not nil, restricts the tree to these top-level names (sharing
 	// named files): everything else is absent.
 	Only map[string]bool
@@ -50,16 +51,22 @@ type Options struct {
 	Readme func(r *http.Request, dir string, entries []listing.Entry) *listing.Readme
 }
 
-// Server serves reads from a rooted tree.
+// Server serves reads from a storage tree.
 type Server struct {
-	fs    *rootfs.FS
+	tree  storage.Tree
 	opts  Options
 	files *openFiles // nil where the platform offers no cache
 }
 
-// New returns a Server over fsys.
-func New(fsys *rootfs.FS, opts Options) *Server {
-	return &Server{fs: fsys, opts: opts, files: newOpenFiles()}
+// New returns a Server over tree, the policy-wrapped backend.
+func New(tree storage.Tree, opts Options) *Server {
+	return &Server{tree: tree, opts: opts, files: newOpenFiles()}
+}
+
+// localFile is the capability of a backend's Object that is a file on this
+// machine: sendfile, the descriptor cache and pread serve it.
+type localFile interface {
+	OSFile() *os.File
 }
 
 // Serve answers GET or HEAD for the clean relative name; dir reports
@@ -73,47 +80,73 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	// shared descriptor.
 	hash := s.opts.Hash != nil && r.URL.RawQuery != "" && r.URL.Query().Has("hash")
 	if !dir && !hash && s.files != nil {
-		if e, info := s.files.get(s.fs, r, name); e != nil {
-			if !s.servePlain(w, r, e, info) {
-				s.serveFile(w, r, &content{f: e.f, size: info.Size(), shared: true}, info, name, e.etag)
+		if e := s.files.get(r, name); e != nil {
+			if !s.servePlain(w, r, e) {
+				s.serveFile(w, r, &content{f: e.f, size: e.info.Size, shared: true}, e.info, name, e.etag)
 			}
 			s.files.release(e)
 			return
 		}
 	}
-	f, info, err := s.fs.Open(name)
-	if err != nil {
-		httperr.FromFS(w, r, err)
-		return
-	}
-	if info.IsDir() {
-		defer f.Close()
+	obj, err := s.tree.Open(r.Context(), name)
+	if errors.Is(err, storage.ErrIsDir) {
 		if !dir {
 			redirect(w, r, "./"+url.PathEscape(path.Base(name))+"/")
 			return
 		}
-		s.serveDir(w, r, f, name)
+		s.serveDir(w, r, name)
+		return
+	}
+	if err != nil {
+		httperr.FromFS(w, r, err)
 		return
 	}
 	if dir {
 		// "/file.txt/" names a file as if it were a folder; point at the file.
-		f.Close()
+		obj.Close()
 		redirect(w, r, "../"+url.PathEscape(path.Base(name)))
 		return
 	}
 	if hash {
-		defer f.Close()
-		s.opts.Hash(w, r, f, name)
+		defer obj.Close()
+		s.opts.Hash(w, r, obj, name)
 		return
 	}
-	if s.files != nil && cacheable(r, info) {
-		e := s.files.put(name, f, info)
-		defer s.files.release(e)
-		s.serveFile(w, r, &content{f: f, size: info.Size(), shared: true}, info, name, e.etag)
+	s.serveObject(w, r, obj, name, true)
+}
+
+// serveObject sends an opened file and closes it (or hands it to the cache
+// of open descriptors, with cache set).
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, obj storage.Object, name string, cache bool) {
+	info := obj.Info()
+	lf, ok := obj.(localFile)
+	if !ok {
+		defer obj.Close()
+		s.serveRemote(w, r, obj, info, name)
 		return
 	}
-	defer f.Close()
-	s.serveFile(w, r, &content{f: f, size: info.Size()}, info, name, nil)
+	f := lf.OSFile()
+	if cache && s.files != nil && cacheable(r, info) {
+		if e := s.files.put(name, obj, f); e != nil {
+			defer s.files.release(e)
+			s.serveFile(w, r, &content{f: f, size: info.Size, shared: true}, info, name, e.etag)
+			return
+		}
+	}
+	defer obj.Close()
+	s.serveFile(w, r, &content{f: f, size: info.Size}, info, name, nil)
+}
+
+// serveRemote sends a file of a store that reads over the network. A
+// single range is announced to the object, so that it costs one GET of
+// exactly that range.
+func (s *Server) serveRemote(w http.ResponseWriter, r *http.Request, obj storage.Object, info storage.Info, name string) {
+	if hint, ok := obj.(interface{ Hint(int64) }); ok {
+		if n, ok := singleRangeLength(r.Header.Get("Range"), info.Size); ok {
+			hint.Hint(n)
+		}
+	}
+	s.serveFile(w, r, &remoteContent{Object: obj}, info, name, nil)
 }
 
 // Close releases the cached descriptors.
@@ -151,10 +184,11 @@ var bodyBufs = sync.Pool{New: func() any { b := make([]byte, transfer.SmallBody)
 // the file was cached: the response http.ServeContent would give (the same
 // headers and body), without formatting them again. It returns false, having
 // written nothing, for any other request.
-func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile, info fs.FileInfo) bool {
+func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile) bool {
+	size := e.info.Size
 	rh := r.Header
 	if r.Method != http.MethodGet && r.Method != http.MethodHead ||
-		e.ctype == nil || e.lastModified == nil || info.Size() > transfer.SmallBody ||
+		e.ctype == nil || e.lastModified == nil || size > transfer.SmallBody ||
 		rh["Range"] != nil || rh["If-Match"] != nil || rh["If-None-Match"] != nil ||
 		rh["If-Modified-Since"] != nil || rh["If-Unmodified-Since"] != nil {
 		return false
@@ -164,7 +198,7 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile,
 		return false // ServeContent treats these specially
 	}
 	if r.Method == http.MethodGet {
-		transfer.FromContext(r.Context()).Describe(transfer.KindFile, info.Size())
+		transfer.FromContext(r.Context()).Describe(transfer.KindFile, size)
 	}
 	h["Etag"] = e.etag
 	h["X-Content-Type-Options"] = nosniff
@@ -180,7 +214,7 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile,
 		return true
 	}
 	bp := bodyBufs.Get().(*[]byte)
-	n, _ := e.f.ReadAt((*bp)[:info.Size()], 0)
+	n, _ := e.f.ReadAt((*bp)[:size], 0)
 	// A file that shrank since its stat leaves the body short of its
 	// Content-Length, and net/http then closes the connection, as it does
 	// after ServeContent.
@@ -191,10 +225,10 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile,
 
 // serveFile sends a regular file through http.ServeContent (ranges and
 // preconditions); etag is the precomputed header value or nil.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, info fs.FileInfo, name string, etag []string) {
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c io.ReadSeeker, info storage.Info, name string, etag []string) {
 	tr := transfer.FromContext(r.Context())
 	if r.Method == http.MethodGet {
-		tr.Describe(transfer.KindFile, info.Size())
+		tr.Describe(transfer.KindFile, info.Size)
 	}
 	if etag == nil {
 		etag = []string{ETag(info)}
@@ -208,7 +242,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *content, i
 	if ct, ok := typeOverrides[strings.ToLower(path.Ext(name))]; ok && h["Content-Type"] == nil {
 		h["Content-Type"] = ct
 	}
-	http.ServeContent(httperr.ServeContent(w, r, info.Size()), withRange(r, info.Size()), name, info.ModTime(), c)
+	http.ServeContent(httperr.ServeContent(w, r, info.Size), withRange(r, info.Size), name, info.ModTime, c)
 }
 
 func sandboxFor(ctype string) []string {
@@ -237,19 +271,24 @@ func TypeByExtension(name string) string {
 	return mime.TypeByExtension(ext)
 }
 
-// ETag is a strong validator from size and modification time, as Caddy does;
-// cheaper than hashing and changes whenever the content could have.
-func ETag(info fs.FileInfo) string {
+// ETag is the strong validator of a file: the store's own where it keeps
+// one (an object store's ETag), else one from size and modification time,
+// as Caddy does, cheaper than hashing and changed whenever the content
+// could have been.
+func ETag(info storage.Info) string {
+	if info.ETag != "" {
+		return info.ETag
+	}
 	b := make([]byte, 0, 40)
 	b = append(b, '"')
-	b = strconv.AppendInt(b, info.ModTime().UnixNano(), 36)
+	b = strconv.AppendInt(b, info.ModTime.UnixNano(), 36)
 	b = append(b, '-')
-	b = strconv.AppendInt(b, info.Size(), 36)
+	b = strconv.AppendInt(b, info.Size, 36)
 	b = append(b, '"')
 	return string(b)
 }
 
-func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
+func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 	q := r.URL.Query()
 	if s.opts.Archive != nil {
 		for _, format := range []string{"zip", "tar", "tar.gz"} {
@@ -266,23 +305,23 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, f *os.File, na
 		httperr.Write(w, r, http.StatusNotFound, "")
 		return
 	}
-	entries, err := s.fs.ReadDir(f, name)
-	if err != nil {
-		httperr.FromFS(w, r, err)
-		return
-	}
 	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(q)}
 	if name != "." {
 		page.Path = "/" + name + "/"
 	}
-	page.QR = s.opts.Links.PageURL(r, page.Path)
-	page.Entries = make([]listing.Entry, 0, len(entries))
-	for _, e := range entries {
+	// The page is sorted, so every entry is held; each is just its name,
+	// size and times.
+	for e, err := range s.tree.List(r.Context(), name) {
+		if err != nil {
+			httperr.FromFS(w, r, err)
+			return
+		}
 		if s.opts.Only != nil && name == "." && !s.opts.Only[e.Name] {
 			continue
 		}
 		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
 	}
+	page.QR = s.opts.Links.PageURL(r, page.Path)
 	if s.opts.Readme != nil && !wantsJSON(r, q) && r.Method == http.MethodGet {
 		page.Readme = s.opts.Readme(r, name, page.Entries)
 	}
@@ -333,16 +372,15 @@ func SetPageHeaders(h http.Header) {
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, dir string) bool {
 	for _, index := range []string{"index.html", "index.htm"} {
 		name := path.Join(dir, index)
-		f, info, err := s.fs.Open(name)
+		obj, err := s.tree.Open(r.Context(), name)
+		if errors.Is(err, storage.ErrUnavailable) {
+			httperr.FromFS(w, r, err)
+			return true
+		}
 		if err != nil {
-			continue
+			continue // absent, or a folder
 		}
-		if info.IsDir() {
-			f.Close()
-			continue
-		}
-		s.serveFile(w, r, &content{f: f, size: info.Size()}, info, name, nil)
-		f.Close()
+		s.serveObject(w, r, obj, name, false)
 		return true
 	}
 	return false

@@ -158,3 +158,14 @@ func withRange(r *http.Request, size int64) *http.Request {
 	}
 	return r2
 }
+
+// singleRangeLength is the length of the one range a Range header selects
+// from a file of this size; false when it selects none, several, or is
+// ignored.
+func singleRangeLength(v string, size int64) (int64, bool) {
+	if v == "" || strings.IndexByte(v, ',') >= 0 {
+		return 0, false
+	}
+	n, ok := rangeLength(v, size)
+	return n, ok && n > 0
+}

@@ -117,6 +117,8 @@ func WantsHTML(r *http.Request) bool {
 // FromFS answers for a filesystem error: the one place errors become statuses.
 func FromFS(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		Unavailable(w, r)
 	case errors.Is(err, fs.ErrNotExist):
 		Write(w, r, http.StatusNotFound, "")
 	case errors.Is(err, fs.ErrPermission):
@@ -126,6 +128,17 @@ func FromFS(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		Write(w, r, http.StatusInternalServerError, "")
 	}
+}
+
+// UnavailableMessage is what a client is told when the store behind the
+// tree (an object store) cannot be reached or does not answer in time.
+const UnavailableMessage = "the storage is unavailable; try again shortly"
+
+// Unavailable answers 503 for a store that cannot be reached: the request
+// may succeed later, and a client that retries is told when.
+func Unavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "5")
+	Write(w, r, http.StatusServiceUnavailable, UnavailableMessage)
 }
 
 // ForStorage maps an error from storing data in the tree to a status and a

@@ -3,6 +3,7 @@ package httperr
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 func TestWantsJSON(t *testing.T) {
@@ -92,5 +95,17 @@ func TestPageCSPAllowsItsStyle(t *testing.T) {
 	sum := sha256.Sum256([]byte(pageStyle))
 	if !strings.Contains(pageCSP, base64.StdEncoding.EncodeToString(sum[:])) || !strings.Contains(pageHead, "<style>"+pageStyle+"</style>") {
 		t.Error("the CSP's style hash does not match the page's inline style")
+	}
+}
+
+// TestUnavailable: a store that cannot be reached is a 503 that says so and
+// when to retry, never a 500 with the backend's error text.
+func TestUnavailable(t *testing.T) {
+	err := fmt.Errorf("s3 get: %w: dial tcp 127.0.0.1:9: connect: connection refused", storage.ErrUnavailable)
+	w := httptest.NewRecorder()
+	FromFS(w, httptest.NewRequest("GET", "/x", nil), err)
+	body := w.Body.String()
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(body, UnavailableMessage) || strings.Contains(body, "127.0.0.1") {
+		t.Errorf("%d %q %q", w.Code, w.Header().Get("Retry-After"), body)
 	}
 }

@@ -1,11 +1,13 @@
 // Package share serves a fixed set of named files (and folders) that may live
 // in different folders, as `ferry FILE...` does: each at /NAME, the root
 // listing just them, nothing else reachable. Every parent folder is opened as
-// its own rootfs tree restricted to the names shared from it, so reads,
-// archives and the dotfile and symlink rules are the ordinary ones.
+// its own storage tree (the local backend under the policy layer),
+// restricted to the names shared from it, so reads, archives and the
+// dotfile and symlink rules are the ordinary ones.
 package share
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,6 +24,9 @@ import (
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/local"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // RootName names the archive of the whole set and the folder it unpacks to.
@@ -31,7 +36,7 @@ const RootName = "files"
 type Item struct {
 	Name  string // the URL name: the base name of the path given
 	IsDir bool
-	fs    *rootfs.FS
+	tree  storage.Tree
 	srv   *fileserver.Server
 }
 
@@ -39,7 +44,7 @@ type Item struct {
 type Server struct {
 	items     map[string]*Item
 	order     []*Item
-	trees     []*rootfs.FS
+	trees     []storage.Tree
 	servers   []*fileserver.Server // one per tree, each with its cache of open files
 	noListing bool
 	can       listing.Capabilities
@@ -92,23 +97,24 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Li
 		s.items[name] = &Item{Name: name}
 	}
 	for _, parent := range parents {
-		fsys, err := rootfs.Open(parent, p)
+		backend, err := local.Open(parent, p)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		s.trees = append(s.trees, fsys)
+		tree := policy.Wrap(backend, policy.Rules{Hidden: p.Hidden})
+		s.trees = append(s.trees, tree)
 		only := map[string]bool{}
 		for _, name := range byParent[parent] {
 			only[name] = true
 		}
 		o := read
 		o.Only = only
-		o.Archive = archive.Hook(fsys, RootName, lim)
-		srv := fileserver.New(fsys, o)
+		o.Archive = archive.Hook(tree, RootName, lim)
+		srv := fileserver.New(tree, o)
 		s.servers = append(s.servers, srv)
 		for _, name := range byParent[parent] {
-			info, err := fsys.Stat(name)
+			info, err := tree.Stat(context.Background(), name)
 			if err != nil {
 				s.Close()
 				if errors.Is(err, os.ErrPermission) {
@@ -117,7 +123,7 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Li
 				return nil, &UsageError{fmt.Sprintf("%s: no such file, or a symlink that leads out of its folder (see --follow-symlinks)", filepath.Join(parent, name))}
 			}
 			it := s.items[name]
-			it.IsDir, it.fs, it.srv = info.IsDir(), fsys, srv
+			it.IsDir, it.tree, it.srv = info.IsDir, tree, srv
 		}
 	}
 	for _, arg := range paths {
@@ -181,7 +187,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 			if q.Has(format) {
 				srcs := make([]archive.Source, 0, len(s.order))
 				for _, it := range s.order {
-					srcs = append(srcs, archive.Source{FS: it.fs, Path: it.Name, Name: it.Name})
+					srcs = append(srcs, archive.Source{Tree: it.tree, Path: it.Name, Name: it.Name})
 				}
 				archive.Serve(w, r, format, RootName, RootName, srcs, s.jobs)
 				return
@@ -195,14 +201,11 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	page := listing.Page{Path: "/", Can: s.can, Sort: listing.ParseSort(q)}
 	page.QR = s.links.PageURL(r, page.Path)
 	for _, it := range s.order {
-		info, err := it.fs.Stat(it.Name)
+		info, err := it.tree.Stat(r.Context(), it.Name)
 		if err != nil {
 			continue // removed since ferry started
 		}
-		e := listing.Entry{Name: it.Name, IsDir: info.IsDir(), ModTime: info.ModTime()}
-		if !e.IsDir {
-			e.Size = info.Size()
-		}
+		e := listing.Entry{Name: it.Name, IsDir: info.IsDir, ModTime: info.ModTime, Size: info.Size}
 		page.Entries = append(page.Entries, e)
 	}
 	fileserver.WritePage(w, r, &page)

@@ -175,3 +175,94 @@ func As[T any](t Tree) (T, bool) {
 	var zero T
 	return zero, false
 }
+
+// Folders is offered by backends that can open a folder as a handle and
+// open its members relative to it (local: getdents for the names, one
+// openat per member): a walk that opens every member anyway (archives)
+// then resolves no path twice. OpenFolder answers errors.ErrUnsupported
+// where a wrapper's backend cannot; OpenFolder (the function) falls back to
+// List and Open.
+type Folders interface {
+	OpenFolder(ctx context.Context, name string) (Folder, error)
+}
+
+// Folder is a folder opened for a walk.
+type Folder interface {
+	Info() Info
+	// ID is a comparable identity of the folder on its store, for loop
+	// checks where links can lead back up a tree; nil when unknown.
+	ID() any
+	// Names lists the members' names in no particular order.
+	Names() ([]string, error)
+	// Open opens a member: a file as an Object or a folder as a Folder
+	// (exactly one of them is not nil).
+	Open(member string) (Object, Folder, error)
+	Close() error
+}
+
+// OpenFolder opens the folder name of t for a walk, through t's own Folders
+// when it has them, else through List and Open.
+func OpenFolder(ctx context.Context, t Tree, name string) (Folder, error) {
+	if fo, ok := t.(Folders); ok {
+		f, err := fo.OpenFolder(ctx, name)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return f, err
+		}
+	}
+	info, err := t.Stat(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir {
+		return nil, ErrNotDir
+	}
+	return &listFolder{ctx: ctx, t: t, name: name, info: info}, nil
+}
+
+// listFolder is a Folder over List and Open. It remembers which members
+// were folders when it listed them, so opening one costs no request.
+type listFolder struct {
+	ctx  context.Context
+	t    Tree
+	name string
+	info Info
+	dirs map[string]Info
+}
+
+func (f *listFolder) Info() Info { return f.info }
+func (f *listFolder) ID() any    { return nil }
+func (f *listFolder) Close() error {
+	f.dirs = nil
+	return nil
+}
+
+func (f *listFolder) Names() ([]string, error) {
+	var names []string
+	f.dirs = map[string]Info{}
+	for info, err := range f.t.List(f.ctx, f.name) {
+		if err != nil {
+			return names, err
+		}
+		names = append(names, info.Name)
+		if info.IsDir {
+			f.dirs[info.Name] = info
+		}
+	}
+	return names, nil
+}
+
+func (f *listFolder) Open(member string) (Object, Folder, error) {
+	name := member
+	if f.name != "." && f.name != "" {
+		name = f.name + "/" + member
+	}
+	if info, ok := f.dirs[member]; ok {
+		return nil, &listFolder{ctx: f.ctx, t: f.t, name: name, info: info}, nil
+	}
+	o, err := f.t.Open(f.ctx, name)
+	if errors.Is(err, ErrIsDir) {
+		sub, err := OpenFolder(f.ctx, f.t, name)
+		return nil, sub, err
+	}
+	return o, nil, err
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/xml"
 	"errors"
-	"io/fs"
 	"net/http"
 	"path"
 	"strconv"
@@ -101,22 +100,7 @@ type resource struct {
 }
 
 // etag is the ETag a GET of the file answers with.
-func etag(info storage.Info) string {
-	if info.ETag != "" {
-		return info.ETag
-	}
-	return fileserver.ETag(fileInfo{info})
-}
-
-// fileInfo lets fileserver.ETag read a storage.Info.
-type fileInfo struct{ i storage.Info }
-
-func (f fileInfo) Name() string       { return f.i.Name }
-func (f fileInfo) Size() int64        { return f.i.Size }
-func (f fileInfo) Mode() fs.FileMode  { return 0 }
-func (f fileInfo) ModTime() time.Time { return f.i.ModTime }
-func (f fileInfo) IsDir() bool        { return f.i.IsDir }
-func (f fileInfo) Sys() any           { return nil }
+func etag(info storage.Info) string { return fileserver.ETag(info) }
 
 // modTime is the time a client sees: the one it set where the backend
 // cannot keep it, else the backend's.

@@ -39,6 +39,7 @@ type Tree struct {
 
 var (
 	_ storage.Tree    = (*Tree)(nil)
+	_ storage.Folders = (*Tree)(nil)
 	_ storage.Chtimes = (*Tree)(nil)
 	_ storage.Statfs  = (*Tree)(nil)
 )
@@ -105,12 +106,41 @@ func (t *Tree) Stat(_ context.Context, name string) (storage.Info, error) {
 type Object struct {
 	*os.File
 	info storage.Info
+	t    *Tree
+	name string
+	fi   fs.FileInfo // the fstat of File at open
 }
 
 func (o *Object) Info() storage.Info { return o.info }
 
 // OSFile is the capability handlers use for sendfile and read-ahead hints.
 func (o *Object) OSFile() *os.File { return o.File }
+
+// Unchanged reports whether the object's name still names this very file,
+// in the state it was opened in: same device and inode (which the kernel
+// cannot give to another file while this descriptor holds it open), size,
+// mode, modification and change times (ctime moves on any write, chmod or
+// rename). A cache of open descriptors checks it with one fstatat instead of
+// an openat, fstat and close.
+func (o *Object) Unchanged() bool {
+	fi, err := o.t.fs.Stat(o.name)
+	return err == nil && sameFile(o.fi, fi)
+}
+
+// Version names the state the file is in now (device, inode, size,
+// modification and change times) for caches of what was computed from its
+// bytes (checksums); ok is false where the system does not tell.
+func (o *Object) Version() (string, bool) {
+	fi, err := o.File.Stat()
+	if err != nil {
+		return "", false
+	}
+	return version(fi)
+}
+
+// WillNeed asks the kernel to start reading the first n bytes into the page
+// cache now (read-ahead for walks that will read many files in turn).
+func (o *Object) WillNeed(n int64) { willNeed(o.File, n) }
 
 // Open opens a file for reading; a folder is ErrIsDir.
 func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
@@ -122,7 +152,46 @@ func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
 		f.Close()
 		return nil, storage.ErrIsDir
 	}
-	return &Object{File: f, info: info(name, fi)}, nil
+	return &Object{File: f, info: info(name, fi), t: t, name: name, fi: fi}, nil
+}
+
+// OpenFolder opens a folder for a walk: its names come from getdents and
+// each member is opened relative to it with one openat (rootfs's ReadNames
+// and OpenIn), under the same rules as Open.
+func (t *Tree) OpenFolder(_ context.Context, name string) (storage.Folder, error) {
+	f, fi, err := t.fs.Open(name)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if !fi.IsDir() {
+		f.Close()
+		return nil, storage.ErrNotDir
+	}
+	return &folder{t: t, f: f, fi: fi, name: name}, nil
+}
+
+type folder struct {
+	t    *Tree
+	f    *os.File
+	fi   fs.FileInfo
+	name string
+}
+
+func (d *folder) Info() storage.Info       { return info(d.name, d.fi) }
+func (d *folder) ID() any                  { return fileID(d.fi) }
+func (d *folder) Names() ([]string, error) { return d.t.fs.ReadNames(d.f, d.name) }
+func (d *folder) Close() error             { return d.f.Close() }
+
+func (d *folder) Open(member string) (storage.Object, storage.Folder, error) {
+	f, fi, err := d.t.fs.OpenIn(d.f, d.name, member)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	name := path.Join(d.name, member)
+	if fi.IsDir() {
+		return nil, &folder{t: d.t, f: f, fi: fi, name: name}, nil
+	}
+	return &Object{File: f, info: info(name, fi), t: d.t, name: name, fi: fi}, nil, nil
 }
 
 // List reads a folder with getdents (rootfs), one stat per entry relative to

@@ -7,8 +7,10 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
@@ -131,4 +133,48 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 		return false, fs.ErrPermission
 	}
 	return t.Tree.Copy(ctx, src, dst, replace)
+}
+
+// OpenFolder opens a folder through the backend's own Folders, with the
+// rules applied to its names and members; errors.ErrUnsupported when the
+// backend has none (storage.OpenFolder then walks through List and Open).
+func (t *Tree) OpenFolder(ctx context.Context, name string) (storage.Folder, error) {
+	fo, ok := t.Tree.(storage.Folders)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	if !t.Visible(name) {
+		return nil, fs.ErrNotExist
+	}
+	f, err := fo.OpenFolder(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &folder{Folder: f, t: t, root: name == "." || name == ""}, nil
+}
+
+type folder struct {
+	storage.Folder
+	t    *Tree
+	root bool
+}
+
+func (f *folder) shown(n string) bool {
+	return f.t.member(n) && !(f.root && n == rootfs.Reserved)
+}
+
+func (f *folder) Names() ([]string, error) {
+	names, err := f.Folder.Names()
+	return slices.DeleteFunc(names, func(n string) bool { return !f.shown(n) }), err
+}
+
+func (f *folder) Open(member string) (storage.Object, storage.Folder, error) {
+	if !f.shown(member) {
+		return nil, nil, fs.ErrNotExist
+	}
+	o, sub, err := f.Folder.Open(member)
+	if sub != nil {
+		sub = &folder{Folder: sub, t: f.t}
+	}
+	return o, sub, err
 }

@@ -1,6 +1,6 @@
 //go:build darwin || freebsd || netbsd
 
-package checksum
+package local
 
 import "syscall"
 
