@@ -2,7 +2,6 @@ package fileserver
 
 import (
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -48,7 +47,6 @@ type openFiles struct {
 type openFile struct {
 	name string
 	obj  cachedObject
-	f    *os.File
 	info storage.Info
 	refs int // requests using f, plus one while cached
 
@@ -67,11 +65,13 @@ func newOpenFiles() *openFiles {
 	return &openFiles{entries: make(map[string]*openFile)}
 }
 
-// cachedObject is an opened local file that can tell whether its name
-// still names it, unchanged (the local backend's Object).
+// cachedObject is an opened local file (the local backend's Object) that
+// can tell whether its name still names it, unchanged, and give readers
+// of its descriptor to several requests at once (pread only).
 type cachedObject interface {
 	storage.Object
 	Unchanged() bool
+	Share() storage.Object
 }
 
 // cacheable reports whether a freshly opened file may be shared through the
@@ -104,17 +104,16 @@ func (c *openFiles) get(r *http.Request, name string) *openFile {
 	return nil
 }
 
-// put caches obj, just opened for name with f its descriptor, replacing
-// what was cached under that name; nil (and obj left to the caller) when
-// obj cannot tell whether it changed. The caller holds a reference to the
-// result and must release it.
-func (c *openFiles) put(name string, obj storage.Object, f *os.File) *openFile {
+// put caches obj, just opened for name, replacing what was cached under
+// that name; nil (and obj left to the caller) when obj cannot be shared.
+// The caller holds a reference to the result and must release it.
+func (c *openFiles) put(name string, obj storage.Object) *openFile {
 	co, ok := obj.(cachedObject)
 	if !ok {
 		return nil
 	}
 	info := obj.Info()
-	e := &openFile{name: name, obj: co, f: f, info: info, refs: 2,
+	e := &openFile{name: name, obj: co, info: info, refs: 2,
 		etag:   []string{ETag(info)},
 		length: []string{strconv.FormatInt(info.Size, 10)},
 	}

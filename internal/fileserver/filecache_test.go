@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -291,7 +292,7 @@ func TestCacheBounds(t *testing.T) {
 		t.Skip("no cache on this platform")
 	}
 	r := httptest.NewRequest("GET", "/", nil)
-	var files []*os.File
+	var files []storage.Object
 	for i := range cacheEntries + 10 {
 		name := fmt.Sprintf("f%d", i)
 		os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644)
@@ -299,9 +300,8 @@ func TestCacheBounds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := obj.(localFile).OSFile()
-		files = append(files, f)
-		e := c.put(name, obj, f)
+		files = append(files, obj)
+		e := c.put(name, obj)
 		if i != 0 {
 			c.release(e) // f0 stays held, as by a slow request
 		}

@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -63,12 +62,6 @@ func New(tree storage.Tree, opts Options) *Server {
 	return &Server{tree: tree, opts: opts, files: newOpenFiles()}
 }
 
-// localFile is the capability of a backend's Object that is a file on this
-// machine: sendfile, the descriptor cache and pread serve it.
-type localFile interface {
-	OSFile() *os.File
-}
-
 // Serve answers GET or HEAD for the clean relative name; dir reports
 // whether the request path ended in a slash.
 func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir bool) {
@@ -82,7 +75,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	if !dir && !hash && s.files != nil {
 		if e := s.files.get(r, name); e != nil {
 			if !s.servePlain(w, r, e) {
-				s.serveFile(w, r, &content{f: e.f, size: e.info.Size, shared: true}, e.info, name, e.etag)
+				s.serveFile(w, r, e.obj.Share(), e.info, name, e.etag)
 			}
 			s.files.release(e)
 			return
@@ -115,39 +108,34 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	s.serveObject(w, r, obj, name, true)
 }
 
-// serveObject sends an opened file and closes it (or hands it to the cache
-// of open descriptors, with cache set).
+// serveObject sends an opened file and closes it, or hands it to the cache
+// of open descriptors (with cache set, where the backend offers one: a
+// local file, which then serves this request as a shared reader).
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, obj storage.Object, name string, cache bool) {
 	info := obj.Info()
-	lf, ok := obj.(localFile)
-	if !ok {
-		defer obj.Close()
-		s.serveRemote(w, r, obj, info, name)
-		return
-	}
-	f := lf.OSFile()
 	if cache && s.files != nil && cacheable(r, info) {
-		if e := s.files.put(name, obj, f); e != nil {
+		if e := s.files.put(name, obj); e != nil {
 			defer s.files.release(e)
-			s.serveFile(w, r, &content{f: f, size: info.Size, shared: true}, info, name, e.etag)
+			s.serveFile(w, r, e.obj.Share(), info, name, e.etag)
 			return
 		}
 	}
 	defer obj.Close()
-	s.serveFile(w, r, &content{f: f, size: info.Size}, info, name, nil)
+	var content io.ReadSeeker = obj
+	if h, ok := obj.(hinter); ok {
+		// A store read over the network: a single range is announced, so
+		// that it costs one GET of exactly that range.
+		if n, ok := singleRangeLength(r.Header.Get("Range"), info.Size); ok {
+			h.Hint(n)
+		}
+		content = &remoteContent{Object: obj}
+	}
+	s.serveFile(w, r, content, info, name, nil)
 }
 
-// serveRemote sends a file of a store that reads over the network. A
-// single range is announced to the object, so that it costs one GET of
-// exactly that range.
-func (s *Server) serveRemote(w http.ResponseWriter, r *http.Request, obj storage.Object, info storage.Info, name string) {
-	if hint, ok := obj.(interface{ Hint(int64) }); ok {
-		if n, ok := singleRangeLength(r.Header.Get("Range"), info.Size); ok {
-			hint.Hint(n)
-		}
-	}
-	s.serveFile(w, r, &remoteContent{Object: obj}, info, name, nil)
-}
+// hinter is an object of a store read over the network (S3), told how many
+// bytes the first read from its position will want.
+type hinter interface{ Hint(n int64) }
 
 // Close releases the cached descriptors.
 func (s *Server) Close() { s.files.close() }
@@ -214,7 +202,7 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile)
 		return true
 	}
 	bp := bodyBufs.Get().(*[]byte)
-	n, _ := e.f.ReadAt((*bp)[:size], 0)
+	n, _ := e.obj.ReadAt((*bp)[:size], 0)
 	// A file that shrank since its stat leaves the body short of its
 	// Content-Length, and net/http then closes the connection, as it does
 	// after ServeContent.
@@ -310,7 +298,11 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 		page.Path = "/" + name + "/"
 	}
 	// The page is sorted, so every entry is held; each is just its name,
-	// size and times.
+	// size and time, in a slice reused from earlier listings: the listing
+	// streams, so its length is not known in advance.
+	ep := entryBufs.Get().(*[]listing.Entry)
+	defer putEntries(ep, &page)
+	page.Entries = (*ep)[:0]
 	for e, err := range s.tree.List(r.Context(), name) {
 		if err != nil {
 			httperr.FromFS(w, r, err)
@@ -326,6 +318,19 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 		page.Readme = s.opts.Readme(r, name, page.Entries)
 	}
 	WritePage(w, r, &page)
+}
+
+var entryBufs = sync.Pool{New: func() any { b := make([]listing.Entry, 0, 64); return &b }}
+
+// putEntries returns a listing's entries for reuse, without the names they
+// hold; the slices of very large folders are left to the collector.
+func putEntries(ep *[]listing.Entry, page *listing.Page) {
+	if cap(page.Entries) > 16<<10 {
+		return
+	}
+	clear(page.Entries)
+	*ep = page.Entries[:0]
+	entryBufs.Put(ep)
 }
 
 // WritePage sorts and renders a listing as JSON (?format=json or Accept) or

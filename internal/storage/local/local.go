@@ -102,46 +102,6 @@ func (t *Tree) Stat(_ context.Context, name string) (storage.Info, error) {
 	return info(name, fi), nil
 }
 
-// Object is an opened local file.
-type Object struct {
-	*os.File
-	info storage.Info
-	t    *Tree
-	name string
-	fi   fs.FileInfo // the fstat of File at open
-}
-
-func (o *Object) Info() storage.Info { return o.info }
-
-// OSFile is the capability handlers use for sendfile and read-ahead hints.
-func (o *Object) OSFile() *os.File { return o.File }
-
-// Unchanged reports whether the object's name still names this very file,
-// in the state it was opened in: same device and inode (which the kernel
-// cannot give to another file while this descriptor holds it open), size,
-// mode, modification and change times (ctime moves on any write, chmod or
-// rename). A cache of open descriptors checks it with one fstatat instead of
-// an openat, fstat and close.
-func (o *Object) Unchanged() bool {
-	fi, err := o.t.fs.Stat(o.name)
-	return err == nil && sameFile(o.fi, fi)
-}
-
-// Version names the state the file is in now (device, inode, size,
-// modification and change times) for caches of what was computed from its
-// bytes (checksums); ok is false where the system does not tell.
-func (o *Object) Version() (string, bool) {
-	fi, err := o.File.Stat()
-	if err != nil {
-		return "", false
-	}
-	return version(fi)
-}
-
-// WillNeed asks the kernel to start reading the first n bytes into the page
-// cache now (read-ahead for walks that will read many files in turn).
-func (o *Object) WillNeed(n int64) { willNeed(o.File, n) }
-
 // Open opens a file for reading; a folder is ErrIsDir.
 func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
 	f, fi, err := t.fs.Open(name)
@@ -152,7 +112,7 @@ func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
 		f.Close()
 		return nil, storage.ErrIsDir
 	}
-	return &Object{File: f, info: info(name, fi), t: t, name: name, fi: fi}, nil
+	return newObject(t, name, f, fi), nil
 }
 
 // OpenFolder opens a folder for a walk: its names come from getdents and
@@ -191,7 +151,7 @@ func (d *folder) Open(member string) (storage.Object, storage.Folder, error) {
 	if fi.IsDir() {
 		return nil, &folder{t: d.t, f: f, fi: fi, name: name}, nil
 	}
-	return &Object{File: f, info: info(name, fi), t: d.t, name: name, fi: fi}, nil, nil
+	return newObject(d.t, name, f, fi), nil, nil
 }
 
 // List reads a folder with getdents (rootfs), one stat per entry relative to
@@ -391,7 +351,7 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 			return false, mapErr(err)
 		}
 		st := &staged{t: t, f: out, tmp: tmp, name: dst, dir: dir}
-		if _, err := io.Copy(out, in.(*Object).File); err != nil {
+		if _, err := io.Copy(out, in.(*Object).f); err != nil {
 			st.Abort()
 			return false, mapErr(rootfs.WriteErr(err))
 		}
