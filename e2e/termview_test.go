@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,7 +31,15 @@ func startInTmux(t *testing.T, dir string, args ...string) (*tmuxTerm, string) {
 	if out, err := tm.run(cmd...); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
-	t.Cleanup(func() { tm.run("kill-server") })
+	// kill-server only hangs up on the pane, and a ferry with --log-file
+	// takes SIGHUP as "reopen the log": end it for sure first.
+	pid, _ := tm.run("display-message", "-p", "#{pane_pid}")
+	t.Cleanup(func() {
+		if n, err := strconv.Atoi(strings.TrimSpace(pid)); err == nil && n > 1 {
+			syscall.Kill(n, syscall.SIGKILL)
+		}
+		tm.run("kill-server")
+	})
 	var m []string
 	tm.waitFor("banner", func(s string) bool { m = localhostRE.FindStringSubmatch(s); return m != nil })
 	return tm, "http://127.0.0.1:" + m[2]
@@ -51,7 +61,7 @@ func (tm *tmuxTerm) screen() string {
 
 func (tm *tmuxTerm) waitFor(what string, ok func(string) bool) string {
 	tm.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s := tm.screen()
 		if ok(s) {
