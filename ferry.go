@@ -133,6 +133,12 @@ type Options struct {
 	Headers []string
 	CORS    bool
 
+	// SPA answers a GET for a missing path whose Accept names text/html
+	// with /index.html (200), for single-page apps with their own router.
+	// Whatever this says, /about serves about.html when /about does not
+	// exist and about.html does (pretty URLs).
+	SPA bool
+
 	// ExitAfter makes Done close after that many complete downloads.
 	ExitAfter int64
 	// Once (with NewFiles) makes Done close once every named file has been
@@ -242,8 +248,10 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		Hash:    sums.Serve,
 		// Script in a served file runs at ferry's origin; that matters only
 		// where the origin can write or carries credentials.
-		Sandbox: opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,
-		Links:   h.links,
+		Sandbox:       opts.Upload || opts.Delete || opts.Move || opts.CGI || len(rules) > 0,
+		Links:         h.links,
+		Precompressed: !opts.NoCompress,
+		SPA:           opts.SPA,
 	})
 	h.write = write.New(h.tree, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,

@@ -264,3 +264,94 @@ func TestCompressedDownloadCounts(t *testing.T) {
 		t.Fatalf("log:\n%s", p.Stdout())
 	}
 }
+
+// TestPrecompressed: a text-like file's .zst, .br or .gz copy is sent in its
+// place by the client's preference, typed as the original, and the listing
+// shows the original alone.
+func TestPrecompressed(t *testing.T) {
+	dir := t.TempDir()
+	js := strings.Repeat("console.log('original');\n", 100)
+	WriteFiles(t, dir, map[string]string{
+		"app.js":        js,
+		"app.js.zst":    "ZSTD-COPY",
+		"app.js.br":     "BROTLI-COPY",
+		"app.js.gz":     "GZIP-COPY",
+		"style.css":     strings.Repeat("a{b:c}\n", 300),
+		"style.css.gz":  "CSS-GZIP",
+		"backup.tar":    "tar",
+		"backup.tar.gz": "targz",
+		"lonely.txt.gz": "no original",
+	})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1")
+	for _, c := range []struct{ path, accept, coding, body string }{
+		{"/app.js", "gzip, deflate, br, zstd", "zstd", "ZSTD-COPY"},
+		{"/app.js", "gzip, br", "br", "BROTLI-COPY"},
+		{"/app.js", "gzip", "gzip", "GZIP-COPY"},
+		{"/app.js", "br;q=0.5, gzip;q=0.8", "gzip", "GZIP-COPY"},
+		{"/style.css", "zstd, gzip;q=0.5", "gzip", "CSS-GZIP"},
+		{"/app.js", "identity", "", js},
+	} {
+		resp, body := Do(t, "GET", p.URL+c.path, nil, "Accept-Encoding", c.accept)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != c.coding || string(body) != c.body {
+			t.Fatalf("%s with %q: %d, Content-Encoding %q, body %.20q", c.path, c.accept, resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
+		}
+		if c.coding != "" {
+			want := "text/javascript; charset=utf-8"
+			if c.path == "/style.css" {
+				want = "text/css; charset=utf-8"
+			}
+			if resp.Header.Get("Content-Type") != want || !varies(resp) {
+				t.Errorf("%s as %s: type %q, Vary %q", c.path, c.coding, resp.Header.Get("Content-Type"), resp.Header.Values("Vary"))
+			}
+		}
+	}
+	// Each copy has its own validator.
+	r1, _ := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "zstd")
+	r2, _ := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "gzip")
+	if r1.Header.Get("ETag") == r2.Header.Get("ETag") {
+		t.Fatalf("same ETag %s for two copies", r1.Header.Get("ETag"))
+	}
+	if resp, _ := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "zstd", "If-None-Match", r1.Header.Get("ETag")); resp.StatusCode != 304 {
+		t.Fatalf("If-None-Match of the zstd copy: %d", resp.StatusCode)
+	}
+	// A range is of the original's bytes.
+	resp, body := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "zstd", "Range", "bytes=0-6")
+	if resp.StatusCode != 206 || resp.Header.Get("Content-Encoding") != "" || string(body) != "console" {
+		t.Fatalf("range: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
+	}
+	// A copy whose original is gone is not served in its name.
+	if resp, _ := Do(t, "GET", p.URL+"/lonely.txt", nil, "Accept-Encoding", "gzip"); resp.StatusCode != 404 {
+		t.Fatalf("lonely.txt: %d", resp.StatusCode)
+	}
+	// The copies are reachable by their own names.
+	if _, body := Do(t, "GET", p.URL+"/app.js.gz", nil); string(body) != "GZIP-COPY" {
+		t.Fatalf("app.js.gz: %q", body)
+	}
+	// The listing shows each file once; a .gz of a non-text file, or
+	// without its original, is a file of its own.
+	_, body = Do(t, "GET", p.URL+"/?format=json", nil)
+	var page struct{ Entries []struct{ Name string } }
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range page.Entries {
+		names = append(names, e.Name)
+	}
+	if got := strings.Join(names, " "); got != "app.js backup.tar backup.tar.gz lonely.txt.gz style.css" {
+		t.Fatalf("listing: %s", got)
+	}
+	_, body = Do(t, "GET", p.URL+"/", nil, "Accept", "text/html")
+	if strings.Contains(string(body), "app.js.zst") || strings.Contains(string(body), "style.css.gz") {
+		t.Fatal("HTML listing shows a precompressed copy")
+	}
+	// --no-compress: the copies are plain files again.
+	p2 := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--no-compress")
+	if resp, body := Do(t, "GET", p2.URL+"/app.js", nil, "Accept-Encoding", "zstd"); resp.Header.Get("Content-Encoding") != "" || string(body) != js {
+		t.Fatalf("--no-compress: %q", resp.Header.Get("Content-Encoding"))
+	}
+	_, body = Do(t, "GET", p2.URL+"/?format=json", nil)
+	if !strings.Contains(string(body), `"app.js.zst"`) {
+		t.Fatal("--no-compress hides the copies")
+	}
+}

@@ -65,6 +65,8 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 		"add the header `'NAME: VALUE'` to every response, replacing ferry's own of that name; repeatable; an empty value removes it ('Server:'); FERRY_HEADER takes one per line")
 	fs.BoolVar(&s.CORS, "cors", s.CORS,
 		"let pages of other origins read (GET, HEAD, OPTIONS with Access-Control-Allow-Origin: *, preflights answered); writes stay refused cross-site, credentials are never allowed cross-origin")
+	fs.BoolVar(&s.SPA, "spa", s.SPA,
+		"single-page app: a GET for a missing path that wants HTML gets /index.html (200); /about serves about.html either way")
 	fs.BoolVar(&s.NoCompress, "no-compress", s.NoCompress,
 		"never compress responses (default: text-like bodies of 1 KiB or more go out with zstd or gzip when the client accepts it, and a file's precompressed NAME.zst/.br/.gz is sent in its place)")
 	fs.Int64Var(&s.ExitAfter, "exit-after", s.ExitAfter, "exit once `N` whole downloads have completed")

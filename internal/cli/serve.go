@@ -198,6 +198,7 @@ func libraryOptions(s *config.Serve) ferry.Options {
 		NoCompress:     s.NoCompress,
 		Headers:        s.Headers,
 		CORS:           s.CORS,
+		SPA:            s.SPA,
 		MaxUpload:      s.MaxUpload.Bytes,
 		LimitRate:      s.LimitRate.Bytes,
 		LimitTotal:     s.LimitTotal.Bytes,

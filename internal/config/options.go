@@ -68,6 +68,7 @@ type Serve struct {
 	NoCompress     bool
 	Headers        []string
 	CORS           bool
+	SPA            bool
 	ExitAfter      int64
 	IdleExit       time.Duration
 	Once           bool

@@ -42,6 +42,13 @@ type Options struct {
 	// leaves it off, so a static site's own scripts run, as they do under
 	// python -m http.server.
 	Sandbox bool
+	// Precompressed sends a text-like file's NAME.zst, NAME.br or NAME.gz
+	// in its place to a client that accepts that coding, and leaves those
+	// copies out of listings.
+	Precompressed bool
+	// SPA answers a GET for a missing path that wants HTML with the root's
+	// index.html (a single-page app's router takes it from there).
+	SPA bool
 	// Links are the server's own URLs, for the QR code of a page opened
 	// through a loopback name; nil knows none.
 	Links *qrcode.Links
@@ -72,6 +79,9 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	// ?hash reads the file through its own offset, so it never gets a
 	// shared descriptor.
 	hash := s.opts.Hash != nil && r.URL.RawQuery != "" && r.URL.Query().Has("hash")
+	if !dir && !hash && s.opts.Precompressed && s.servePrecompressed(w, r, name) {
+		return
+	}
 	if !dir && !hash && s.files != nil {
 		if e := s.files.get(r, name); e != nil {
 			if !s.servePlain(w, r, e) {
@@ -91,7 +101,9 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 		return
 	}
 	if err != nil {
-		httperr.FromFS(w, r, err)
+		if !s.serveMissing(w, r, name, dir, err) {
+			httperr.FromFS(w, r, err)
+		}
 		return
 	}
 	if dir {
@@ -312,6 +324,9 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 			continue
 		}
 		page.Entries = append(page.Entries, listing.Entry{Name: e.Name, IsDir: e.IsDir, Size: e.Size, ModTime: e.ModTime})
+	}
+	if s.opts.Precompressed {
+		page.Entries = hideSidecars(page.Entries)
 	}
 	page.QR = s.opts.Links.PageURL(r, page.Path)
 	if s.opts.Readme != nil && !wantsJSON(r, q) && r.Method == http.MethodGet {
