@@ -252,6 +252,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		Links:         h.links,
 		Precompressed: !opts.NoCompress,
 		SPA:           opts.SPA,
+		Keep:          h.searchKeep,
 	})
 	h.write = write.New(h.tree, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
@@ -577,6 +578,16 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 	default:
 		httperr.Write(w, r, http.StatusNotFound, "")
 	}
+}
+
+// searchKeep gives the paths a search may show the request's client: with
+// auth, those its grants let it read.
+func (h *Handler) searchKeep(r *http.Request) func(name string) bool {
+	if h.auth == nil {
+		return nil
+	}
+	a := h.auth.Access(r)
+	return func(name string) bool { return a.Reads("/" + name) }
 }
 
 // statusViewer is what the client asking for the status page may see of

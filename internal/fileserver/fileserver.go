@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/qrcode"
+	"github.com/ferry-sh/ferry/internal/search"
 	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -42,6 +43,11 @@ type Options struct {
 	// leaves it off, so a static site's own scripts run, as they do under
 	// python -m http.server.
 	Sandbox bool
+	// Keep, when not nil, gives for a request the paths (relative to the
+	// root) its client may see; search results show no others.
+	Keep func(r *http.Request) func(name string) bool
+	// Search bounds ?q= searches; zero values take search.DefaultLimits.
+	Search search.Limits
 	// Precompressed sends a text-like file's NAME.zst, NAME.br or NAME.gz
 	// in its place to a client that accepts that coding, and leaves those
 	// copies out of listings.
@@ -303,6 +309,12 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	if s.opts.NoListing {
 		httperr.Write(w, r, http.StatusNotFound, "")
+		return
+	}
+	if q.Has("q") {
+		// Where a listing is shown, and only there: a site's own index
+		// page may take ?q= for a search of its own.
+		s.serveSearch(w, r, name, q.Get("q"))
 		return
 	}
 	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(q)}

@@ -41,6 +41,17 @@ type Page struct {
 	QR string
 	// Readme, when not nil, is shown below the listing.
 	Readme *Readme
+	// Search, when not nil, makes the page a search's results: the
+	// entries carry their Path.
+	Search *Search
+}
+
+// Search is what a results page says of its search.
+type Search struct {
+	Query string
+	// Limit is why the search stopped early ("results", "folders",
+	// "time"), "" when it went through the whole subtree.
+	Limit string
 }
 
 // Display format of modification times: absolute, with the year, so a listing
@@ -115,6 +126,9 @@ type frame struct {
 	CanArchive string
 	MaxBytes   string
 	Readme     *Readme
+	Search     *Search
+	Query      string
+	Note       string // what a results page says of its search
 }
 
 func bit(b bool) string {
@@ -201,6 +215,12 @@ func (p *Page) frame() frame {
 		CanArchive: bit(p.Can.Archive),
 		MaxBytes:   strconv.FormatInt(max(p.Can.MaxUpload, 0), 10),
 		Readme:     p.Readme,
+		Search:     p.Search,
+	}
+	if p.Search != nil {
+		f.Query = p.Search.Query
+		f.Note = searchNote(len(p.Entries), p.Search)
+		f.Summary = f.Note
 	}
 	if p.Can.MaxUpload > 0 {
 		f.MaxUpload = HumanSize(p.Can.MaxUpload)
@@ -275,6 +295,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <h1 class="visually-hidden">Index of {{.Path}}</h1>
 <div class="toolbar">
 <span class="filter-wrap" id="filter-wrap" hidden><input type="search" id="filter" class="filter" placeholder="Filter…" aria-label="Filter entries by name" autocomplete="off" spellcheck="false"></span>
+<form class="search" method="get" role="search"><input type="search" name="q" value="{{.Query}}" placeholder="Search below…" aria-label="Search names in this folder and below" maxlength="256" autocomplete="off" spellcheck="false"> <button class="btn" type="submit">Search</button></form>
 {{- if .Can.Archive}}
 <form class="archives" method="get"><span>Download folder:</span> <button class="btn" type="submit" name="zip" value="">.zip</button> <button class="btn" type="submit" name="tar" value="">.tar</button></form>
 {{- end}}
@@ -298,13 +319,15 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 {{- end}}
 <table class="listing" id="listing">
 <thead><tr>
-{{- range .Columns}}<th class="{{.Class}}"{{if .AriaSort}} aria-sort="{{.AriaSort}}"{{end}} scope="col"><form method="get"><button class="sort" type="submit" name="sort" value="{{.Key}}">{{.Label}}{{if .Zone}} <span class="tz">(UTC)</span>{{end}}{{if .Arrow}} <span class="arrow" aria-hidden="true">{{.Arrow}}</span>{{end}}</button><input type="hidden" name="order" value="{{.Order}}"></form></th>{{end -}}
+{{- range .Columns}}<th class="{{.Class}}"{{if .AriaSort}} aria-sort="{{.AriaSort}}"{{end}} scope="col"><form method="get">{{if $.Search}}<input type="hidden" name="q" value="{{$.Query}}">{{end}}<button class="sort" type="submit" name="sort" value="{{.Key}}">{{.Label}}{{if .Zone}} <span class="tz">(UTC)</span>{{end}}{{if .Arrow}} <span class="arrow" aria-hidden="true">{{.Arrow}}</span>{{end}}</button><input type="hidden" name="order" value="{{.Order}}"></form></th>{{end -}}
 </tr></thead>
 <tbody>
 {{- if .Parent}}
 <tr class="parent" data-kind="parent"><td class="n"><a href="../" aria-label="Parent folder">../</a></td><td class="s">—</td><td class="t"></td></tr>
 {{- end}}
-{{- if .Empty}}
+{{- if .Search}}
+<tr class="note"><td colspan="3"><span role="status">{{.Note}}</span> <a href="./">Back to the folder</a></td></tr>
+{{- else if .Empty}}
 <tr class="empty"><td colspan="3">This folder is empty.</td></tr>
 {{- end}}
 {{end}}{{define "foot"}}</tbody>
@@ -331,7 +354,11 @@ func (p *Page) WriteHTML(w io.Writer) error {
 	if err := pageTemplate.ExecuteTemplate(bw, "head", f); err != nil {
 		return err
 	}
-	if err := writeRows(bw, p.Entries); err != nil {
+	write := writeRows
+	if p.Search != nil {
+		write = writeHits
+	}
+	if err := write(bw, p.Entries); err != nil {
 		return err
 	}
 	if err := pageTemplate.ExecuteTemplate(bw, "foot", f); err != nil {

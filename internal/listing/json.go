@@ -20,7 +20,16 @@ func (p *Page) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var b []byte
 	b = append(b, `{"path":`...)
-	b = appendJSONString(b, p.cleanPath())
+	base := p.cleanPath()
+	b = appendJSONString(b, base)
+	if p.Search != nil {
+		// A search's results: what was asked, and why it stopped early
+		// ("" when it went through the whole subtree).
+		b = append(b, `,"query":`...)
+		b = appendJSONString(b, p.Search.Query)
+		b = append(b, `,"limit":`...)
+		b = appendJSONString(b, p.Search.Limit)
+	}
 	b = append(b, `,"entries":[`...)
 	for i := range p.Entries {
 		e := &p.Entries[i]
@@ -29,6 +38,10 @@ func (p *Page) WriteJSON(w io.Writer) error {
 		}
 		b = append(b, `{"name":`...)
 		b = appendJSONString(b, e.Name)
+		if e.Path != "" {
+			b = append(b, `,"path":`...)
+			b = appendJSONString(b, base+e.Path)
+		}
 		if e.IsDir {
 			b = append(b, `,"type":"dir"`...)
 		} else {

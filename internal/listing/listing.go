@@ -22,6 +22,9 @@ type Entry struct {
 	IsDir   bool
 	Size    int64 // files only; ignored for folders
 	ModTime time.Time
+	// Path, in search results only, is the entry's path below the page's
+	// folder ("sub/a.txt"), shown and linked in place of the name.
+	Path string
 }
 
 // Sort keys accepted in ?sort=.
