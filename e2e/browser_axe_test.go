@@ -65,6 +65,8 @@ func (tb *tab) axe(what string) {
 	// Evaluated through the DevTools protocol, the library is not subject
 	// to the page's Content-Security-Policy; nothing of it stays in the
 	// page's own scripts.
+	// Colours caught in a transition are neither the old nor the new.
+	tb.waitFor("transitions to end", `document.getAnimations().every(a => a.playState !== 'running')`)
 	if !eval[bool](tb, `typeof window.axe === 'object'`) {
 		tb.do("inject axe-core", chromedp.Evaluate[chromedp.Void](src+"\n;void 0"))
 	}

@@ -160,7 +160,7 @@ func testBrowserScreens(t *testing.T, browser context.Context) {
 
 		tb = open(scheme)
 		tb.do("open the plan", clickSel(rowSel("plan.md")+` td.n a`))
-		tb.waitFor("the Markdown", `document.querySelector('#viewer .v-md h4')`)
+		tb.waitFor("the Markdown", `document.querySelector('#viewer .v-md h3')`)
 		tb.viewShot("features-viewer-md-" + scheme + ".png")
 
 		tb = open(scheme)
@@ -242,7 +242,7 @@ func testBrowserViewer(t *testing.T, browser context.Context) {
 		t.Error("no Edit button for a text file on a writable server")
 	}
 	tb.do("next", clickSel(`#viewer .v-next`))
-	tb.waitFor("the Markdown", `document.querySelector('#viewer .v-md h4') && document.querySelector('#viewer .v-md h4').textContent === 'Plan'`)
+	tb.waitFor("the Markdown", `document.querySelector('#viewer .v-md h3') && document.querySelector('#viewer .v-md h3').textContent === 'Plan'`)
 	tb.do("next", clickSel(`#viewer .v-next`))
 	tb.waitFor("README", title+` === 'README.md'`)
 	tb.do("next", clickSel(`#viewer .v-next`))

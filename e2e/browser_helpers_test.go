@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -123,11 +124,18 @@ type tab struct {
 // nothing went wrong in it.
 func newTab(t *testing.T, browser context.Context) *tab {
 	t.Helper()
+	return newTabFor(t, browser, tabTimeout)
+}
+
+// newTabFor is newTab for a subtest that needs longer than tabTimeout (a
+// walk through the page, key by key).
+func newTabFor(t *testing.T, browser context.Context, timeout time.Duration) *tab {
+	t.Helper()
 	tb := &tab{t: t}
 	// WithListener sees every event from the tab's first moment; the func runs
 	// in the tab's read loop, so it only records and never sends a command.
 	tabCtx, cancelTab := chromedp.NewContext(browser, chromedp.WithListener(tb.onEvent))
-	ctx, cancel := context.WithTimeout(tabCtx, tabTimeout)
+	ctx, cancel := context.WithTimeout(tabCtx, timeout)
 	tb.mu.Lock()
 	tb.ctx = ctx
 	tb.mu.Unlock()
@@ -468,4 +476,12 @@ func waitRequest(t *testing.T, tb *tab, s string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// login makes the tab send Basic credentials with every request.
+func (tb *tab) login(user, pass string) {
+	tb.t.Helper()
+	call(tb, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))},
+	})
 }

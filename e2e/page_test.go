@@ -60,7 +60,7 @@ func TestReadme(t *testing.T) {
 	resp, body := Do(t, "GET", p.URL+"/doc.md?preview", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") ||
-		!strings.Contains(string(body), "<h4>Doc</h4>") || strings.Contains(string(body), "<iframe") {
+		!strings.Contains(string(body), "<h3>Doc</h3>") || strings.Contains(string(body), "<iframe") {
 		t.Errorf("?preview: %d %v\n%s", resp.StatusCode, resp.Header, body)
 	}
 	if resp, _ := Do(t, "GET", p.URL+"/none/notes.txt?preview", nil); resp.StatusCode != http.StatusUnsupportedMediaType {

@@ -8,7 +8,9 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
@@ -23,24 +25,48 @@ import (
 var markdown = goldmark.New(
 	goldmark.WithExtensions(extension.GFM),
 	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(pageFit{}, 100))),
+	// Before GFM's own (500; the lower number wins), so that task boxes
+	// are drawn by taskBox.
+	goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(taskBox{}, 100))),
 )
 
-// pageFit adapts a document to its place in a listing: its headings go two
-// levels down (the page's <h1> is the folder, the README's own title is an
-// <h2>), and images from other hosts become links to them, since the page's
-// Content-Security-Policy would refuse to load them and a listing must not
-// tell another server who is looking at it.
+// taskBox draws a task list's box ("- [x] done") as GFM does, a disabled
+// checkbox, but with a name, so that a screen reader says more than
+// "checkbox" and axe finds it labelled.
+type taskBox struct{}
+
+func (taskBox) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(east.KindTaskCheckBox, func(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			if n.(*east.TaskCheckBox).IsChecked {
+				w.WriteString(`<input type="checkbox" checked disabled aria-label="done"> `)
+			} else {
+				w.WriteString(`<input type="checkbox" disabled aria-label="to do"> `)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// pageFit adapts a document to its place in a page: its headings move so
+// that its highest is an <h3> (the page's <h1> is the folder, the README's
+// or the viewer's title an <h2>), and images from other hosts become links
+// to them, since the page's Content-Security-Policy would refuse to load
+// them and a listing must not tell another server who is looking at it.
 type pageFit struct{}
 
 func (pageFit) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
 	var remote []*ast.Image
+	var headings []*ast.Heading
+	top := 6
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
 		switch n := n.(type) {
 		case *ast.Heading:
-			n.Level = min(n.Level+2, 6)
+			headings = append(headings, n)
+			top = min(top, n.Level)
 		case *ast.Image:
 			if offSite(string(n.Destination)) {
 				remote = append(remote, n)
@@ -48,6 +74,9 @@ func (pageFit) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
 		}
 		return ast.WalkContinue, nil
 	})
+	for _, h := range headings {
+		h.Level = min(h.Level+3-top, 6)
+	}
 	for _, img := range remote {
 		link := ast.NewLink()
 		link.Destination = img.Destination

@@ -29,7 +29,9 @@ func TestRenderMarkdown(t *testing.T) {
 		{"![r](https://e.example/t.png) ![p](//e.example/p.png) ![l](l.png) ![d](data:image/png;base64,AA==)",
 			[]string{`<a href="https://e.example/t.png">r</a>`, `<a href="//e.example/p.png">p</a>`, `<img src="l.png" alt="l">`, `<img src="data:image/png;base64,AA==" alt="d">`},
 			[]string{`src="https:`, `src="//`}},
-		{"###### six\n\n#### four", []string{"<h6>six</h6>", "<h6>four</h6>"}, nil},
+		{"###### six\n\n#### four", []string{"<h5>six</h5>", "<h3>four</h3>"}, nil},
+		{"## two\n\n### three", []string{"<h3>two</h3>", "<h4>three</h4>"}, nil},
+		{"- [x] done\n- [ ] not", []string{`<input type="checkbox" checked disabled aria-label="done"> done`, `aria-label="to do"`}, nil},
 		{"| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~ - [x] done", []string{"<table>", "<del>gone</del>"}, nil},
 		{"# listing {#listing}\n", nil, []string{`id=`}},
 	} {

@@ -173,7 +173,7 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 <title>ferry status</title><link rel="stylesheet" href="assets/app.css"><link rel="icon" href="assets/favicon.svg" type="image/svg+xml">
 <script src="assets/status.js" defer></script>
 <noscript><meta http-equiv="refresh" content="2"></noscript></head>
-<body><header class="top"><nav class="crumbs"><a href="../">Home</a> / status</nav></header><main>
+<body><header class="top"><nav class="crumbs" aria-label="Breadcrumb"><ol><li><a href="../" class="home">Home</a></li><li><span aria-current="page">status</span></li></ol></nav></header><main>
 <h1>ferry status</h1>
 <table class="listing"><tbody>
 <tr><td>Up since</td><td>{{when .Started}} ({{secs .Uptime}})</td></tr>

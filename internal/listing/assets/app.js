@@ -212,10 +212,10 @@
   // (a renamed file under its new name); otherwise a focused row keeps it
   // if it is still there, so the keyboard never drops back to the top.
   function refresh(focusName) {
-    var active = document.activeElement, keep = null;
-    var row = active && active.closest && active.closest('#listing tr[data-name]');
-    if (row) keep = { name: row.dataset.name, sel: focusSelector(active, row) };
-    if (focusName != null) keep = { name: focusName, sel: keep ? keep.sel : 'td.n a' };
+    // What has the focus is looked at when the rows are swapped, not now:
+    // it may move meanwhile (a dialog closing onto its row).
+    var at = document.activeElement, from = at && at.closest && at.closest('#listing tr[data-name]');
+    var sel = from ? focusSelector(at, from) : 'td.n a';
     return fetch(location.href, { headers: { Accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -225,6 +225,10 @@
         var doc = new DOMParser().parseFromString(html, 'text/html');
         var fresh = $('#listing tbody', doc);
         if (!fresh) throw new Error('no listing');
+        var active = document.activeElement, keep = null;
+        var row = active && active.closest && active.closest('#listing tr[data-name]');
+        if (row) keep = { name: row.dataset.name, sel: focusSelector(active, row) };
+        if (focusName != null) keep = { name: focusName, sel: keep ? keep.sel : sel };
         tbody().replaceWith(document.adoptNode(fresh));
         var sum = $('#summary', doc);
         if (sum && $('#summary')) $('#summary').textContent = sum.textContent;
@@ -619,6 +623,7 @@
     bar.appendChild(tools);
     bar.appendChild(close);
     var bodyEl = el('div', 'm-body');
+    bodyEl.tabIndex = -1;
     d.appendChild(bar);
     d.appendChild(bodyEl);
     body.appendChild(d);
@@ -712,6 +717,9 @@
       this.build();
       this.m.show();
       this.show(row);
+      // The file itself has the focus, not a button: the Enter that
+      // opened the viewer would otherwise press it too.
+      this.m.body.focus();
     },
     step: function (d) {
       var items = this.items(), i = items.indexOf(this.row);
