@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,24 @@ func TestBrowserA11y(t *testing.T) {
 		t.Run("Contrast-"+scheme, func(t *testing.T) { testA11yContrast(t, browser, scheme, w) })
 	}
 	t.Run("Keyboard", func(t *testing.T) { testA11yKeyboard(t, browser) })
+	t.Run("UploadsSaid", func(t *testing.T) { testA11yUploads(t, browser) })
+}
+
+// testA11yUploads: the upload list's start and end reach screen readers
+// through the live region, not each repaint of a progress bar.
+func testA11yUploads(t *testing.T, browser context.Context) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-w")
+	src := t.TempDir()
+	WriteFiles(t, src, map[string]string{"a.txt": "a", "b.txt": "b"})
+	tb := newTab(t, browser)
+	tb.navigate(p.URL + "/")
+	tb.waitFor("app.js", `document.body.classList.contains('js')`)
+	tb.do("choose files", chromedp.SetUploadFiles(chromedp.CSS(`#upload-form input[type=file]`), []string{filepath.Join(src, "a.txt"), filepath.Join(src, "b.txt")}))
+	tb.waitFor("the end said", `document.getElementById('live').textContent === '2 files uploaded'`)
+	if got := eval[string](tb, `document.getElementById('live').getAttribute('aria-live')`); got != "polite" {
+		t.Errorf("live region aria-live=%q", got)
+	}
 }
 
 func a11yTab(t *testing.T, browser context.Context, scheme string) *tab {

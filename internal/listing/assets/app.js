@@ -1403,6 +1403,9 @@
           view.finish(job, 'too large: ' + humanSize(it.file.size) + ', the limit is ' + humanSize(maxUpload));
         }
       });
+      // The cards show progress; a screen reader hears the start and the
+      // end (settled), not every repaint.
+      announce('Uploading ' + (items.length === 1 ? '“' + items[0].path + '”' : items.length + ' files'));
       this.pump();
     },
     pump: function () {
@@ -1442,9 +1445,14 @@
     },
     // settled runs when nothing is left to send: show what arrived.
     settled: function () {
-      if (this.succeeded > 0) {
+      var ok = this.succeeded;
+      if (ok > 0) {
         this.succeeded = 0;
         refresh();
+      }
+      var failed = this.jobs.filter(function (j) { return j.state === 'failed' && !j.reported; }).length;
+      if (ok || failed) {
+        announce((ok === 1 ? '1 file uploaded' : ok + ' files uploaded') + (failed ? ', ' + failed + ' failed' : ''));
       }
       view.settled();
     }
