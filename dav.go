@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/webdav"
@@ -15,13 +16,18 @@ import (
 // second root that shows dotfiles (the local backend applies rootfs's
 // dotfile rule itself); on an object store it is the bucket's tree below
 // the policy (policy.Tree.Unwrap), so that every node shares the locks.
-func (h *Handler) openDAV(dir string) error {
-	stateFS, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
-	if err != nil {
-		return err
+func (h *Handler) openDAV(dir string, objectStore bool) error {
+	var state storage.Tree
+	if objectStore {
+		state = h.tree.(storage.Wrapper).Unwrap()
+	} else {
+		stateFS, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
+		if err != nil {
+			return err
+		}
+		state = local.New(stateFS)
+		h.state = state
 	}
-	state := local.New(stateFS)
-	h.state = state
 	h.dav = webdav.New(webdav.Options{
 		Tree: h.tree, State: state, Locks: webdav.NewTreeLocks(state),
 		Create: h.opts.Upload, Hidden: h.opts.Hidden, MaxUpload: h.opts.MaxUpload,

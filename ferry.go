@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +52,6 @@ import (
 	"github.com/ferry-sh/ferry/internal/share"
 	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/storage"
-	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/tus"
@@ -117,6 +115,12 @@ type Options struct {
 	// reserved .ferry/ folder. Without it those methods answer 501.
 	WebDAV bool
 
+	// S3Endpoint is the object store's endpoint for an s3:// location
+	// ("http://127.0.0.1:8333"), with path-style addressing; empty takes
+	// the AWS environment's (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) or
+	// AWS's own.
+	S3Endpoint string
+
 	// NoCompress sends every response as it is. Otherwise a text-like
 	// response (a listing, a page, an HTML, CSS, JavaScript, JSON, SVG, XML,
 	// Markdown, CSV or plain text file) of 1 KiB or more goes out with zstd
@@ -167,7 +171,6 @@ type Transfer = transfer.Transfer
 
 // Handler is ferry's file server as an http.Handler.
 type Handler struct {
-	fs      *rootfs.FS
 	tree    storage.Tree // the served tree through the policy layer
 	opts    Options
 	read    reader
@@ -190,10 +193,18 @@ type Handler struct {
 	allow  string
 }
 
-// New opens dir through os.Root and returns its handler. Close releases it.
-func New(dir string, opts Options) (*Handler, error) {
+// New opens location and returns its handler; Close releases it. location
+// is a folder, opened through os.Root, or s3://BUCKET[/PREFIX], a bucket
+// (or a key prefix of one) of an S3-compatible object store, served as if
+// it were a folder: the endpoint, region and credentials come from the
+// AWS environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_PROFILE...) or
+// Options.S3Endpoint. A missing bucket, refused credentials or a store
+// that cannot be reached are reported here (ErrNoBucket, ErrDenied,
+// ErrUnreachable), never at the first request; CGI needs a folder
+// (ErrNeedsFolder).
+func New(location string, opts Options) (*Handler, error) {
 	lim := jobs.NewDefault()
-	return newHandler(dir, opts, lim, checksum.NewService(lim))
+	return newHandler(location, opts, lim, checksum.NewService(lim))
 }
 
 // newHandler is New with the limiter and checksum service that every
@@ -222,13 +233,13 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			return nil, fmt.Errorf("ferry: invalid CGI folder: %w", err)
 		}
 	}
-	fsys, err := rootfs.Open(dir, fsPolicy)
+	st, err := openStore(dir, opts, fsPolicy)
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{
-		fs:      fsys,
-		tree:    policy.Wrap(local.New(fsys), policy.Rules{Hidden: opts.Hidden}),
+		// One policy layer over the one backend, for every handler.
+		tree:    policy.Wrap(st.backend, policy.Rules{Hidden: opts.Hidden}),
 		opts:    opts,
 		tracker: transfer.NewTracker(opts.ExitAfter),
 		xorigin: http.NewCrossOriginProtection(),
@@ -244,7 +255,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			Resumable: opts.Upload && opts.Resumable, Thumbnails: !opts.NoThumbnails,
 		},
 		Readme:  h.readme,
-		Archive: archiveHook(h.tree, filepath.Base(fsys.Dir()), opts, lim),
+		Archive: archiveHook(h.tree, st.name, opts, lim),
 		Hash:    sums.Serve,
 		// Script in a served file runs at ferry's origin; that matters only
 		// where the origin can write or carries credentials.
@@ -269,12 +280,12 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		}
 	}
 	if opts.CGI {
-		h.cgi = cgi.New(fsys, cgi.Options{
+		h.cgi = cgi.New(st.fs, cgi.Options{
 			Folders: fsPolicy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
 		})
 	}
 	if opts.WebDAV {
-		if err := h.openDAV(dir); err != nil {
+		if err := h.openDAV(dir, st.fs == nil); err != nil {
 			h.tree.Close()
 			return nil, err
 		}

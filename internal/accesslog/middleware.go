@@ -35,6 +35,16 @@ func Middleware(next http.Handler, t *transfer.Tracker, log *slog.Logger, obs Ob
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &countingBody{ReadCloser: r.Body, t: t, tr: tr}
 		}
+		defer func() {
+			// A handler that breaks its response off (http.ErrAbortHandler,
+			// so that a client never takes a truncated body for a whole
+			// one) has cut the transfer short; it is logged and counted so.
+			if p := recover(); p != nil {
+				rec.Abort()
+				t.Finish(tr, r, rec, w.Header(), done)
+				panic(p)
+			}
+		}()
 		next.ServeHTTP(rec, r)
 		t.Finish(tr, r, rec, w.Header(), done)
 	})

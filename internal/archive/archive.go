@@ -80,18 +80,41 @@ func Serve(w http.ResponseWriter, r *http.Request, format, name, root string, sr
 		return
 	}
 	transfer.FromContext(r.Context()).Describe(transfer.KindArchive, -1)
-	w.WriteHeader(http.StatusOK)
 	// Headers and small entries go out in 64 KiB writes rather than one
-	// syscall each; file bodies pass straight through.
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// syscall each; file bodies pass straight through. The status goes out
+	// with the first bytes, so that a store that cannot be reached before
+	// then is still a 503.
+	lw := &lazyHeader{w: w}
+	bw := bufio.NewWriterSize(lw, 64<<10)
 	err := Write(r.Context(), bw, format, root, srcs)
 	if err == nil {
 		err = bw.Flush()
 	}
-	// An error here is the client going away (or the request being
-	// cancelled): the transfer is then recorded as cut short, and there is
-	// no one left to tell.
-	_ = err
+	switch {
+	case err == nil || r.Context().Err() != nil:
+		// Done, or the client went away: the transfer is then recorded
+		// as cut short, and there is no one left to tell.
+	case !lw.started:
+		httperr.FromFS(w, r, err)
+	default:
+		// The store failed mid-stream. Ending the response normally would
+		// hand the client a truncated archive as if it were whole.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// lazyHeader writes the 200 with the first bytes of the body.
+type lazyHeader struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (l *lazyHeader) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.WriteHeader(http.StatusOK)
+	}
+	return l.w.Write(p)
 }
 
 // ContentDisposition builds an attachment header for a file name: an ASCII
@@ -207,13 +230,13 @@ func (wk *walker) source(s Source) error {
 	if errors.Is(err, storage.ErrNotDir) {
 		f, err := s.Tree.Open(wk.ctx, s.Path)
 		if err != nil {
-			return nil // gone since the listing was made: leave it out
+			return skip(err)
 		}
 		defer f.Close()
 		return wk.ew.file(name, f.Info(), readerOnly{f, wk})
 	}
 	if err != nil {
-		return nil // gone since the listing was made: leave it out
+		return skip(err)
 	}
 	defer d.Close()
 	return wk.walk(d, name, nil)
@@ -241,7 +264,7 @@ func (wk *walker) walk(d storage.Folder, name string, ancestors []any) error {
 	// what a stat would, so stating twice is wasted.
 	names, err := d.Names()
 	if err != nil && len(names) == 0 {
-		return nil
+		return skip(err)
 	}
 	// Sorted, so the same tree always gives the same archive.
 	slices.Sort(names)
@@ -250,6 +273,9 @@ func (wk *walker) walk(d storage.Folder, name string, ancestors []any) error {
 	for i, n := range names {
 		o, sub, err := ah.take(i)
 		if err != nil {
+			if err := skip(err); err != nil {
+				return err
+			}
 			continue // raced with a delete, or refused by the policy
 		}
 		childName := name + "/" + CleanName(n)
@@ -353,6 +379,16 @@ func (ah *lookahead) close() {
 	}
 }
 
+// skip decides what an error reading the tree does to the archive: a name
+// gone since the listing was made, or refused, is left out; a store that
+// cannot be reached ends the archive.
+func skip(err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return err
+	}
+	return nil
+}
+
 // CleanName makes one name component safe inside an archive: no separators,
 // no "." or "..", no control characters. Names from the tree are single
 // components already; this is the last line against zip-slip.
@@ -386,10 +422,11 @@ func (r readerOnly) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !errors.Is(err, storage.ErrUnavailable) {
 		// A file that cannot be read to its end (an I/O error, a truncating
 		// writer) ends its entry early rather than the whole archive; the
-		// tar writer pads it to the size it announced.
+		// tar writer pads it to the size it announced. A store that went
+		// away ends the archive.
 		err = io.EOF
 	}
 	return n, err

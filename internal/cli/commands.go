@@ -24,11 +24,14 @@ func Command() *cobra.Command {
 func (a *app) commands() *cobra.Command {
 	serve := config.DefaultServe()
 	root := &cobra.Command{
-		Use:   "ferry [flags] [DIR | FILE...]",
+		Use:   "ferry [flags] [DIR | s3://BUCKET[/PREFIX] | FILE...]",
 		Short: "share a folder over HTTP",
 		Long: `ferry shares a folder over HTTP: concurrent, resumable, safe by default.
 Given a folder (default: the current one) it serves what is inside; given
-files, it shares just those, each at /NAME, and nothing else.`,
+files, it shares just those, each at /NAME, and nothing else. Given
+s3://BUCKET, it serves a bucket of an S3-compatible object store as if it
+were a folder (endpoint and credentials from the AWS environment, or
+--s3-endpoint), and several ferry nodes may serve one bucket.`,
 		Example: `  ferry                               share the current folder on port 8000
   ferry -p 9000 ~/Downloads           share a folder on port 9000
   ferry -w --auth alice:s3cret .      a shared drop box with a password
@@ -36,6 +39,7 @@ files, it shares just those, each at /NAME, and nothing else.`,
   ferry --once --qr a.pdf ~/b.jpg     share two files, exit once both were fetched
   curl -C - -O http://HOST:8000/big.iso    resume a download
   curl -T notes.txt http://HOST:8000/      upload with --upload
+  ferry -w s3://share                 serve a bucket (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...)
   ferry --cgi .                       also run executables in ./cgi-bin/ as CGI
   curl -X FUNC http://HOST:8000/cgi-bin/app.sh/x   any method reaches a script
   ferry echo                          inspect requests: curl -F f=@a.txt http://localhost:8000/x?a=1
@@ -52,6 +56,8 @@ files, it shares just those, each at /NAME, and nothing else.`,
 		},
 	}
 	root.Annotations = map[string]string{usageAnnotation: `  ferry [flags] [DIR]      serve DIR (default: the current folder)
+  ferry [flags] s3://BUCKET[/PREFIX]
+                           serve a bucket of an S3-compatible object store
   ferry [flags] FILE...    share just these files, each at /NAME
   ferry COMMAND [flags]    one of the commands below`}
 	defineServe(root.Flags(), &serve)

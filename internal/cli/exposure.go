@@ -34,6 +34,7 @@ type exposure struct {
 	truncated   bool // stopped counting at a bound
 	dotfiles    int  // in the first refusedDepth levels
 	outLinks    int  // symlinks leading out of the folder, first levels
+	noLinks     bool // an object store, which has no symlinks
 }
 
 // countExposure walks roots (the served folder, or the shared names) under
@@ -144,9 +145,13 @@ func inside(link, root string) bool {
 }
 
 // writeExposure prints the summary lines of the banner.
-func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listeners, tls bool) {
-	p := rootfs.Policy{Hidden: f.Hidden, FollowSymlinks: f.FollowSymlinks}
-	e := countExposure(roots, p)
+func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listeners, tls bool, survey *ferry.Survey) {
+	var e exposure
+	if survey != nil {
+		e = exposure{files: survey.Files, dirs: survey.Folders, truncated: survey.Truncated, dotfiles: survey.Dotfiles, noLinks: true}
+	} else {
+		e = countExposure(roots, rootfs.Policy{Hidden: f.Hidden, FollowSymlinks: f.FollowSymlinks})
+	}
 	count := func(n int, one, many string) string {
 		s := fmt.Sprintf("%d %s", n, many)
 		if n == 1 {
@@ -169,9 +174,11 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	} else {
 		refused = append(refused, fmt.Sprintf("%d dotfile(s) near the top", e.dotfiles))
 	}
-	if f.FollowSymlinks {
+	switch {
+	case e.noLinks:
+	case f.FollowSymlinks:
 		refused = append(refused, "symlinks leading out are FOLLOWED (--follow-symlinks)")
-	} else {
+	default:
 		refused = append(refused, fmt.Sprintf("%d symlink(s) leading out", e.outLinks))
 	}
 	fmt.Fprintf(w, "refused: %s\n", strings.Join(refused, "; "))
@@ -271,10 +278,17 @@ func openHandler(dir string, files []string, opts ferry.Options) (*ferry.Handler
 			opts.ExitAfter = 1
 		}
 		h, err := ferry.New(dir, opts)
-		if err != nil {
-			return nil, usagef("cannot serve %s: %v", dir, describeFSErr(err))
+		switch {
+		case err == nil:
+			return h, nil
+		case errors.Is(err, ferry.ErrUnreachable):
+			// Not a mistake on the command line: the store may be back
+			// later (exit status 1).
+			return nil, fmt.Errorf("cannot serve %s: %w", dir, err)
+		case ferry.IsObjectStore(dir):
+			return nil, usagef("cannot serve %s: %v", dir, err)
 		}
-		return h, nil
+		return nil, usagef("cannot serve %s: %v", dir, describeFSErr(err))
 	}
 	h, err := ferry.NewFiles(files, opts)
 	var ue *share.UsageError
@@ -302,7 +316,10 @@ func servedLabel(dir string, shared []string) string {
 }
 
 // bannerFiles lists the names to print a direct link for.
-func bannerFiles(dir string, f *serveFlags) []string {
+func bannerFiles(dir string, f *serveFlags, survey *ferry.Survey) []string {
+	if survey != nil {
+		return survey.Top
+	}
 	if f.shared == nil {
 		return topFiles(dir, f.Hidden)
 	}

@@ -65,6 +65,9 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 		targets = append([]string{f.Directory}, targets...)
 	}
 	dir, files, err := serveTarget(targets)
+	if err == nil && ferry.IsObjectStore(dir) && opts.CGI {
+		err = usagef("--cgi needs a folder on this machine; %s is an object store, with no files to execute", dir)
+	}
 	if err != nil {
 		if len(targets) == 1 {
 			if name := nearestCommand(a.commandNames, targets[0]); name != "" {
@@ -90,7 +93,7 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 	handler, err := openHandler(dir, files, opts)
 	if err != nil {
 		var ue *usageError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) || errors.Is(err, ferry.ErrUnreachable) {
 			return err
 		}
 		return usagef("cannot serve %s: %v", dir, describeFSErr(err))
@@ -143,8 +146,7 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 		scheme = "https"
 	}
 	handler.SetLinkURLs(server.URLs(ls, scheme))
-	abs, _ := filepath.Abs(dir)
-	a.banner(abs, ls, &f, config.DefaultPort)
+	a.banner(servedPlace(dir), ls, &f, handler, config.DefaultPort)
 	if acmeMgr != nil {
 		go acmeMgr.Prefetch(a.reportCert)
 	}
@@ -193,6 +195,7 @@ func libraryOptions(s *config.Serve) ferry.Options {
 		Move:           s.Write,
 		Hidden:         s.Hidden,
 		FollowSymlinks: s.FollowSymlinks,
+		S3Endpoint:     s.S3Endpoint,
 		NoListing:      s.NoListing,
 		NoThumbnails:   s.NoThumbnails,
 		NoCompress:     s.NoCompress,
@@ -282,6 +285,15 @@ func (a *app) stopping(reason server.Reason, n int) {
 func serveTarget(args []string) (dir string, files []string, err error) {
 	if len(args) == 0 {
 		return ".", nil, nil
+	}
+	for _, p := range args {
+		if !ferry.IsObjectStore(p) {
+			continue
+		}
+		if len(args) > 1 {
+			return "", nil, usagef("%s: an object store is served alone, not with other files or folders", p)
+		}
+		return p, nil, nil
 	}
 	for _, p := range args {
 		if _, err := os.Stat(p); err != nil {
@@ -378,7 +390,16 @@ func (a *app) newLogger(format string, quiet bool) *slog.Logger {
 	return slog.New(accesslog.NewHandler(a.stdout, a.stderr, format, quiet))
 }
 
-func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
+// servedPlace is the folder's absolute path, or an object store's address.
+func servedPlace(dir string) string {
+	if ferry.IsObjectStore(dir) {
+		return dir
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, h *ferry.Handler, def int) {
 	w := a.stdout
 	if ls.FellBack {
 		fmt.Fprintf(w, "port %d is in use; serving on port %d instead\n", def, ls.Port)
@@ -415,7 +436,13 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	if f.WebDAV && len(urls) > 0 {
 		fmt.Fprintf(w, "webdav: %s (Finder: Go → Connect to Server; Windows: Map network drive)\n", urls[0])
 	}
-	if files := bannerFiles(dir, f); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
+	var survey *ferry.Survey
+	if ferry.IsObjectStore(dir) {
+		// The store is counted through the handler's own tree.
+		s := h.Survey(a.ctx, exposureMaxEntries, time.Now().Add(exposureMaxTime))
+		survey = &s
+	}
+	if files := bannerFiles(dir, f, survey); len(urls) > 0 && len(files) > 0 && len(files) <= 20 {
 		if f.shared == nil {
 			// Directory order is arbitrary; named files keep the order given.
 			slices.Sort(files)
@@ -437,7 +464,7 @@ func (a *app) banner(dir string, ls *server.Listeners, f *serveFlags, def int) {
 	if len(ls.Packet) > 0 {
 		fmt.Fprintf(w, "HTTP/3: on UDP port %d too (announced with Alt-Svc)\n", ls.Port)
 	}
-	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.TLS.Enabled() || len(f.ACME) > 0)
+	writeExposure(w, exposureRoots(dir, f.shared), f, ls, f.TLS.Enabled() || len(f.ACME) > 0, survey)
 	if f.QR {
 		printQR(w, urls)
 	}

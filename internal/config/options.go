@@ -51,6 +51,7 @@ type Serve struct {
 	Listen
 	TLS
 	Directory      string
+	S3Endpoint     string
 	Upload         bool
 	Delete         bool
 	Overwrite      bool

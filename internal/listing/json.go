@@ -12,7 +12,9 @@ import (
 //	{"path": "/sub/", "entries": [{"name": "a.txt", "type": "file", "size": 12, "modified": "RFC 3339"},
 //	                              {"name": "docs", "type": "dir", "modified": "RFC 3339"}]}
 //
-// Folders carry no size; entries is [] and never null; order is as given (sort
+// Folders carry no size, and no modified when the store keeps no time for
+// them (an object store's folders are the common prefixes of their
+// members); entries is [] and never null; order is as given (sort
 // with p.Sort.Apply first, as for the HTML page). Times are in UTC. It is
 // written by hand, like the HTML rows, because encoding/json would allocate a
 // struct and a time string per entry; the tests check it against a decoder.
@@ -48,9 +50,14 @@ func (p *Page) WriteJSON(w io.Writer) error {
 			b = append(b, `,"type":"file","size":`...)
 			b = strconv.AppendInt(b, e.Size, 10)
 		}
-		b = append(b, `,"modified":"`...)
-		b = appendRFC3339UTC(b, e.ModTime)
-		b = append(b, `"}`...)
+		if !e.ModTime.IsZero() {
+			// An object store keeps no time for a folder that is only
+			// the common prefix of its members.
+			b = append(b, `,"modified":"`...)
+			b = appendRFC3339UTC(b, e.ModTime)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
 		if len(b) >= 32<<10 {
 			if _, err := bw.Write(b); err != nil {
 				return err

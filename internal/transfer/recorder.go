@@ -51,6 +51,11 @@ func (r *Recorder) Sent() int64 { return r.sent.Load() }
 // Failed reports whether a write to the client failed.
 func (r *Recorder) Failed() bool { return r.failed }
 
+// Abort records that the handler broke its response off (the store behind
+// an archive failed mid-stream): the transfer is cut short, as when the
+// client goes away.
+func (r *Recorder) Abort() { r.failed = true }
+
 func (r *Recorder) WriteHeader(code int) {
 	if r.status == 0 || (r.status >= 100 && r.status < 200) {
 		r.status = code

@@ -8,9 +8,10 @@ package s3
 
 import (
 	"context"
-	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -96,12 +98,12 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		}),
 		config.WithHTTPClient(httpClient(timeout)),
 	}
+	if err := checkCABundle(os.Getenv("AWS_CA_BUNDLE")); err != nil {
+		return nil, err
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		if os.Getenv("AWS_CA_BUNDLE") != "" && strings.Contains(err.Error(), "CA") {
-			return nil, fmt.Errorf("cannot use AWS_CA_BUNDLE: %v", err)
-		}
-		return nil, fmt.Errorf("AWS configuration: %v", err)
+		return nil, fmt.Errorf("AWS configuration: %v", oneLine(err))
 	}
 	if cfg.Region == "" {
 		// S3-compatible stores accept any region; AWS's own S3 redirects.
@@ -134,7 +136,7 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		case http.StatusForbidden, http.StatusUnauthorized:
 			return nil, fmt.Errorf("bucket %q: %w", c.Bucket, ErrDenied)
 		case 0:
-			return nil, fmt.Errorf("%w: %v", ErrUnreachable, oneLine(err))
+			return nil, fmt.Errorf("%w: %s", ErrUnreachable, netReason(err))
 		default:
 			return nil, fmt.Errorf("bucket %q: %v", c.Bucket, oneLine(err))
 		}
@@ -143,17 +145,43 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 }
 
 // httpClient bounds how long ferry waits for the store: a store that is down
-// must give the client a 503 soon, never a hang.
-func httpClient(timeout time.Duration) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = timeout
-	tr.MaxIdleConnsPerHost = 64
-	tr.TLSClientConfig = tr.TLSClientConfig.Clone()
-	if tr.TLSClientConfig == nil {
-		tr.TLSClientConfig = &tls.Config{}
+// must give the client a 503 soon, never a hang. It is the SDK's buildable
+// client, so that the SDK can still add AWS_CA_BUNDLE's certificates to it.
+func httpClient(timeout time.Duration) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = 5 * time.Second
+			d.KeepAlive = 30 * time.Second
+		}).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.ResponseHeaderTimeout = timeout
+			tr.MaxIdleConnsPerHost = 64
+		})
+}
+
+// checkCABundle says plainly what is wrong with AWS_CA_BUNDLE, the file of
+// certificates the store's TLS certificate is checked against, before the
+// SDK would say it in its own words.
+func checkCABundle(path string) error {
+	if path == "" {
+		return nil
 	}
-	return &http.Client{Transport: tr}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot use AWS_CA_BUNDLE=%s: %v", path, describe(err))
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return fmt.Errorf("cannot use AWS_CA_BUNDLE=%s: no PEM certificate in it", path)
+	}
+	return nil
+}
+
+func describe(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // Close releases nothing: the client's connections are pooled by net/http.
@@ -181,6 +209,20 @@ func parent(name string) string {
 		return "."
 	}
 	return d
+}
+
+// netReason is the network's own word for a store that did not answer
+// ("dial tcp 127.0.0.1:9000: connect: connection refused"), without the
+// SDK's wrapping.
+func netReason(err error) string {
+	var ne *net.OpError
+	if errors.As(err, &ne) {
+		return ne.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no answer in time"
+	}
+	return oneLine(err)
 }
 
 func oneLine(err error) string {
