@@ -264,11 +264,20 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		Precompressed: !opts.NoCompress,
 		SPA:           opts.SPA,
 		Keep:          h.searchKeep,
+		Digest:        sums.ReprDigest,
 	})
 	h.write = write.New(h.tree, write.Options{
 		Upload: opts.Upload, Delete: opts.Delete, Overwrite: opts.Overwrite, Move: opts.Move,
 		MaxUpload: opts.MaxUpload, Hidden: opts.Hidden, Withheld: fsPolicy.Withheld, Logger: opts.Logger,
 		Locked: h.davLocked,
+		Stored: func(ctx context.Context, name string, digests map[string][]byte) {
+			// The stored file's identity keys the digests: a later change
+			// of it is a new version, whose digest is not known.
+			if obj, err := h.tree.Open(ctx, name); err == nil {
+				sums.Record(obj, name, digests)
+				obj.Close()
+			}
+		},
 	})
 	if opts.Upload && opts.Resumable {
 		if h.tus, err = tus.New(h.tree, tus.Options{

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/jobs"
@@ -50,6 +51,9 @@ type Service struct {
 	mu      sync.Mutex
 	sums    map[key]string // hex digests of file versions
 	flights map[key]*flight
+	// stored is len(sums), read without the lock: while nothing is
+	// known, a download asks nothing of the cache.
+	stored atomic.Int64
 }
 
 // key names one version of a file for one algorithm.
@@ -186,6 +190,7 @@ func (s *Service) sum(w http.ResponseWriter, r *http.Request, f storage.Object, 
 			}
 		}
 		s.sums[k] = fl.sum
+		s.stored.Store(int64(len(s.sums)))
 	}
 	s.mu.Unlock()
 	close(fl.done)

@@ -126,6 +126,9 @@ func (w *writer) decide(code int) {
 	}
 	h.Set("Content-Encoding", w.coding)
 	h.Del("Content-Length")
+	// A digest of the identity bytes is not one of the coded
+	// representation (RFC 9530 §3).
+	h.Del("Repr-Digest")
 	// Ranges address the identity bytes; a client must not resume a
 	// compressed body with one.
 	h.Del("Accept-Ranges")

@@ -48,6 +48,9 @@ type Options struct {
 	Keep func(r *http.Request) func(name string) bool
 	// Search bounds ?q= searches; zero values take search.DefaultLimits.
 	Search search.Limits
+	// Digest, when set, gives a file's Repr-Digest when its digest is
+	// known without reading it ("" otherwise).
+	Digest func(obj storage.Object, name string) string
 	// Precompressed sends a text-like file's NAME.zst, NAME.br or NAME.gz
 	// in its place to a client that accepts that coding, and leaves those
 	// copies out of listings.
@@ -90,6 +93,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	}
 	if !dir && !hash && s.files != nil {
 		if e := s.files.get(r, name); e != nil {
+			s.setDigest(w, e.obj, name)
 			if !s.servePlain(w, r, e) {
 				s.serveFile(w, r, e.obj.Share(), e.info, name, e.etag)
 			}
@@ -131,6 +135,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 // local file, which then serves this request as a shared reader).
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, obj storage.Object, name string, cache bool) {
 	info := obj.Info()
+	s.setDigest(w, obj, name)
 	if cache && s.files != nil && cacheable(r, info) {
 		if e := s.files.put(name, obj); e != nil {
 			defer s.files.release(e)
@@ -154,6 +159,17 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, obj storage
 // hinter is an object of a store read over the network (S3), told how many
 // bytes the first read from its position will want.
 type hinter interface{ Hint(n int64) }
+
+// setDigest announces the file's digest when it is known (RFC 9530), so
+// that a client can check what it received.
+func (s *Server) setDigest(w http.ResponseWriter, obj storage.Object, name string) {
+	if s.opts.Digest == nil {
+		return
+	}
+	if d := s.opts.Digest(obj, name); d != "" {
+		w.Header().Set("Repr-Digest", d)
+	}
+}
 
 // Close releases the cached descriptors.
 func (s *Server) Close() { s.files.close() }

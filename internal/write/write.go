@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/digest"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
@@ -50,6 +51,10 @@ type Options struct {
 	// (WebDAV's locks, which hold the request's own target before it gets
 	// here); a non-zero status refuses the request with msg.
 	Locked func(r *http.Request, name string) (status int, msg string)
+	// Stored, when set, hears of a PUT whose body matched the digests it
+	// announced (Content-Digest, Repr-Digest), once the file is named: a
+	// download can then carry them.
+	Stored func(ctx context.Context, name string, sums map[string][]byte)
 }
 
 // Handler performs writes on a storage tree, seen through the policy layer.
@@ -286,9 +291,21 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 			return
 		}
 	}
+	wants, err := digest.FromRequest(r)
+	if err != nil {
+		h.failUpload(w, r, refuse(http.StatusBadRequest, "malformed Content-Digest or Repr-Digest"))
+		return
+	}
 	tr.Describe(transfer.KindUpload, r.ContentLength)
 
 	var body io.Reader = r.Body
+	var check *digest.Reader
+	if len(wants) > 0 {
+		// The body is hashed on its way to the staged file, and the file
+		// is named only if it matches.
+		check = digest.NewReader(body, wants)
+		body = check
+	}
 	if h.opts.MaxUpload > 0 {
 		body = &limitReader{r: body, n: h.opts.MaxUpload}
 	}
@@ -296,6 +313,10 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 	defer t.rollback()
 	if err := t.stage(ctx, name, body, r.ContentLength); err != nil {
 		h.failUpload(w, r, err)
+		return
+	}
+	if check != nil && check.Check() != nil {
+		h.failUpload(w, r, refuse(http.StatusBadRequest, "the body does not match its Content-Digest or Repr-Digest: nothing was stored"))
 		return
 	}
 	if cond {
@@ -315,6 +336,9 @@ func (h *Handler) Put(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	tr.Stored("/" + name)
+	if check != nil && h.opts.Stored != nil {
+		h.opts.Stored(ctx, name, check.Sums())
+	}
 	if info, err := h.tree.Stat(ctx, name); err == nil {
 		// The new version's validator, for the next If-Match.
 		w.Header().Set("ETag", etagOf(info))
