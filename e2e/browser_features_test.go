@@ -153,6 +153,13 @@ func testBrowserScreens(t *testing.T, browser context.Context) {
 		tb.screenshot("features-grid-" + scheme + ".png")
 		tb.do("list", clickSel(`.views .view-list`))
 
+		tb = newTab(t, browser)
+		tb.do("viewport", chromedpViewport(1280, 860))
+		tb.colorScheme(scheme)
+		tb.navigate(p.URL + "/?q=day")
+		tb.waitFor("app.js", `document.body.classList.contains('js')`)
+		tb.screenshot("features-search-" + scheme + ".png")
+
 		tb = open(scheme)
 		tb.do("open a photo", clickSel(rowSel("harbour.jpg")+` td.n a`))
 		tb.waitFor("the viewer", openDialog("viewer")+` && document.querySelector('#viewer img.v-img').complete`)
