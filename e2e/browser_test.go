@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"image/png"
 	"os"
@@ -508,8 +509,8 @@ func testBrowserResumable(t *testing.T, browser context.Context) {
 	// Every tus request passes through here; the second PATCH is cut as if
 	// the connection dropped before the server saw it.
 	type seen struct {
-		method, offset string
-		cut            bool
+		method, offset, checksum string
+		cut                      bool
 	}
 	var mu sync.Mutex
 	var tusReqs []seen
@@ -524,6 +525,9 @@ func testBrowserResumable(t *testing.T, browser context.Context) {
 		for k, v := range e.Request.Headers {
 			if strings.EqualFold(k, "Upload-Offset") {
 				s.offset = fmt.Sprint(v)
+			}
+			if strings.EqualFold(k, "Upload-Checksum") {
+				s.checksum = fmt.Sprint(v)
 			}
 		}
 		if s.method == "PATCH" {
@@ -586,6 +590,15 @@ func testBrowserResumable(t *testing.T, browser context.Context) {
 	want := []string{"POST", "PATCH@0", "PATCH@262144(cut)", "HEAD", "PATCH@262144", "PATCH@524288", "PATCH@786432", "PATCH@1048576"}
 	if !slices.Equal(got, want) {
 		t.Errorf("tus requests = %q\nwant %q", got, want)
+	}
+	// Each piece carries its SHA-256 (Web Crypto), which the server checks
+	// before appending it.
+	for _, s := range tusReqs {
+		if s.method == "PATCH" {
+			if sum, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s.checksum, "sha256 ")); !strings.HasPrefix(s.checksum, "sha256 ") || err != nil || len(sum) != 32 {
+				t.Errorf("PATCH@%s Upload-Checksum %q", s.offset, s.checksum)
+			}
+		}
 	}
 	for _, r := range tb.seenRequests() {
 		if strings.HasPrefix(r, "PUT ") {

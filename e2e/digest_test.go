@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,5 +118,62 @@ func TestReprDigestFromHash(t *testing.T) {
 	}
 	if resp, _ := Do(t, "GET", p.URL+"/t.txt", nil, "Accept-Encoding", "zstd"); resp.Header.Get("Content-Encoding") != "zstd" || resp.Header.Get("Repr-Digest") != "" {
 		t.Fatalf("compressed text: %q %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Repr-Digest"))
+	}
+}
+
+// TestTusChecksum: a tus piece whose Upload-Checksum differs answers 460
+// and is not appended; the file is named only once every piece matched.
+func TestTusChecksum(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload")
+	c := newTus(t, p.URL)
+	if resp, _ := c.do("OPTIONS", c.endpoint, nil); !strings.Contains(resp.Header.Get("Tus-Extension"), "checksum") ||
+		resp.Header.Get("Tus-Checksum-Algorithm") != "sha256,sha512" {
+		t.Fatalf("OPTIONS: %v", resp.Header)
+	}
+	data := randomBytes(t, 200<<10)
+	u, code := c.create("/", "t.bin", int64(len(data)))
+	if u == "" {
+		t.Fatalf("create: %d", code)
+	}
+	sumOf := func(b []byte) string { s := sha256.Sum256(b); return "sha256 " + std64(s[:]) }
+	patch := func(off int, piece []byte, checksum string) *http.Response {
+		resp, _ := c.do("PATCH", u, bytes.NewReader(piece), "Content-Type", "application/offset+octet-stream",
+			"Upload-Offset", strconv.Itoa(off), "Upload-Checksum", checksum)
+		return resp
+	}
+	first, second := data[:100<<10], data[100<<10:]
+	corrupted := bytes.Clone(first)
+	corrupted[5] ^= 0x80
+	if resp := patch(0, corrupted, sumOf(first)); resp.StatusCode != 460 {
+		t.Fatalf("corrupted piece: %d", resp.StatusCode)
+	}
+	if off := c.offset(u); off != 0 {
+		t.Fatalf("offset after a corrupted piece: %d", off)
+	}
+	for _, bad := range []string{"md5 AAAA", "sha256 not-base64!", "sha256"} {
+		if resp := patch(0, first, bad); resp.StatusCode != 400 {
+			t.Errorf("Upload-Checksum %q: %d", bad, resp.StatusCode)
+		}
+	}
+	if resp := patch(0, first, sumOf(first)); resp.StatusCode != 204 || resp.Header.Get("Upload-Offset") != strconv.Itoa(len(first)) {
+		t.Fatalf("good piece: %d %q", resp.StatusCode, resp.Header.Get("Upload-Offset"))
+	}
+	// The last piece corrupted: the file is not named.
+	bad2 := bytes.Clone(second)
+	bad2[len(bad2)-1] ^= 1
+	if resp := patch(len(first), bad2, sumOf(second)); resp.StatusCode != 460 {
+		t.Fatalf("corrupted last piece: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "t.bin")); err == nil {
+		t.Fatal("a corrupted upload was named")
+	}
+	s512 := sha512.Sum512(second)
+	if resp := patch(len(first), second, "sha512 "+std64(s512[:])); resp.StatusCode != 204 {
+		t.Fatalf("last piece: %d", resp.StatusCode)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "t.bin"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored: %v, %d bytes", err, len(got))
 	}
 }

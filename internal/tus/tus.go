@@ -22,6 +22,7 @@
 package tus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -36,6 +37,7 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/accesslog"
+	"github.com/ferry-sh/ferry/internal/digest"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -44,7 +46,16 @@ import (
 // Protocol constants (tus 1.0 §5.2 headers).
 const (
 	Version    = "1.0.0"
-	Extensions = "creation,termination,expiration"
+	Extensions = "creation,termination,expiration,checksum"
+	// ChecksumAlgorithms are those Upload-Checksum may name.
+	ChecksumAlgorithms = "sha256,sha512"
+	// MaxChecksummed bounds a PATCH that carries Upload-Checksum: its
+	// bytes are held until they are checked, so that a corrupted piece
+	// is never appended (the page sends 32 MiB pieces).
+	MaxChecksummed = 64 << 20
+	// StatusChecksumMismatch is tus's answer to a piece whose checksum
+	// differs (checksum extension).
+	StatusChecksumMismatch = 460
 	// ContentType is the only body type PATCH accepts.
 	ContentType = "application/offset+octet-stream"
 )
@@ -195,6 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, id string) {
 	if r.Method == http.MethodOptions {
 		hd.Set("Tus-Version", Version)
 		hd.Set("Tus-Extension", Extensions)
+		hd.Set("Tus-Checksum-Algorithm", ChecksumAlgorithms)
 		if h.opts.MaxSize > 0 {
 			hd.Set("Tus-Max-Size", strconv.FormatInt(h.opts.MaxSize, 10))
 		}
@@ -650,6 +662,22 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		reject(w, r, http.StatusBadRequest, "missing or invalid Upload-Offset")
 		return
 	}
+	var sum *digest.Want
+	if v := r.Header.Get("Upload-Checksum"); v != "" {
+		cs, known, err := digest.ParseUploadChecksum(v)
+		switch {
+		case err != nil:
+			reject(w, r, http.StatusBadRequest, "malformed Upload-Checksum")
+			return
+		case !known:
+			reject(w, r, http.StatusBadRequest, "Upload-Checksum: use sha256 or sha512")
+			return
+		case r.ContentLength > MaxChecksummed:
+			reject(w, r, http.StatusRequestEntityTooLarge, "a PATCH with Upload-Checksum carries at most 64 MiB")
+			return
+		}
+		sum = &cs
+	}
 	s := h.claim(w, r, id)
 	if s == nil {
 		return
@@ -698,7 +726,40 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 	s.release = func() { rc.SetReadDeadline(time.Now()) }
 	s.mu.Unlock()
 	b := &body{r: r.Body}
-	off, err = u.Append(ctx, b)
+	var src io.Reader = b
+	if sum != nil {
+		// The piece is held and checked before any of it is appended:
+		// a corrupted piece leaves the upload as it was.
+		piece, err := io.ReadAll(io.LimitReader(b, min(remain, MaxChecksummed)+1))
+		s.mu.Lock()
+		s.release = nil
+		s.mu.Unlock()
+		switch {
+		case err != nil:
+			// Cut before its end: nothing of it can be checked, so nothing
+			// is kept; the client resumes from the same offset.
+			tr.Cut()
+			w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
+			h.setExpires(w, h.now())
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case int64(len(piece)) > remain:
+			reject(w, r, http.StatusRequestEntityTooLarge, "more data than Upload-Length")
+			return
+		case int64(len(piece)) > MaxChecksummed:
+			reject(w, r, http.StatusRequestEntityTooLarge, "a PATCH with Upload-Checksum carries at most 64 MiB")
+			return
+		}
+		check := digest.NewReader(bytes.NewReader(piece), []digest.Want{*sum})
+		io.Copy(io.Discard, check)
+		if check.Check() != nil {
+			w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
+			reject(w, r, StatusChecksumMismatch, "Checksum Mismatch: the piece does not match its Upload-Checksum; nothing of it was stored")
+			return
+		}
+		src = bytes.NewReader(piece)
+	}
+	off, err = u.Append(ctx, src)
 	if err == nil && off == u.Length() {
 		var one [1]byte
 		if m, _ := b.Read(one[:]); m > 0 {
