@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
 )
 
 // ferryBin is the binary built once for the whole package.
@@ -45,6 +47,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	weedtest.StopShared() // the SeaweedFS the S3 tests share, if one started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

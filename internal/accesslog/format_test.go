@@ -171,6 +171,34 @@ func TestMiddlewareLogsOutcome(t *testing.T) {
 	}
 }
 
+// A handler that breaks its response off (an archive whose store went away
+// mid-stream) is logged and counted cut short, and ends in the tracker; the
+// abort still reaches net/http, which drops the connection.
+func TestMiddlewareAbortedResponse(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(NewHandler(&out, &out, FormatText, false))
+	tr := transfer.NewTracker(0)
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		transfer.FromContext(r.Context()).Describe(transfer.KindArchive, -1)
+		w.Write([]byte("PK part of an archive"))
+		panic(http.ErrAbortHandler)
+	}), tr, log, nil)
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", p)
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/?zip", nil))
+	}()
+	if !strings.Contains(out.String(), "GET /?zip 200") || !strings.Contains(out.String(), "cut short") {
+		t.Errorf("line %q", out.String())
+	}
+	if s := tr.Snapshot(); s.Requests != 1 || s.Completed != 0 || s.CutShort != 1 || tr.InFlight() != 0 {
+		t.Errorf("snapshot %+v, in flight %d", s, tr.InFlight())
+	}
+}
+
 // uploadRecord is a request record of an upload as the middleware makes it.
 func uploadRecord(method, path, outcome, reason string, status int, bytes, size, done int64, files int) slog.Record {
 	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelInfo, MsgRequest, 0)

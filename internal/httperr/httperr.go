@@ -132,7 +132,7 @@ func FromFS(w http.ResponseWriter, r *http.Request, err error) {
 
 // UnavailableMessage is what a client is told when the store behind the
 // tree (an object store) cannot be reached or does not answer in time.
-const UnavailableMessage = "the storage is unavailable; try again shortly"
+const UnavailableMessage = "the storage cannot be reached; try again later"
 
 // Unavailable answers 503 for a store that cannot be reached: the request
 // may succeed later, and a client that retries is told when.

@@ -233,3 +233,31 @@ func (s *Store) Uploads(t testing.TB, prefix string) int {
 	}
 	return len(out.Uploads)
 }
+
+// Kill ends a store that Start made at once, as when its machine loses
+// power; its data stays for Restart.
+func (s *Store) Kill(t testing.TB) {
+	t.Helper()
+	for _, p := range slices.Backward(s.procs) {
+		p.signal(os.Kill, 10*time.Second)
+	}
+}
+
+// Restart starts a store Kill ended on the same ports and data, and waits
+// until its gateway answers a listing of the bucket.
+func (s *Store) Restart(t testing.TB) {
+	t.Helper()
+	for _, p := range s.procs {
+		if err := p.start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := waitFor(90*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := s.Client().ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), MaxKeys: aws.Int32(1)})
+		return err
+	}); err != nil {
+		t.Fatalf("weed did not answer within 90 s of its restart: %v\n%s", err, s.procs[0].tail())
+	}
+}
