@@ -63,7 +63,7 @@ func TestS3Reads(t *testing.T) {
 	if !strings.Contains(p.Stdout(), "serving s3://"+store.Bucket+"/") {
 		t.Errorf("the banner does not name the bucket:\n%s", p.Stdout())
 	}
-	big := randomBytes(t, 3<<20 + 17)
+	big := randomBytes(t, 3<<20+17)
 	if resp, body := Do(t, "PUT", p.URL+"/docs/big.bin", bytes.NewReader(big)); resp.StatusCode != 201 {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
@@ -194,7 +194,7 @@ func TestS3TwoNodes(t *testing.T) {
 	prefix := "nodes-" + strings.ToLower(rand.Text()[:8])
 	a := s3Ferry(t, store, prefix, "--upload")
 	b := s3Ferry(t, store, prefix)
-	data := randomBytes(t, 1<<20 + 3)
+	data := randomBytes(t, 1<<20+3)
 	if resp, body := Do(t, "PUT", a.URL+"/shared/f.bin", bytes.NewReader(data)); resp.StatusCode != 201 {
 		t.Fatalf("PUT through node A: %d %s", resp.StatusCode, body)
 	}
@@ -277,7 +277,7 @@ func TestS3StartupErrors(t *testing.T) {
 func TestS3StoreDown(t *testing.T) {
 	store := weedtest.Start(t)
 	p := s3Ferry(t, store, "down", "-w")
-	data := randomBytes(t, 200 << 10)
+	data := randomBytes(t, 200<<10)
 	if resp, _ := Do(t, "PUT", p.URL+"/d/f.bin", bytes.NewReader(data)); resp.StatusCode != 201 {
 		t.Fatalf("PUT: %d", resp.StatusCode)
 	}
