@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
 )
 
 // litmusGroups are the five groups of the WebDAV conformance suite; a clean
@@ -126,5 +129,16 @@ func TestParseLitmus(t *testing.T) {
 	}
 	if p := s["props"]; p == nil || p.run != 14 || p.skipped != 16 || p.warnings != 0 {
 		t.Errorf("props = %+v", p)
+	}
+}
+
+// TestWebDAVLitmusS3 runs litmus against the binary serving a bucket of a
+// real SeaweedFS: WebDAV on the object store, locks and dead properties kept
+// in the bucket.
+func TestWebDAVLitmusS3(t *testing.T) {
+	p := s3Ferry(t, weedtest.Shared(t), "litmus-"+strings.ToLower(rand.Text()), "-w", "--webdav")
+	runLitmus(t, p.URL+"/")
+	if strings.Contains(p.Stderr(), "panic") {
+		t.Errorf("server complained:\n%s", p.Stderr())
 	}
 }
