@@ -3,9 +3,6 @@ package ferry
 import (
 	"net/http"
 
-	"github.com/ferry-sh/ferry/internal/rootfs"
-	"github.com/ferry-sh/ferry/internal/storage"
-	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/webdav"
 )
@@ -17,16 +14,9 @@ import (
 // dotfile rule itself); on an object store it is the bucket's tree below
 // the policy (policy.Tree.Unwrap), so that every node shares the locks.
 func (h *Handler) openDAV(dir string, objectStore bool) error {
-	var state storage.Tree
-	if objectStore {
-		state = h.tree.(storage.Wrapper).Unwrap()
-	} else {
-		stateFS, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
-		if err != nil {
-			return err
-		}
-		state = local.New(stateFS)
-		h.state = state
+	state, err := h.stateTree(dir, objectStore)
+	if err != nil {
+		return err
 	}
 	h.dav = webdav.New(webdav.Options{
 		Tree: h.tree, State: state, Locks: webdav.NewTreeLocks(state),

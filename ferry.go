@@ -50,6 +50,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/ratelimit"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/share"
+	"github.com/ferry-sh/ferry/internal/sharelink"
 	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
@@ -73,6 +74,16 @@ type Options struct {
 	// NoThumbnails turns off the grid's image thumbnails (?thumb), which
 	// are otherwise made on demand, two at a time, and cached in memory.
 	NoThumbnails bool
+
+	// ShareSecretFile (with Auth) turns on share links: a user who may
+	// read a file or folder makes a link to it (POST /.ferry/shares) that
+	// works without credentials until it expires, optionally for a number
+	// of downloads. The links are signed with the key in this file, which
+	// is created with a random key when missing; replacing it revokes every
+	// link. ShareSecret gives the key itself instead. Links are kept in the
+	// backend's .ferry/shares/.
+	ShareSecretFile string
+	ShareSecret     []byte
 
 	MaxUpload int64 // largest accepted upload in bytes; 0 = no limit
 
@@ -182,11 +193,15 @@ type Handler struct {
 	tus     *tus.Handler  // nil without Options.Upload and Resumable
 	dav     *webdav.Handler
 	preview *preview.Server // READMEs, Markdown, thumbnails; nil for NewFiles
-	state   storage.Tree    // the WebDAV state's tree; nil without Options.WebDAV
-	chain   http.Handler
-	xorigin *http.CrossOriginProtection
-	metrics *metrics.Metrics
-	links   *qrcode.Links
+	state   storage.Tree    // ferry's own state on a local folder (WebDAV, share links)
+
+	shares   *sharelink.Manager // nil without share links
+	shareAPI *sharelink.API
+	lim      *jobs.Limiter
+	chain    http.Handler
+	xorigin  *http.CrossOriginProtection
+	metrics  *metrics.Metrics
+	links    *qrcode.Links
 
 	mu     sync.RWMutex
 	custom map[string]http.Handler
@@ -253,6 +268,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			Upload: opts.Upload, Delete: opts.Delete, Move: opts.Move, Overwrite: opts.Overwrite,
 			MaxUpload: opts.MaxUpload, Archive: !opts.NoListing,
 			Resumable: opts.Upload && opts.Resumable, Thumbnails: !opts.NoThumbnails,
+			Share: sharesOn(opts, len(rules)),
 		},
 		Readme:  h.readme,
 		Archive: archiveHook(h.tree, st.name, opts, lim),
@@ -299,6 +315,12 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			return nil, err
 		}
 	}
+	if sharesOn(opts, len(rules)) {
+		if err := h.openLinks(dir, st.fs == nil, lim); err != nil {
+			h.tree.Close()
+			return nil, err
+		}
+	}
 	h.allow = h.computeAllow()
 	var inner http.Handler = http.HandlerFunc(h.serve)
 	if !opts.NoCompress {
@@ -313,6 +335,12 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 		open, authed := inner, h.auth.Middleware(inner)
 		inner = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.EscapedPath() == ferryPrefix+"health" {
+				open.ServeHTTP(w, r)
+				return
+			}
+			// A share link is its own credential: its token is checked
+			// where it is served.
+			if h.shares != nil && strings.HasPrefix(r.URL.EscapedPath(), sharelink.Prefix) {
 				open.ServeHTTP(w, r)
 				return
 			}
@@ -544,6 +572,16 @@ func notAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 
 // serveOwn answers under /.ferry/: embedded assets (and, later, status pages).
 func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow string, custom bool) {
+	if h.shares != nil {
+		switch {
+		case strings.HasPrefix(rest, "s/"):
+			h.serveLink(w, r, rest[len("s/"):])
+			return
+		case rest == "shares" || strings.HasPrefix(rest, "shares/"):
+			h.serveShares(w, r, rest[len("shares"):])
+			return
+		}
+	}
 	if h.tus != nil && (rest == "tus" || strings.HasPrefix(rest, "tus/")) {
 		// Resumable uploads are writes like any other.
 		if err := h.xorigin.Check(r); err != nil {
@@ -582,6 +620,7 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, allow s
 		if h.preview != nil {
 			rep.Thumbnails = h.preview.Stats()
 		}
+		h.statusShares(r, &rep)
 		status.Write(w, r, rep, fileserver.SetPageHeaders)
 	case rest == "qr.svg":
 		h.links.Serve(w, r)

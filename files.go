@@ -66,9 +66,10 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 		c.Close() // the folder's reader, replaced by the set's
 	}
 	h.read, h.share = sh, sh
-	// Previews read the folder the handler was made over, which holds
-	// more than the set: a set of files goes without them.
+	// Previews and share links read the folder the handler was made over,
+	// which holds more than the set: a set of files goes without them.
 	h.preview = nil
+	h.shares, h.shareAPI = nil, nil
 	h.links = links // the set's listing and the QR endpoint share one
 	if opts.Once {
 		h.tracker.WantEach(sh.URLPaths())

@@ -23,8 +23,10 @@ func TestBrowserA11y(t *testing.T) {
 	dir := photoTree(t)
 	w := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-w")
 	ro := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", "ann:pw@/later", "--auth", "bob:pw")
+	sh := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", "bob:pw", "--share-secret", filepath.Join(t.TempDir(), "secret"))
 	for _, scheme := range []string{"light", "dark"} {
 		t.Run("Pages-"+scheme, func(t *testing.T) { testA11yPages(t, browser, scheme, w, ro) })
+		t.Run("Sharing-"+scheme, func(t *testing.T) { testA11ySharing(t, browser, scheme, sh) })
 		t.Run("States-"+scheme, func(t *testing.T) { testA11yStates(t, browser, scheme, w) })
 		t.Run("Contrast-"+scheme, func(t *testing.T) { testA11yContrast(t, browser, scheme, w) })
 	}
@@ -85,6 +87,29 @@ func testA11yPages(t *testing.T, browser context.Context, scheme string, w, ro *
 	auth.axe("listing with auth, " + scheme)
 	auth.navigate(ro.URL + "/")
 	auth.axe("403 page, " + scheme)
+}
+
+// testA11ySharing: the share dialog, the status page listing the user's
+// links, and a link's page as its recipient sees it.
+func testA11ySharing(t *testing.T, browser context.Context, scheme string, p *Proc) {
+	tb := a11yTab(t, browser, scheme)
+	tb.login("bob", "pw")
+	tb.navigate(p.URL + "/")
+	tb.waitFor("share buttons", `document.querySelectorAll('#listing button.share').length > 0`)
+	tb.do("share", clickSel(rowSel("later")+` button.share`))
+	tb.waitFor("the dialog", openDialog("sharer"))
+	tb.axe("share dialog, " + scheme)
+	tb.do("create", clickSel(`#sharer form button[type=submit]`))
+	tb.waitFor("the link", `!document.querySelector('#sharer .share-out').hidden`)
+	tb.axe("share dialog with its link, " + scheme)
+	link := eval[string](tb, `document.querySelector('#sharer .share-link').value`)
+	tb.navigate(p.URL + "/.ferry/status")
+	tb.waitFor("the links", `document.querySelector('table.shares')`)
+	tb.axe("status page with share links, " + scheme)
+	other := a11yTab(t, browser, scheme)
+	other.navigate(link)
+	other.waitFor("app.js", `document.body.classList.contains('js') && document.querySelector('.views')`)
+	other.axe("a share link's page, " + scheme)
 }
 
 // testA11yStates: the listing page in each of its states, each in a tab

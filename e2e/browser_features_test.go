@@ -27,6 +27,7 @@ func TestBrowserFeatures(t *testing.T) {
 	t.Run("Grid", func(t *testing.T) { testBrowserGrid(t, browser) })
 	t.Run("Selection", func(t *testing.T) { testBrowserSelection(t, browser) })
 	t.Run("Editor", func(t *testing.T) { testBrowserEditor(t, browser) })
+	t.Run("Share", func(t *testing.T) { testBrowserShare(t, browser) })
 	t.Run("Screens", func(t *testing.T) { testBrowserScreens(t, browser) })
 }
 
@@ -432,5 +433,62 @@ func testBrowserEditor(t *testing.T, browser context.Context) {
 	tb.waitFor("saved", `document.querySelector('#editor .e-state').textContent === 'Saved'`)
 	if b, _ := os.ReadFile(filepath.Join(dir, "dos.txt")); string(b) != "one\r\ntwo\r\nthree\r\n" {
 		t.Errorf("dos.txt saved as %q", b)
+	}
+}
+
+// testBrowserShare: a user makes a share link from the page (the row's
+// button, an expiry, a download limit); a second browser profile without
+// credentials opens it, sees the folder and nothing beside it; the maker
+// revokes it on the status page, and the link stops working.
+func testBrowserShare(t *testing.T, browser context.Context) {
+	dir := photoTree(t)
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", "bob:pw", "--share-secret", filepath.Join(t.TempDir(), "secret"))
+	tb := newTab(t, browser)
+	tb.login("bob", "pw")
+	tb.navigate(p.URL + "/")
+	tb.waitFor("share buttons", `document.querySelectorAll('#listing button.share').length === 12`)
+	tb.do("share later/", clickSel(rowSel("later")+` button.share`))
+	tb.waitFor("the dialog", openDialog("sharer")+` && document.activeElement === document.querySelector('#sharer select')`)
+	if got := eval[string](tb, `document.querySelector('#sharer .m-title').textContent`); got != "Share later/" {
+		t.Errorf("dialog title %q", got)
+	}
+	tb.do("a day", chromedp.SetValue(chromedp.CSS("#sharer select"), "24h"))
+	tb.do("three downloads", chromedp.SendKeys(chromedp.CSS("#sharer input[name=downloads]"), "3"))
+	tb.do("create", clickSel(`#sharer form button[type=submit]`))
+	tb.waitFor("the link", `!document.querySelector('#sharer .share-out').hidden && document.querySelector('#sharer .share-link').value.includes('/.ferry/s/')`)
+	link := eval[string](tb, `document.querySelector('#sharer .share-link').value`)
+	if !strings.HasPrefix(link, p.URL+"/.ferry/s/") || !strings.HasSuffix(link, "/") {
+		t.Errorf("link %q", link)
+	}
+	if note := eval[string](tb, `document.querySelector('#sharer .share-note').textContent`); !strings.Contains(note, "for 3 downloads") {
+		t.Errorf("note %q", note)
+	}
+	tb.viewShot("features-share-light.png")
+	tb.do("close", pressKey(kb.Escape))
+	tb.waitFor("the focus back on the row's button", `document.activeElement && document.activeElement.matches('button.share') && document.activeElement.closest('tr').dataset.name === 'later'`)
+
+	// Someone else, in another profile, with no credentials.
+	other := newTab(t, browser)
+	other.navigate(link)
+	other.waitFor("the shared folder", `document.body.classList.contains('js') && document.querySelector(`+jsString(rowSel("day3.txt"))+`)`)
+	if got := other.rowNames(); !slices.Equal(got, []string{"day3.txt"}) {
+		t.Errorf("the link shows %q", got)
+	}
+	if n := eval[int](other, `document.querySelectorAll('#listing button.share, #listing button.delete, #upload-form').length`); n != 0 {
+		t.Errorf("a link's page offers %d write or share controls", n)
+	}
+	other.do("open the text", clickSel(rowSel("day3.txt")+` td.n a`))
+	other.waitFor("the viewer", `document.querySelector('#viewer pre.v-text') && document.querySelector('#viewer pre.v-text').textContent === 'nothing yet'`)
+
+	// The maker revokes it on the status page.
+	tb.navigate(p.URL + "/.ferry/status")
+	tb.waitFor("the link listed", `document.querySelector('table.shares form button')`)
+	tb.clickNavigate(`table.shares form button`)
+	if n := eval[int](tb, `document.querySelectorAll('table.shares').length`); n != 0 {
+		t.Error("the revoked link is still listed")
+	}
+	other.allow("status of 404")
+	if resp := other.navigate(link); resp.Status != 404 {
+		t.Errorf("revoked link: %d", resp.Status)
 	}
 }

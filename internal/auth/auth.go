@@ -314,6 +314,11 @@ func authorized(grants []grant, r *http.Request, read bool) bool {
 	if read && strings.HasPrefix(escaped, "/.ferry/") {
 		return len(grants) > 0 // ferry's own assets, needed by every listing
 	}
+	if escaped == "/.ferry/shares" || strings.HasPrefix(escaped, "/.ferry/shares/") {
+		// Making and revoking share links: a reader may share what it
+		// reads, which the handler checks for the path asked for.
+		return len(grants) > 0
+	}
 	name, _, err := rootfs.ParseURLPath(escaped)
 	if err != nil {
 		return true

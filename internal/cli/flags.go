@@ -63,6 +63,8 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 	fs.BoolVar(&s.FollowSymlinks, "follow-symlinks", s.FollowSymlinks, "follow symlinks that lead outside DIR")
 	fs.BoolVar(&s.NoListing, "no-listing", s.NoListing, "folders without an index file answer 404")
 	fs.BoolVar(&s.NoThumbnails, "no-thumbnails", s.NoThumbnails, "no image thumbnails in the page's grid view")
+	fs.StringVar(&s.ShareSecret, "share-secret", s.ShareSecret,
+		"with --auth: the `FILE` holding the key that signs share links (made if missing; give nodes of one store the same; replace it to revoke every link) (default ~/.config/ferry/share-secret)")
 	fs.StringArrayVarP(&s.Headers, "header", "H", s.Headers,
 		"add the header `'NAME: VALUE'` to every response, replacing ferry's own of that name; repeatable; an empty value removes it ('Server:'); FERRY_HEADER takes one per line")
 	fs.BoolVar(&s.CORS, "cors", s.CORS,

@@ -26,6 +26,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/config"
 	"github.com/ferry-sh/ferry/internal/proxy"
 	"github.com/ferry-sh/ferry/internal/server"
+	"github.com/ferry-sh/ferry/internal/sharelink"
 	"github.com/ferry-sh/ferry/internal/termview"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/version"
@@ -187,34 +188,49 @@ func (a *app) serve(s *config.Serve, targets []string) error {
 // libraryOptions translates validated options into the library's.
 func libraryOptions(s *config.Serve) ferry.Options {
 	return ferry.Options{
-		Upload:         s.Upload || s.Write,
-		Resumable:      s.Upload || s.Write,
-		PartialTTL:     s.PartialTTL,
-		Delete:         s.Delete || s.Write,
-		Overwrite:      s.Overwrite || s.Write,
-		Move:           s.Write,
-		Hidden:         s.Hidden,
-		FollowSymlinks: s.FollowSymlinks,
-		S3Endpoint:     s.S3Endpoint,
-		NoListing:      s.NoListing,
-		NoThumbnails:   s.NoThumbnails,
-		NoCompress:     s.NoCompress,
-		Headers:        s.Headers,
-		CORS:           s.CORS,
-		SPA:            s.SPA,
-		MaxUpload:      s.MaxUpload.Bytes,
-		LimitRate:      s.LimitRate.Bytes,
-		LimitTotal:     s.LimitTotal.Bytes,
-		Auth:           s.Auth,
-		AuthAnonRead:   s.AuthAnonRead,
-		CGI:            s.RunsCGI(),
-		CGIDirs:        s.CGIDirs,
-		WebDAV:         s.WebDAV,
-		CGITimeout:     s.CGITimeout,
-		ExitAfter:      s.ExitAfter,
-		Once:           s.Once,
-		Hosts:          hostNames(s),
+		Upload:          s.Upload || s.Write,
+		Resumable:       s.Upload || s.Write,
+		PartialTTL:      s.PartialTTL,
+		Delete:          s.Delete || s.Write,
+		Overwrite:       s.Overwrite || s.Write,
+		Move:            s.Write,
+		Hidden:          s.Hidden,
+		FollowSymlinks:  s.FollowSymlinks,
+		S3Endpoint:      s.S3Endpoint,
+		NoListing:       s.NoListing,
+		NoThumbnails:    s.NoThumbnails,
+		NoCompress:      s.NoCompress,
+		Headers:         s.Headers,
+		CORS:            s.CORS,
+		SPA:             s.SPA,
+		MaxUpload:       s.MaxUpload.Bytes,
+		LimitRate:       s.LimitRate.Bytes,
+		LimitTotal:      s.LimitTotal.Bytes,
+		Auth:            s.Auth,
+		AuthAnonRead:    s.AuthAnonRead,
+		CGI:             s.RunsCGI(),
+		CGIDirs:         s.CGIDirs,
+		WebDAV:          s.WebDAV,
+		CGITimeout:      s.CGITimeout,
+		ExitAfter:       s.ExitAfter,
+		Once:            s.Once,
+		Hosts:           hostNames(s),
+		ShareSecretFile: shareSecretFile(s.ShareSecret),
 	}
+}
+
+// shareSecretFile is where share links' key is kept: --share-secret, or
+// ferry/share-secret in the user's configuration folder ("" when there is
+// none: no share links).
+func shareSecretFile(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	f, err := sharelink.DefaultSecretFile()
+	if err != nil {
+		return ""
+	}
+	return f
 }
 
 // resolveBinds refuses a --bind name that is neither an address nor a

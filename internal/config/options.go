@@ -66,6 +66,7 @@ type Serve struct {
 	FollowSymlinks bool
 	NoListing      bool
 	NoThumbnails   bool
+	ShareSecret    string // file holding the share links' key; "" = the user's config folder
 	NoCompress     bool
 	Headers        []string
 	CORS           bool

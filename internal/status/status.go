@@ -33,8 +33,21 @@ type Report struct {
 	// Thumbnails are the grid's figures (made, from the cache, the most
 	// made at once), when the server makes them.
 	Thumbnails any `json:"thumbnails,omitempty"`
+	// Shares are the viewer's own share links, to see and revoke; nil
+	// when the server makes none or the viewer is anonymous.
+	Shares []Share `json:"shares,omitempty"`
 	// Clients says whether client addresses are shown (see Restrict).
 	Clients bool `json:"-"`
+}
+
+// Share is one of the viewer's share links.
+type Share struct {
+	ID        string    `json:"id"`
+	Path      string    `json:"path"`
+	URL       string    `json:"url"`
+	Expires   time.Time `json:"expires"`
+	Downloads int       `json:"downloads,omitempty"` // allowed; 0 = no limit
+	Used      int       `json:"used"`
 }
 
 // Viewer is what the client asking for the page may see.
@@ -193,5 +206,11 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 {{if .Recent}}<table class="listing"><thead><tr><th>When</th>{{if .Clients}}<th>Client</th>{{end}}<th>File</th><th>Outcome</th></tr></thead><tbody>
 {{range .Recent}}<tr><td>{{when .Time}}</td>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{if eq .Kind "upload"}}↑{{else}}↓{{end}} {{.Path}}</td><td>{{.Outcome}}{{if eq .Kind "upload"}}{{if ge .Received 0}} ({{size .Received}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}{{else}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>None yet.</p>{{end}}
+{{- if .Shares}}
+<h2>Your share links</h2>
+<table class="listing shares"><thead><tr><th>Shared</th><th>Link</th><th>Expires</th><th>Downloads</th><th><span class="visually-hidden">Revoke</span></th></tr></thead><tbody>
+{{range .Shares}}<tr><td>{{.Path}}</td><td><a href="{{.URL}}">{{.URL}}</a></td><td>{{when .Expires}}</td><td>{{if .Downloads}}{{.Used}} of {{.Downloads}}{{else}}{{.Used}} (no limit){{end}}</td><td><form method="post" action="shares"><input type="hidden" name="revoke" value="{{.ID}}"><button class="btn" type="submit" aria-label="Revoke the link to {{.Path}}">Revoke</button></form></td></tr>
+{{end}}</tbody></table>
+{{- end}}
 </main></body></html>
 `))

@@ -78,6 +78,7 @@ type Transfer struct {
 	status       int
 	contentRange string
 	onDone       func(*Transfer)
+	after        []func(outcome string, whole bool)
 	outcome      string
 	delivered    int64
 	counted      bool
@@ -106,6 +107,16 @@ func (t *Transfer) Describe(kind Kind, size int64) {
 			t.obs.Started(t)
 		}
 	}
+}
+
+// AfterDecided registers f to be told the transfer's outcome once it is
+// decided ("" for a response that is no download; Complete only once the
+// client acknowledged every byte) and whether it delivered a whole file or
+// archive, as --exit-after counts them. It runs on the goroutine that
+// decides, which may be another than the request's, after the handler
+// returned; it must not block.
+func (t *Transfer) AfterDecided(f func(outcome string, whole bool)) {
+	t.after = append(t.after, f)
 }
 
 // Done is the number of bytes moved so far: received for uploads; for
@@ -463,6 +474,9 @@ func (t *Tracker) decide(tr *Transfer, outcome string, delivered int64) {
 	t.active.Add(-1)
 	if tr.observed {
 		tr.obs.Ended(tr)
+	}
+	for _, f := range tr.after {
+		f(outcome, download && whole)
 	}
 	if tr.onDone != nil {
 		tr.onDone(tr)

@@ -1299,7 +1299,7 @@
         if (self.row !== row) return;
         if (!res.ok) { self.state.textContent = 'No link: ' + explain(res.status, res.text); return; }
         var s = JSON.parse(res.text);
-        self.link.value = new URL(s.url, folderURL).href;
+        self.link.value = new URL(s.href, location.href).href;
         self.note.textContent = 'Works until ' + localTime(new Date(s.expires)) +
           (s.downloads ? ', for ' + s.downloads + (s.downloads === 1 ? ' download' : ' downloads') : '') +
           '. Revoke it on the status page.';
