@@ -104,6 +104,19 @@ func TestShareLinks(t *testing.T) {
 	if got := zipNames(t, body); resp.StatusCode != 200 || !slices.Equal(got, []string{"b.txt"}) {
 		t.Errorf("selection zip through the link: %d %q", resp.StatusCode, got)
 	}
+	// Previews through the link: the thumbnail and the Markdown.
+	if err := os.WriteFile(filepath.Join(dir, "docs", "pic.jpg"), photoJPEG(t, 640, 480, 10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := Do(t, "GET", p.URL+l.Href+"pic.jpg?thumb", nil); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("?thumb through the link: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp, body := Do(t, "GET", p.URL+l.Href+"README.md?preview", nil); resp.StatusCode != 200 || !strings.Contains(string(body), "<h3>Docs</h3>") {
+		t.Errorf("?preview through the link: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := Do(t, "GET", p.URL+l.Href+"../big.bin?thumb", nil); resp.StatusCode != 400 {
+		t.Errorf("?thumb beside the link: %d", resp.StatusCode)
+	}
 	// The page's assets are there, below the link.
 	if resp, _ := Do(t, "GET", p.URL+l.Href+".ferry/assets/app.js", nil); resp.StatusCode != 200 {
 		t.Errorf("assets below the link: %d", resp.StatusCode)
