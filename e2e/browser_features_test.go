@@ -349,6 +349,13 @@ func testBrowserSelection(t *testing.T, browser context.Context) {
 	// Move two files into later/.
 	tb.navigate(p.URL + "/")
 	tb.waitFor("boxes", `document.querySelectorAll('#listing tbody tr[data-name] td.sel input').length === 12`)
+	// The list drawn anew (a new folder here) keeps what was chosen.
+	tb.do("choose cliffs", clickSel(rowSel("cliffs.jpg")+` td.sel input`))
+	tb.do("name a folder", chromedp.SendKeys(chromedp.CSS(`#mkdir-form input[name=mkdir]`), "fresh"))
+	tb.do("create it", clickSel(`#mkdir-form button[type=submit]`))
+	tb.waitFor("the new folder's row with its box", `document.querySelector(`+jsString(rowSel("fresh")+` td.sel input`)+`)`)
+	tb.waitFor("cliffs still chosen", `document.querySelector(`+jsString(rowSel("cliffs.jpg")+` td.sel input`)+`).checked && document.querySelector('#selbar .sel-count').textContent === '1 selected'`)
+	tb.do("clear", clickSel(`#selbar .sel-clear`))
 	tb.do("choose notes", clickSel(rowSel("notes.txt")+` td.sel input`))
 	tb.do("choose plan", clickSel(rowSel("plan.md")+` td.sel input`))
 	tb.expectDialogs(dialogAnswer{Accept: true, Text: "later"})

@@ -229,6 +229,9 @@
         var row = active && active.closest && active.closest('#listing tr[data-name]');
         if (row) keep = { name: row.dataset.name, sel: focusSelector(active, row) };
         if (focusName != null) keep = { name: focusName, sel: keep ? keep.sel : sel };
+        // Chosen rows stay chosen (those still there).
+        selection.kept = {};
+        selection.chosen().forEach(function (r) { selection.kept[r.dataset.name] = true; });
         tbody().replaceWith(document.adoptNode(fresh));
         var sum = $('#summary', doc);
         if (sum && $('#summary')) $('#summary').textContent = sum.textContent;
@@ -395,6 +398,7 @@
     var td = el('td', 'sel');
     var box = el('input');
     box.type = 'checkbox';
+    box.checked = !!selection.kept[row.dataset.name];
     box.setAttribute('aria-label', 'Select ' + row.dataset.name);
     td.appendChild(box);
     return td;
@@ -442,7 +446,7 @@
         if (grid.on) grid.decorate(row);
       }
       if (i < rows.length) setTimeout(slice, 0);
-      else selection.update();
+      else { selection.kept = {}; selection.update(); }
     })();
   }
 
@@ -907,6 +911,7 @@
 
   var selection = {
     bar: null,
+    kept: {}, // names chosen before the rows were drawn anew
     enabled: function () { return can.archive || can.del || can.move; },
     chosen: function () {
       return entryRows().filter(function (r) {
