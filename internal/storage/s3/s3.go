@@ -94,6 +94,7 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.MaxBackoff = 2 * time.Second
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(hung)}, o.Retryables...)
 			})
 		}),
 		config.WithHTTPClient(httpClient(timeout)),
@@ -142,6 +143,17 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		}
 	}
 	return t, nil
+}
+
+// hung stops the retries of an attempt that timed out: a store that let one
+// wait out the timeout is hung, not flaky, and two more attempts would make
+// the client wait three times as long for the same 503.
+func hung(err error) aws.Ternary {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 // httpClient bounds how long ferry waits for the store: a store that is down

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,6 +211,9 @@ func startCluster(bin string) (*Cluster, error) {
 	c.gateway = newProc("s3", append([]string{"s3",
 		"-port=" + strconv.Itoa(s3port), "-port.grpc=" + strconv.Itoa(freePort()),
 		"-port.iceberg=0", "-port.lance=0",
+		// No chunk cache: a read after a volume server is lost must reach
+		// the copy on another, not memory.
+		"-cacheCapacityMB=0",
 		"-filer=" + strings.Join(filerAddrs, ","), "-config=" + filepath.Join(dir, "s3.json"),
 	}, loopback...)...)
 	if err := c.startAll(true); err != nil {
@@ -379,6 +383,11 @@ func (c *Cluster) StartVolume(t testing.TB, i int) {
 		t.Fatal(err)
 	}
 }
+
+// FreezeGateway stops the S3 gateway's process without closing its
+// connections (SIGSTOP), as a store that hangs; ThawGateway resumes it.
+func (c *Cluster) FreezeGateway(t testing.TB) { c.gateway.cmd.Process.Signal(syscall.SIGSTOP) }
+func (c *Cluster) ThawGateway(t testing.TB)   { c.gateway.cmd.Process.Signal(syscall.SIGCONT) }
 
 // StopStore kills every process of the cluster at once, as when its
 // machines lose power (a filer asked to stop waits seconds for masters that
