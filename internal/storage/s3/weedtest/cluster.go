@@ -160,11 +160,12 @@ func startCluster(bin string) (*Cluster, error) {
 		return p
 	}
 	loopback := []string{"-ip=127.0.0.1", "-ip.bind=127.0.0.1"}
+	var free ports
 	// Masters are named host:port.grpcPort in -peers and -master.
 	var peers []string
 	grpc := map[int]int{}
 	for range 3 {
-		port, g := freePort(), freePort()
+		port, g := free.next(), free.next()
 		c.masterPorts = append(c.masterPorts, port)
 		grpc[port] = g
 		peers = append(peers, fmt.Sprintf("127.0.0.1:%d.%d", port, g))
@@ -185,10 +186,10 @@ func startCluster(bin string) (*Cluster, error) {
 	}
 	for i := range 3 {
 		name := "volume" + strconv.Itoa(i+1)
-		port := freePort()
+		port := free.next()
 		c.volumePorts = append(c.volumePorts, port)
 		c.volumes = append(c.volumes, newProc(name, append([]string{"volume",
-			"-port=" + strconv.Itoa(port), "-port.grpc=" + strconv.Itoa(freePort()),
+			"-port=" + strconv.Itoa(port), "-port.grpc=" + strconv.Itoa(free.next()),
 			"-dir=" + filepath.Join(dir, name), "-master=" + peerList,
 			"-max=8", "-index=memory",
 			// A stop is a stop: no grace period for the master to notice.
@@ -198,7 +199,7 @@ func startCluster(bin string) (*Cluster, error) {
 	var filerAddrs []string
 	for i := range 2 {
 		name := "filer" + strconv.Itoa(i+1)
-		port, g := freePort(), freePort()
+		port, g := free.next(), free.next()
 		c.filerPorts = append(c.filerPorts, port)
 		filerAddrs = append(filerAddrs, fmt.Sprintf("127.0.0.1:%d.%d", port, g))
 		c.filers = append(c.filers, newProc(name, append([]string{"filer",
@@ -206,16 +207,17 @@ func startCluster(bin string) (*Cluster, error) {
 			"-master=" + peerList, "-defaultStoreDir=" + filepath.Join(dir, name),
 		}, loopback...)...))
 	}
-	s3port := freePort()
+	s3port := free.next()
 	c.Endpoint = "http://127.0.0.1:" + strconv.Itoa(s3port)
 	c.gateway = newProc("s3", append([]string{"s3",
-		"-port=" + strconv.Itoa(s3port), "-port.grpc=" + strconv.Itoa(freePort()),
+		"-port=" + strconv.Itoa(s3port), "-port.grpc=" + strconv.Itoa(free.next()),
 		"-port.iceberg=0", "-port.lance=0",
 		// No chunk cache: a read after a volume server is lost must reach
 		// the copy on another, not memory.
 		"-cacheCapacityMB=0",
 		"-filer=" + strings.Join(filerAddrs, ","), "-config=" + filepath.Join(dir, "s3.json"),
 	}, loopback...)...)
+	free.release()
 	if err := c.startAll(true); err != nil {
 		c.Stop()
 		return nil, err

@@ -111,13 +111,25 @@ func Start(t testing.TB) *Store {
 	return s
 }
 
-func freePort() int {
+// ports hands out free loopback ports, each distinct: a port stays bound
+// until release, or the kernel could hand the same one out twice.
+type ports struct{ held []net.Listener }
+
+func (p *ports) next() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0
 	}
-	defer l.Close()
+	p.held = append(p.held, l)
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// release frees the ports for the processes about to bind them.
+func (p *ports) release() {
+	for _, l := range p.held {
+		l.Close()
+	}
+	p.held = nil
 }
 
 func start(bin string) (*Store, error) {
@@ -126,7 +138,8 @@ func start(bin string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{Bucket: "ferry", AccessKey: "ferrytest", SecretKey: "ferrytestsecret", Dir: dir}
-	s3port := freePort()
+	var free ports
+	s3port := free.next()
 	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(s3port)
 	args := []string{"mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + dir,
 		"-admin.ui=false", "-webdav=false", "-master.telemetry=false",
@@ -134,8 +147,9 @@ func start(bin string) (*Store, error) {
 		"-s3.port=" + strconv.Itoa(s3port),
 	}
 	for _, p := range []string{"master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port.grpc"} {
-		args = append(args, fmt.Sprintf("-%s=%d", p, freePort()))
+		args = append(args, fmt.Sprintf("-%s=%d", p, free.next()))
 	}
+	free.release()
 	p := &proc{name: "mini", bin: bin, args: args, logPath: filepath.Join(dir, "weed.log"),
 		env: []string{"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey, "S3_BUCKET=" + s.Bucket}}
 	s.procs = []*proc{p}
