@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/compress"
+	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/listing"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
@@ -46,6 +47,12 @@ func (s *Server) servePrecompressed(w http.ResponseWriter, r *http.Request, name
 			continue
 		}
 		obj, err := s.tree.Open(r.Context(), alt)
+		if errors.Is(err, storage.ErrUnavailable) {
+			// A store that is down or hung answers no better for NAME:
+			// asking again would make the client wait a second timeout.
+			httperr.FromFS(w, r, err)
+			return true
+		}
 		if err != nil {
 			continue // absent, or a folder
 		}
