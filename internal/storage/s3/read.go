@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,8 +106,62 @@ func (t *Tree) List(ctx context.Context, dir string) iter.Seq2[storage.Info, err
 	}
 }
 
-// Open returns a file whose bytes are fetched when read.
+// firstWindow is what Open fetches: a small file whole, the start of a
+// large one.
+const firstWindow = 64 << 10
+
+// Open fetches the first window of a file with one GET, whose answer also
+// says the file's size, ETag and date: a small file costs one request to the
+// store, not a HEAD and then a GET.
 func (t *Tree) Open(ctx context.Context, name string) (storage.Object, error) {
+	if name == "." || name == "" {
+		return nil, storage.ErrIsDir
+	}
+	key := t.key(name)
+	out, err := t.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: &t.bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", firstWindow-1))})
+	if err != nil {
+		if status(err) == http.StatusRequestedRangeNotSatisfiable || apiCode(err) == "InvalidRange" {
+			// No byte 0: an empty file.
+			return t.openStat(ctx, name)
+		}
+		err = storeErr("get", err)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if _, err := t.statDir(ctx, name); err != nil {
+			return nil, err
+		}
+		return nil, storage.ErrIsDir
+	}
+	size, sent := aws.ToInt64(out.ContentLength), aws.ToInt64(out.ContentLength)
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		// "bytes 0-65535/1048576"
+		total, err := strconv.ParseInt(cr[strings.LastIndexByte(cr, '/')+1:], 10, 64)
+		if err != nil {
+			out.Body.Close()
+			return nil, fmt.Errorf("s3 get %s: Content-Range %q", key, cr)
+		}
+		size = total
+	}
+	o := &object{t: t, ctx: ctx, key: key, info: fileInfo(name, size, out.LastModified, out.ETag)}
+	if sent == size && size <= firstWindow {
+		// The whole file: keep it, so that every read of it, ReadAt
+		// included, is served without asking the store again, and the
+		// connection goes back to the pool now.
+		o.small = make([]byte, size)
+		_, err := io.ReadFull(out.Body, o.small)
+		out.Body.Close()
+		if err != nil {
+			return nil, storeErr("read", err)
+		}
+		return o, nil
+	}
+	o.body, o.bodyTo, o.window = out.Body, sent, sent
+	return o, nil
+}
+
+// openStat opens a file that has no first window to fetch (an empty one).
+func (t *Tree) openStat(ctx context.Context, name string) (storage.Object, error) {
 	info, err := t.Stat(ctx, name)
 	if err != nil {
 		return nil, err
@@ -113,19 +169,21 @@ func (t *Tree) Open(ctx context.Context, name string) (storage.Object, error) {
 	if info.IsDir {
 		return nil, storage.ErrIsDir
 	}
-	return &object{t: t, ctx: ctx, key: t.key(name), info: info}, nil
+	return &object{t: t, ctx: ctx, key: t.key(name), info: info, small: []byte{}}, nil
 }
 
 // object reads a file with ranged GETs, each bound to the ETag seen at Open
 // so that a file replaced meanwhile fails the read instead of mixing
-// versions. Reads fetch windows that grow from 64 KiB to the rest of the
-// file: a Range request for a few bytes costs one small GET, a whole
-// download a handful of long ones.
+// versions. Reads fetch windows that grow eightfold from 64 KiB to the rest
+// of the file: a Range request for a few bytes costs one small GET, a whole
+// download a handful of long ones. A file no larger than the first window is
+// held whole from Open on.
 type object struct {
-	t    *Tree
-	ctx  context.Context
-	key  string
-	info storage.Info
+	t     *Tree
+	ctx   context.Context
+	key   string
+	info  storage.Info
+	small []byte // the whole file, when Open fetched all of it
 
 	pos    int64 // where the next Read starts
 	body   io.ReadCloser
@@ -137,8 +195,8 @@ type object struct {
 
 func (o *object) Info() storage.Info { return o.info }
 
-// Hint says the caller will read n bytes from the current position, so the
-// first GET asks for exactly those.
+// Hint says the caller will read n bytes from the position of its first
+// Read, so that a GET that Read needs asks for no more than those.
 func (o *object) Hint(n int64) { o.hint = n }
 
 func (o *object) Seek(offset int64, whence int) (int64, error) {
@@ -158,9 +216,25 @@ func (o *object) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
+// skipMax is how far ahead in an open window a Read may start: reading and
+// dropping that much costs less than a new request.
+const skipMax = firstWindow
+
 func (o *object) Read(p []byte) (int, error) {
 	if o.pos >= o.info.Size {
 		return 0, io.EOF
+	}
+	if o.small != nil {
+		n := copy(p, o.small[o.pos:])
+		o.pos += int64(n)
+		return n, nil
+	}
+	if o.body != nil && o.pos > o.bodyAt && o.pos < o.bodyTo && o.pos-o.bodyAt <= skipMax {
+		skipped, err := io.CopyN(io.Discard, o.body, o.pos-o.bodyAt)
+		o.bodyAt += skipped
+		if err != nil {
+			o.closeBody()
+		}
 	}
 	if o.body == nil || o.bodyAt != o.pos || o.bodyAt >= o.bodyTo {
 		if err := o.fetch(); err != nil {
@@ -170,6 +244,10 @@ func (o *object) Read(p []byte) (int, error) {
 	n, err := o.body.Read(p[:min(int64(len(p)), o.bodyTo-o.bodyAt)])
 	o.bodyAt += int64(n)
 	o.pos += int64(n)
+	if o.hint > 0 {
+		// A read served by a window open before the hint counts against it.
+		o.hint = max(o.hint-int64(n), 0)
+	}
 	if errors.Is(err, io.EOF) {
 		if o.bodyAt < o.bodyTo {
 			return n, io.ErrUnexpectedEOF
@@ -190,7 +268,7 @@ func (o *object) fetch() error {
 		o.window = o.hint
 		o.hint = 0
 	case o.window == 0 || o.bodyAt != o.pos:
-		o.window = 64 << 10
+		o.window = firstWindow
 	default:
 		o.window *= 8
 	}
@@ -202,7 +280,6 @@ func (o *object) fetch() error {
 	o.body, o.bodyAt, o.bodyTo = body, o.pos, end
 	return nil
 }
-
 func (o *object) get(from, to int64) (io.ReadCloser, error) {
 	in := &awss3.GetObjectInput{Bucket: &o.t.bucket, Key: &o.key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, to-1))}
 	if o.info.ETag != "" {
@@ -223,6 +300,13 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 	if off >= o.info.Size {
 		return 0, io.EOF
 	}
+	if o.small != nil {
+		n := copy(p, o.small[off:])
+		if n < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
+	}
 	end := min(off+int64(len(p)), o.info.Size)
 	body, err := o.get(off, end)
 	if err != nil {
@@ -239,8 +323,14 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// closeBody ends the window being read. What little is left of it is read
+// first: net/http reuses a connection only once its response was read to
+// the end, and a new connection (with TLS, a handshake) costs more.
 func (o *object) closeBody() {
 	if o.body != nil {
+		if o.bodyTo-o.bodyAt <= skipMax {
+			io.Copy(io.Discard, o.body)
+		}
 		o.body.Close()
 		o.body = nil
 	}
