@@ -188,14 +188,15 @@ func mustStatus(t *testing.T, what string, want, got int) {
 	}
 }
 
-// stableOffset is a tus upload's offset once a cut request has let go of it.
+// stableOffset is a tus upload's offset once the node a cut request went to
+// has let go of it: bytes have arrived and two looks a moment apart agree.
 func stableOffset(t *testing.T, c *tusClient, u string) int64 {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		off := c.offset(u)
-		time.Sleep(200 * time.Millisecond)
-		if c.offset(u) == off || time.Now().After(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		if off > 0 && c.offset(u) == off || time.Now().After(deadline) {
 			return off
 		}
 	}
