@@ -355,3 +355,22 @@ func TestPrecompressed(t *testing.T) {
 		t.Fatal("--no-compress hides the copies")
 	}
 }
+
+// TestCompressedETagIfMatch: an editor that read a file compressed saves
+// over it with the ETag it got: the same version, whatever the coding.
+func TestCompressedETagIfMatch(t *testing.T) {
+	dir, _, _ := compressFixture(t)
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-w")
+	resp, _ := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "zstd")
+	tag := resp.Header.Get("ETag")
+	if !strings.HasSuffix(tag, `-zstd"`) {
+		t.Fatalf("ETag %q", tag)
+	}
+	if resp, _ := Do(t, "PUT", p.URL+"/app.js", strings.NewReader("v2"), "If-Match", tag); resp.StatusCode != 204 {
+		t.Fatalf("PUT If-Match %s: %d", tag, resp.StatusCode)
+	}
+	// The version it named is gone now: 412, whatever the coding.
+	if resp, _ := Do(t, "PUT", p.URL+"/app.js", strings.NewReader("v3"), "If-Match", tag); resp.StatusCode != 412 {
+		t.Fatalf("stale If-Match: %d", resp.StatusCode)
+	}
+}

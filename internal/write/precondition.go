@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/compress"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
@@ -74,11 +75,15 @@ func ETag(mod time.Time, size int64) string {
 }
 
 // matchStrong is If-Match's comparison: "*", or one of the listed tags
-// byte for byte, and never a weak one.
+// byte for byte, and never a weak one. A tag that names a compressed form
+// of the file ("...-zstd", "...-gzip", as a GET with Accept-Encoding gets
+// it) stands for the same version: an editor that read the file
+// compressed saves over it as one that read it plain.
 func matchStrong(list, tag string) bool {
 	for t := range strings.SplitSeq(list, ",") {
 		t = strings.TrimSpace(t)
-		if t == "*" || t == tag && !strings.HasPrefix(t, "W/") {
+		if t == "*" || !strings.HasPrefix(t, "W/") && (t == tag ||
+			t == compress.SuffixETag(tag, compress.Zstd) || t == compress.SuffixETag(tag, compress.Gzip)) {
 			return true
 		}
 	}
