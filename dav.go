@@ -9,21 +9,15 @@ import (
 
 // openDAV sets up WebDAV over the served tree. Its own state (dead
 // properties, locks) lives under .ferry/ of the backend, which the policy
-// hides from clients: on a local folder the state is reached through a
-// second root that shows dotfiles (the local backend applies rootfs's
-// dotfile rule itself); on an object store it is the bucket's tree below
-// the policy (policy.Tree.Unwrap), so that every node shares the locks.
-func (h *Handler) openDAV(dir string, objectStore bool) error {
-	state, err := h.stateTree(dir, objectStore)
-	if err != nil {
-		return err
-	}
+// hides from clients: the state is the backend's tree below the policy
+// (policy.Tree.Unwrap), so that on an object store every node shares it.
+func (h *Handler) openDAV() {
+	state := h.stateTree()
 	h.dav = webdav.New(webdav.Options{
 		Tree: h.tree, State: state, Locks: webdav.NewTreeLocks(state),
 		Create: h.opts.Upload, Hidden: h.opts.Hidden, MaxUpload: h.opts.MaxUpload,
 		Logger: h.opts.Logger,
 	})
-	return nil
 }
 
 // canWrite reports any write permission: PROPPATCH, LOCK and UNLOCK need one.

@@ -193,7 +193,6 @@ type Handler struct {
 	tus     *tus.Handler  // nil without Options.Upload and Resumable
 	dav     *webdav.Handler
 	preview *preview.Server // READMEs, Markdown, thumbnails; nil for NewFiles
-	state   storage.Tree    // ferry's own state on a local folder (WebDAV, share links)
 
 	shares   *sharelink.Manager // nil without share links
 	shareAPI *sharelink.API
@@ -239,7 +238,7 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 			return nil, fmt.Errorf("ferry: invalid host: %w", err)
 		}
 	}
-	fsPolicy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
+	fsPolicy := rootfs.Policy{FollowSymlinks: opts.FollowSymlinks}
 	if opts.CGI {
 		// The CGI folders' files are scripts, never downloads: the policy
 		// withholds them from every reader (listings, archives, copies).
@@ -307,16 +306,14 @@ func newHandler(dir string, opts Options, lim *jobs.Limiter, sums *checksum.Serv
 	if opts.CGI {
 		h.cgi = cgi.New(st.fs, cgi.Options{
 			Folders: fsPolicy.Withheld, Timeout: opts.CGITimeout, MaxBody: opts.MaxUpload, Logger: opts.Logger,
+			Visible: policy.Rules{Hidden: opts.Hidden}.Visible,
 		})
 	}
 	if opts.WebDAV {
-		if err := h.openDAV(dir, st.fs == nil); err != nil {
-			h.tree.Close()
-			return nil, err
-		}
+		h.openDAV()
 	}
 	if sharesOn(opts, len(rules)) {
-		if err := h.openLinks(dir, st.fs == nil, lim); err != nil {
+		if err := h.openLinks(lim); err != nil {
 			h.tree.Close()
 			return nil, err
 		}
@@ -371,9 +368,6 @@ func (h *Handler) Close() error {
 	}
 	if h.share != nil {
 		h.share.Close()
-	}
-	if h.state != nil {
-		h.state.Close()
 	}
 	// The tree removes the partial uploads still in flight, and releases
 	// the folder.

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/share"
 	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // reader answers GET and HEAD: a whole folder (fileserver) or a set of
@@ -39,11 +40,11 @@ func NewFiles(paths []string, opts Options) (*Handler, error) {
 	if opts.Upload || opts.Delete || opts.Overwrite || opts.Move || opts.CGI || opts.WebDAV {
 		return nil, ErrFilesReadOnly
 	}
-	policy := rootfs.Policy{Hidden: opts.Hidden, FollowSymlinks: opts.FollowSymlinks}
+	folders := rootfs.Policy{FollowSymlinks: opts.FollowSymlinks}
 	links := new(qrcode.Links)
 	lim := jobs.NewDefault()
 	sums := checksum.NewService(lim)
-	sh, err := share.Open(paths, policy, fileserver.Options{
+	sh, err := share.Open(paths, folders, policy.Rules{Hidden: opts.Hidden}, fileserver.Options{
 		NoListing: opts.NoListing,
 		Can:       listing.Capabilities{Archive: !opts.NoListing},
 		Hash:      sums.Serve,

@@ -18,7 +18,6 @@ import (
 	"github.com/ferry-sh/ferry/internal/sharelink"
 	"github.com/ferry-sh/ferry/internal/status"
 	"github.com/ferry-sh/ferry/internal/storage"
-	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -36,11 +35,8 @@ func sharesOn(opts Options, rules int) bool {
 
 // openLinks sets up share links, their records kept in the backend's
 // reserved area (shared by every node of an object store).
-func (h *Handler) openLinks(dir string, objectStore bool, lim *jobs.Limiter) error {
-	state, err := h.stateTree(dir, objectStore)
-	if err != nil {
-		return err
-	}
+func (h *Handler) openLinks(lim *jobs.Limiter) error {
+	state := h.stateTree()
 	secret := sharelink.SecretFile(h.opts.ShareSecretFile)
 	if len(h.opts.ShareSecret) > 0 {
 		key := h.opts.ShareSecret
@@ -62,21 +58,11 @@ func (h *Handler) openLinks(dir string, objectStore bool, lim *jobs.Limiter) err
 }
 
 // stateTree is the backend below the policy layer, where ferry keeps its
-// own state under .ferry/: on a local folder a second root that shows
-// dotfiles (the local backend applies rootfs's dotfile rule itself), on an
-// object store the bucket's own tree.
-func (h *Handler) stateTree(dir string, objectStore bool) (storage.Tree, error) {
-	if objectStore {
-		return h.tree.(storage.Wrapper).Unwrap(), nil
-	}
-	if h.state == nil {
-		fsys, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
-		if err != nil {
-			return nil, err
-		}
-		h.state = local.New(fsys)
-	}
-	return h.state, nil
+// own state under .ferry/ (WebDAV's locks and properties, share links), out
+// of clients' sight: on an object store the bucket itself, so that every
+// node shares it.
+func (h *Handler) stateTree() storage.Tree {
+	return h.tree.(storage.Wrapper).Unwrap()
 }
 
 // serveShares answers /.ferry/shares (the API); rest follows "shares".

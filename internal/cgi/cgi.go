@@ -35,6 +35,7 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/version"
 )
@@ -62,6 +63,10 @@ type Options struct {
 	// TempDir holds chunked bodies while they are spooled; "" = os.TempDir().
 	TempDir string
 	Logger  *slog.Logger // script stderr and failures, at Warn; nil = none
+	// Visible is the policy layer's rule for the names clients may see
+	// (dotfiles, partial uploads): a script they may not see never runs.
+	// Nil takes the default rules (no dotfiles).
+	Visible func(name string) bool
 }
 
 // Handler runs the scripts of one served tree.
@@ -77,6 +82,9 @@ func New(fsys *rootfs.FS, opts Options) *Handler {
 	}
 	if opts.Folders == nil {
 		opts.Folders, _ = Folders(nil)
+	}
+	if opts.Visible == nil {
+		opts.Visible = policy.Rules{}.Visible
 	}
 	return &Handler{fs: fsys, opts: opts}
 }
@@ -173,7 +181,7 @@ func (h *Handler) folder(name string) (string, bool) {
 
 // resolve finds the script: the first (so the longest, as a file has no
 // children) prefix of name below its CGI folder that is a regular file.
-// Every step goes through the *os.Root and the dotfile policy, whatever
+// Every step goes through the *os.Root and the policy layer's rules, whatever
 // --follow-symlinks says: nothing outside the tree ever runs. It returns a
 // status other than 0, with a detail for the client, when there is nothing
 // to run.
@@ -186,7 +194,7 @@ func (h *Handler) resolve(name string) (folder, script, pathInfo string, status 
 	comps := strings.Split(name, "/")
 	for i := 1; i <= len(comps); i++ {
 		prefix := strings.Join(comps[:i], "/")
-		if !h.fs.Exposed(prefix) {
+		if !h.opts.Visible(prefix) {
 			return "", "", "", http.StatusNotFound, ""
 		}
 		info, err := h.fs.Root().Stat(prefix)

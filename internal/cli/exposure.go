@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/share"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // Bounds of the startup walk: the banner must appear at once even for a
@@ -37,15 +39,19 @@ type exposure struct {
 	noLinks     bool // an object store, which has no symlinks
 }
 
-// countExposure walks roots (the served folder, or the shared names) under
-// the policy. It reads the tree directly, read-only, because it must also see
-// what the policy hides.
-func countExposure(roots []string, p rootfs.Policy) exposure {
+// countExposure walks roots (the served folder, or the shared names) of a
+// folder on this machine, with the policy layer's rules for names. It reads
+// the folder directly, read-only, because it must also see what the policy
+// and rootfs hide: dotfiles, and symlinks that lead out. (An object store
+// is counted through the handler's tree: ferry.Handler.Survey.)
+func countExposure(roots []string, hidden, followSymlinks bool) exposure {
 	var e exposure
+	rules := policy.Rules{Hidden: hidden}
 	deadline := time.Now().Add(exposureMaxTime)
 	type job struct {
 		dir   string // host path
 		root  string // the served folder it belongs to, for "leads out"
+		rel   string // the name in the served tree
 		depth int
 	}
 	var queue []job
@@ -62,10 +68,12 @@ func countExposure(roots []string, p rootfs.Policy) exposure {
 			e.files++
 			continue
 		}
+		rel := "."
 		if len(roots) > 1 {
 			e.dirs++
+			rel = filepath.Base(abs)
 		}
-		queue = append(queue, job{abs, abs, 1})
+		queue = append(queue, job{abs, abs, rel, 1})
 	}
 	// Breadth first, so the top levels are counted before any bound hits.
 	for len(queue) > 0 {
@@ -84,11 +92,11 @@ func countExposure(roots []string, p rootfs.Policy) exposure {
 					return e
 				}
 				name := de.Name()
-				if strings.HasPrefix(name, rootfs.TempPrefix) || j.depth == 1 && name == rootfs.Reserved {
-					continue // ferry's own (partial uploads, WebDAV's state)
-				}
-				if name[0] == '.' && !p.Hidden {
-					if j.depth <= refusedDepth {
+				rel := path.Join(j.rel, name)
+				if !rules.Visible(rel) {
+					// ferry's own (partial uploads, WebDAV's state) are no
+					// user's dotfiles.
+					if j.depth <= refusedDepth && !strings.HasPrefix(name, rootfs.TempPrefix) && rel != rootfs.Reserved {
 						e.dotfiles++
 					}
 					continue
@@ -100,7 +108,7 @@ func countExposure(roots []string, p rootfs.Policy) exposure {
 					if err != nil {
 						continue // dangling: refused, but nothing is exposed
 					}
-					if !inside(full, j.root) && !p.FollowSymlinks {
+					if !inside(full, j.root) && !followSymlinks {
 						if j.depth <= refusedDepth {
 							e.outLinks++
 						}
@@ -116,7 +124,7 @@ func countExposure(roots []string, p rootfs.Policy) exposure {
 				}
 				if isDir {
 					e.dirs++
-					queue = append(queue, job{full, j.root, j.depth + 1})
+					queue = append(queue, job{full, j.root, rel, j.depth + 1})
 				} else if de.Type().IsRegular() || de.Type()&fs.ModeSymlink != 0 {
 					e.files++
 				}
@@ -150,7 +158,7 @@ func writeExposure(w io.Writer, roots []string, f *serveFlags, ls *server.Listen
 	if survey != nil {
 		e = exposure{files: survey.Files, dirs: survey.Folders, truncated: survey.Truncated, dotfiles: survey.Dotfiles, noLinks: true}
 	} else {
-		e = countExposure(roots, rootfs.Policy{Hidden: f.Hidden, FollowSymlinks: f.FollowSymlinks})
+		e = countExposure(roots, f.Hidden, f.FollowSymlinks)
 	}
 	count := func(n int, one, many string) string {
 		s := fmt.Sprintf("%d %s", n, many)

@@ -27,6 +27,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/proxy"
 	"github.com/ferry-sh/ferry/internal/server"
 	"github.com/ferry-sh/ferry/internal/sharelink"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/termview"
 	"github.com/ferry-sh/ferry/internal/transfer"
 	"github.com/ferry-sh/ferry/internal/version"
@@ -498,7 +499,7 @@ func topFiles(dir string, hidden bool) []string {
 	for {
 		ents, err := d.ReadDir(256)
 		for _, e := range ents {
-			if (!hidden && strings.HasPrefix(e.Name(), ".")) || !e.Type().IsRegular() {
+			if !(policy.Rules{Hidden: hidden}).Visible(e.Name()) || !e.Type().IsRegular() {
 				continue
 			}
 			out = append(out, e.Name())

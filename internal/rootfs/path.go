@@ -86,24 +86,6 @@ func parseURLPath(escaped string, strict bool) (name string, dir bool, err error
 	return b.String(), dir, nil
 }
 
-// IsHiddenName reports whether any component of a clean relative name is a
-// dotfile.
-func IsHiddenName(name string) bool {
-	if name == "." {
-		return false
-	}
-	for {
-		if strings.HasPrefix(name, ".") {
-			return true
-		}
-		i := strings.IndexByte(name, '/')
-		if i < 0 {
-			return false
-		}
-		name = name[i+1:]
-	}
-}
-
 // ValidateName checks one name component a client asks ferry to create
 // (upload, new folder, rename target). The reason is safe to show to clients.
 func ValidateName(comp string, hidden bool) error {

@@ -88,9 +88,8 @@ func (f *FS) readDirFd(fd int, dirName string, buf []byte) ([]Entry, error) {
 	return out, err
 }
 
-// eachName calls fn with every name of the folder open as fd that the
-// policy lets be listed, in the order getdents gives them, until fn returns
-// an error.
+// eachName calls fn with every name of the folder open as fd but "." and
+// "..", in the order getdents gives them, until fn returns an error.
 func (f *FS) eachName(fd int, dirName string, buf []byte, fn func(name string) error) error {
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -113,10 +112,8 @@ func (f *FS) eachName(fd int, dirName string, buf []byte, fn func(name string) e
 			if i := bytes.IndexByte(nb, 0); i >= 0 {
 				nb = nb[:i]
 			}
-			// Hidden, temporary, "." and ".." are dropped before any
-			// allocation or syscall.
-			if len(nb) == 0 || nb[0] == '.' && (!f.policy.Hidden || len(nb) == 1 || len(nb) == 2 && nb[1] == '.') ||
-				bytes.HasPrefix(nb, tempPrefixBytes) {
+			// "." and ".." are dropped before any allocation or syscall.
+			if len(nb) == 0 || nb[0] == '.' && (len(nb) == 1 || len(nb) == 2 && nb[1] == '.') {
 				continue
 			}
 			if err := fn(string(nb)); err != nil {
@@ -179,5 +176,3 @@ func (f *FS) openIn(dir *os.File, member string) (file *os.File, ok bool, err er
 	}
 	return nil, false, nil
 }
-
-var tempPrefixBytes = []byte(TempPrefix)

@@ -1,7 +1,10 @@
-// Package rootfs is the only package that touches the served tree. Every
-// access goes through an *os.Root, which refuses ".." escapes and symlinks that
-// lead out of the folder; on top of it sits ferry's policy: dotfiles, symlinks,
-// the names clients may create, and temporary upload files.
+// Package rootfs is the only package that touches the served folder. Every
+// access goes through an *os.Root, which refuses ".." escapes and symlinks
+// that lead out of the folder; on top of it sit the rules that only a folder
+// on this machine has: symlinks (followed out with FollowSymlinks), devices
+// and FIFOs (never served), and withheld CGI folders. Which names clients
+// may see (dotfiles, partial uploads, the reserved name) is decided once for
+// every backend, by the policy layer above (internal/storage/policy).
 package rootfs
 
 import (
@@ -12,24 +15,22 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 )
 
 // Reserved is the top-level name a handler keeps for its own pages
-// (/.ferry/): a folder of that name in the tree is never listed nor
-// archived, even with Hidden, since requests for it never reach the tree.
+// (/.ferry/) and state: the policy layer never lists nor serves it, even
+// with --hidden, since requests for it never reach the tree.
 const Reserved = ".ferry"
 
-// TempPrefix starts the names of partial uploads. They are never listed nor
-// served, even with Hidden.
-const TempPrefix = ".ferry-part-"
+// TempPrefix starts the names of partial uploads. The policy layer never
+// lists nor serves them, even with --hidden.
+const TempPrefix = Reserved + "-part-"
 
-// Policy says what of the tree is exposed.
+// Policy says how the folder's own kinds of entries are treated.
 type Policy struct {
-	Hidden         bool // list and serve dotfiles
 	FollowSymlinks bool // follow symlinks that lead outside the root
 	// Withheld are clean relative folder names (CGI folders) whose members
 	// are never read as files (Open, OpenIn): a script's text may hold
@@ -85,18 +86,6 @@ func (f *FS) Policy() Policy { return f.policy }
 // the standard library.
 func (f *FS) Root() *os.Root { return f.root }
 
-// Exposed reports whether a clean relative name may be seen at all under the
-// policy: temporary upload files never, dotfiles only with Hidden.
-func (f *FS) Exposed(name string) bool {
-	if name == "." {
-		return true
-	}
-	if strings.Contains(name, TempPrefix) && isTempComponent(name) {
-		return false
-	}
-	return f.policy.Hidden || !IsHiddenName(name)
-}
-
 // Withheld reports whether a clean relative name is one of the policy's
 // withheld folders or lies inside one.
 func (f *FS) Withheld(name string) bool {
@@ -136,21 +125,9 @@ func Within(name, dir string) bool {
 	return true
 }
 
-func isTempComponent(name string) bool {
-	for comp := range strings.SplitSeq(name, "/") {
-		if strings.HasPrefix(comp, TempPrefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// Open opens a clean relative name for reading, following the policy.
-// Anything the policy hides, and symlinks that escape, look absent.
+// Open opens a clean relative name for reading, following the policy:
+// symlinks that escape look absent.
 func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
-	if !f.Exposed(name) {
-		return nil, nil, fs.ErrNotExist
-	}
 	if f.Withheld(name) {
 		return nil, nil, fs.ErrPermission
 	}
@@ -192,9 +169,6 @@ func servable(file *os.File) (*os.File, fs.FileInfo, error) {
 
 // Stat returns the info of a name under the policy (symlinks followed as Open would).
 func (f *FS) Stat(name string) (fs.FileInfo, error) {
-	if !f.Exposed(name) {
-		return nil, fs.ErrNotExist
-	}
 	info, err := f.root.Stat(name)
 	if err != nil && f.policy.FollowSymlinks && !errors.Is(err, fs.ErrNotExist) {
 		info, err = os.Stat(filepath.Join(f.dir, filepath.FromSlash(name)))
@@ -228,9 +202,6 @@ func (f *FS) resolveInside(name string) (string, bool) {
 
 // Lstat returns the info of a name without following a final symlink.
 func (f *FS) Lstat(name string) (fs.FileInfo, error) {
-	if !f.Exposed(name) {
-		return nil, fs.ErrNotExist
-	}
 	info, err := f.root.Lstat(name)
 	if err != nil {
 		return nil, classify(err)
@@ -246,30 +217,21 @@ type Entry struct {
 	ModTime time.Time
 }
 
-// ReadDir lists an open folder under the policy: hidden and temporary names
-// are skipped, and so are symlinks that lead out (unless FollowSymlinks) or
-// nowhere, and anything that is neither a file nor a folder (FIFOs, devices,
-// sockets). name is the folder's clean relative name. On Linux the folder is
-// read with getdents and each entry stat'ed relative to the folder's
-// descriptor (readdir_linux.go); elsewhere through os.File.ReadDir.
+// ReadDir lists an open folder under the policy: symlinks that lead out
+// (unless FollowSymlinks) or nowhere are skipped, and so is anything that is
+// neither a file nor a folder (FIFOs, devices, sockets). name is the
+// folder's clean relative name. On Linux the folder is read with getdents
+// and each entry stat'ed relative to the folder's descriptor
+// (readdir_linux.go); elsewhere through os.File.ReadDir.
 func (f *FS) ReadDir(dir *os.File, name string) ([]Entry, error) {
-	entries, err := f.readDir(dir, name)
-	if name == "." {
-		entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.Name == Reserved })
-	}
-	return entries, err
+	return f.readDir(dir, name)
 }
 
-// ReadNames lists the names of an open folder that the policy may show
-// (no dotfiles unless Hidden, never temporary files), without learning
-// anything else of them: for walks that open every member anyway (archives),
-// where OpenIn's fstat gives what ReadDir's stat would.
+// ReadNames lists the names of an open folder without learning anything
+// else of them: for walks that open every member anyway (archives), where
+// OpenIn's fstat gives what ReadDir's stat would.
 func (f *FS) ReadNames(dir *os.File, name string) ([]string, error) {
-	names, err := f.readNames(dir, name)
-	if name == "." {
-		names = slices.DeleteFunc(names, func(n string) bool { return n == Reserved })
-	}
-	return names, err
+	return f.readNames(dir, name)
 }
 
 func (f *FS) readNamesPortable(dir *os.File) ([]string, error) {
@@ -277,7 +239,7 @@ func (f *FS) readNamesPortable(dir *os.File) ([]string, error) {
 	for {
 		batch, err := dir.Readdirnames(1024)
 		for _, n := range batch {
-			if f.listed(n) {
+			if listable(n) {
 				out = append(out, n)
 			}
 		}
@@ -297,7 +259,7 @@ func (f *FS) readNamesPortable(dir *os.File) ([]string, error) {
 // resolving the path from the root again.
 func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo, error) {
 	rel := path.Join(dirName, member)
-	if member == "." || member == ".." || !f.listed(member) || strings.IndexByte(member, '/') >= 0 || !f.Exposed(rel) {
+	if !listable(member) || strings.IndexByte(member, '/') >= 0 {
 		return nil, nil, fs.ErrNotExist
 	}
 	if f.Withheld(rel) {
@@ -313,10 +275,10 @@ func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo
 	return servable(file)
 }
 
-// listed reports whether a folder member's base name may be listed at all,
-// before anything is known of it but its name.
-func (f *FS) listed(n string) bool {
-	return n != "" && !strings.HasPrefix(n, TempPrefix) && (f.policy.Hidden || n[0] != '.')
+// listable reports whether a folder member's base name names a member:
+// not empty, ".", or "..".
+func listable(n string) bool {
+	return n != "" && n != "." && n != ".."
 }
 
 // symlinkEntry resolves a listed symlink the way Open would (inside the root,
@@ -349,7 +311,7 @@ func (f *FS) readDirPortable(dir *os.File, name string) ([]Entry, error) {
 		batch, err := dir.ReadDir(1024)
 		for _, de := range batch {
 			n := de.Name()
-			if !f.listed(n) {
+			if !listable(n) {
 				continue
 			}
 			var e Entry

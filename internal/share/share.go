@@ -57,9 +57,10 @@ type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
-// Open checks and opens paths. read is the fileserver configuration each
-// tree gets (its Only and Archive are set here); archives take slots of lim.
-func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Limiter) (*Server, error) {
+// Open checks and opens paths, each folder under the folder rules p and the
+// name rules r. read is the fileserver configuration each tree gets (its
+// Only and Archive are set here); archives take slots of lim.
+func Open(paths []string, p rootfs.Policy, r policy.Rules, read fileserver.Options, lim *jobs.Limiter) (*Server, error) {
 	if len(paths) == 0 {
 		return nil, &UsageError{"no files to share"}
 	}
@@ -80,11 +81,14 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Li
 		if abs == string(filepath.Separator) || name == "." || name == ".." {
 			return nil, &UsageError{fmt.Sprintf("%s: cannot share the file system root as a file", arg)}
 		}
-		if !p.Hidden && strings.HasPrefix(name, ".") {
-			return nil, &UsageError{fmt.Sprintf("%s is a dotfile; add --hidden to share it", arg)}
-		}
-		if strings.HasPrefix(name, rootfs.TempPrefix) {
+		switch {
+		case r.Visible(name):
+		case strings.HasPrefix(name, rootfs.TempPrefix):
 			return nil, &UsageError{fmt.Sprintf("%s is a partial upload", arg)}
+		case !r.Hidden:
+			return nil, &UsageError{fmt.Sprintf("%s is a dotfile; add --hidden to share it", arg)}
+		default:
+			return nil, &UsageError{fmt.Sprintf("%s: %s is ferry's own name, reserved for its pages", arg, name)}
 		}
 		if _, ok := s.items[name]; ok {
 			return nil, &UsageError{fmt.Sprintf("two shared files are named %s; rename one or share their folder", name)}
@@ -102,7 +106,7 @@ func Open(paths []string, p rootfs.Policy, read fileserver.Options, lim *jobs.Li
 			s.Close()
 			return nil, err
 		}
-		tree := policy.Wrap(backend, policy.Rules{Hidden: p.Hidden})
+		tree := policy.Wrap(backend, r)
 		s.trees = append(s.trees, tree)
 		only := map[string]bool{}
 		for _, name := range byParent[parent] {

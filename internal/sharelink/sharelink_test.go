@@ -24,18 +24,14 @@ func newManager(t *testing.T) (*Manager, storage.Tree, string) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, []byte(c), 0o644)
 	}
-	state, err := local.Open(dir, rootfs.Policy{Hidden: true})
+	// As ferry.New gives them: the state is the backend below the policy.
+	state, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { state.Close() })
-	view, err := local.Open(dir, rootfs.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { view.Close() })
 	key := []byte("0123456789abcdef0123456789abcdef")
-	return New(state, func() ([]byte, error) { return key, nil }), policy.Wrap(view, policy.Rules{}), dir
+	return New(state, func() ([]byte, error) { return key, nil }), policy.Wrap(state, policy.Rules{}), dir
 }
 
 func TestLinkLifecycle(t *testing.T) {

@@ -174,7 +174,7 @@ func newEnv(t *testing.T, opts Options) *env {
 }
 
 func (e *env) start(opts Options) {
-	tree, err := local.Open(e.dir, rootfs.Policy{Hidden: opts.Hidden})
+	tree, err := local.Open(e.dir, rootfs.Policy{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -41,13 +41,10 @@ func localTrees(t testing.TB, dir string) (tree, state storage.Tree) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sfs, err := rootfs.Open(dir, rootfs.Policy{Hidden: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lt, st := local.New(fsys), local.New(sfs)
-	t.Cleanup(func() { lt.Close(); st.Close() })
-	return policy.Wrap(lt, policy.Rules{}), st
+	// The state is the backend below the policy, as ferry.New gives it.
+	lt := local.New(fsys)
+	t.Cleanup(func() { lt.Close() })
+	return policy.Wrap(lt, policy.Rules{}), lt
 }
 
 func newTestServer(t testing.TB, tree, state storage.Tree, opts Options) *testServer {

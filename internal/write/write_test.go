@@ -44,7 +44,7 @@ func newHandler(t testing.TB, opts Options) (*Handler, string, string) {
 // stands between the policy and the backend.
 func newHandlerOn(t testing.TB, root string, opts Options, wrap func(storage.Tree) storage.Tree) (*Handler, *local.Tree) {
 	t.Helper()
-	lt, err := local.Open(root, rootfs.Policy{Hidden: opts.Hidden})
+	lt, err := local.Open(root, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}

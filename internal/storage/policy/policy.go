@@ -42,7 +42,10 @@ func Reserved(name string) bool {
 }
 
 // Visible reports whether a clean relative name may be seen at all.
-func (t *Tree) Visible(name string) bool {
+func (t *Tree) Visible(name string) bool { return t.rules.Visible(name) }
+
+// Visible reports whether a clean relative name may be seen at all.
+func (r Rules) Visible(name string) bool {
 	if name == "." || name == "" {
 		return true
 	}
@@ -50,7 +53,7 @@ func (t *Tree) Visible(name string) bool {
 		return false
 	}
 	for comp := range strings.SplitSeq(name, "/") {
-		if !t.member(comp) {
+		if !r.member(comp) {
 			return false
 		}
 	}
@@ -58,8 +61,8 @@ func (t *Tree) Visible(name string) bool {
 }
 
 // member reports whether one name inside a folder may be listed.
-func (t *Tree) member(n string) bool {
-	return n != "" && !strings.HasPrefix(n, rootfs.TempPrefix) && (t.rules.Hidden || n[0] != '.')
+func (r Rules) member(n string) bool {
+	return n != "" && !strings.HasPrefix(n, rootfs.TempPrefix) && (r.Hidden || n[0] != '.')
 }
 
 func (t *Tree) Stat(ctx context.Context, name string) (storage.Info, error) {
@@ -84,7 +87,7 @@ func (t *Tree) List(ctx context.Context, dir string) iter.Seq2[storage.Info, err
 		}
 		root := dir == "." || dir == ""
 		for info, err := range t.Tree.List(ctx, dir) {
-			if err == nil && (!t.member(info.Name) || root && info.Name == rootfs.Reserved) {
+			if err == nil && (!t.rules.member(info.Name) || root && info.Name == rootfs.Reserved) {
 				continue
 			}
 			if !yield(info, err) {
@@ -160,7 +163,7 @@ type folder struct {
 }
 
 func (f *folder) shown(n string) bool {
-	return f.t.member(n) && !(f.root && n == rootfs.Reserved)
+	return f.t.rules.member(n) && !(f.root && n == rootfs.Reserved)
 }
 
 func (f *folder) Names() ([]string, error) {

@@ -22,7 +22,7 @@ func TestVisible(t *testing.T) {
 		os.WriteFile(p, []byte("x"), 0o644)
 	}
 	// The backend shows everything; the policy layer alone decides.
-	backend, err := local.Open(dir, rootfs.Policy{Hidden: true})
+	backend, err := local.Open(dir, rootfs.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
