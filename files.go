@@ -127,7 +127,7 @@ func selected(ctx context.Context, tree storage.Tree, dir string, names []string
 	seen := make(map[string]bool, len(names))
 	srcs := make([]archive.Source, 0, len(names))
 	for _, n := range names {
-		if err := rootfs.ValidateName(n, hidden); err != nil {
+		if err := (policy.Rules{Hidden: hidden}).ValidateName(n); err != nil {
 			return nil, fmt.Errorf("invalid name %q: %v", n, err)
 		}
 		if seen[n] {

@@ -119,7 +119,7 @@ func CleanDir(p string) (string, error) {
 		case "..":
 			return "", errors.New("a CGI folder may not contain ..")
 		}
-		if err := rootfs.ValidateName(comp, true); err != nil {
+		if err := (policy.Rules{Hidden: true}).ValidateName(comp); err != nil {
 			return "", errors.New("a CGI folder's " + err.Error())
 		}
 		comps = append(comps, comp)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ferry-sh/ferry/internal/rootfs"
 )
 
 // Capabilities says which write controls the page offers. The server still
@@ -85,7 +87,7 @@ func segments(path string) []string {
 // AssetPrefix is the relative URL of the asset folder as seen from a listing
 // at path: one "../" per segment, so the page works under any mount prefix.
 func AssetPrefix(path string) string {
-	return strings.Repeat("../", len(segments(path))) + ".ferry/assets/"
+	return strings.Repeat("../", len(segments(path))) + rootfs.Reserved + "/assets/"
 }
 
 type crumb struct {
@@ -202,7 +204,7 @@ func (p *Page) frame() frame {
 		Style:      template.CSS(inlined.style),
 		Favicon:    template.URL(inlined.favicon),
 		Assets:     AssetPrefix(path),
-		Ferry:      strings.Repeat("../", depth) + ".ferry/",
+		Ferry:      strings.Repeat("../", depth) + rootfs.Reserved + "/",
 		Crumbs:     crumbs,
 		Columns:    cols,
 		Parent:     depth > 0,

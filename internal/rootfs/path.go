@@ -86,9 +86,12 @@ func parseURLPath(escaped string, strict bool) (name string, dir bool, err error
 	return b.String(), dir, nil
 }
 
-// ValidateName checks one name component a client asks ferry to create
-// (upload, new folder, rename target). The reason is safe to show to clients.
-func ValidateName(comp string, hidden bool) error {
+// ValidateName checks that one name component a client asks ferry to create
+// (upload, new folder, rename target) can be a name on any store and shown
+// faithfully. The reason is safe to show to clients. Which names ferry
+// keeps to itself or hides (dotfiles, partial uploads) is the policy
+// layer's to say: policy.Rules.ValidateName applies both.
+func ValidateName(comp string) error {
 	switch {
 	case comp == "":
 		return &NameError{"empty name"}
@@ -100,10 +103,6 @@ func ValidateName(comp string, hidden bool) error {
 		return &NameError{"name contains a slash"}
 	case strings.ContainsRune(comp, '\\'):
 		return &NameError{"name contains a backslash"}
-	case strings.HasPrefix(comp, TempPrefix):
-		return &NameError{"name is reserved"}
-	case comp[0] == '.' && !hidden:
-		return &NameError{"names starting with a dot are not allowed"}
 	}
 	if !utf8.ValidString(comp) {
 		// Not text: a listing could not show it faithfully, and its stray
@@ -129,12 +128,12 @@ func IsControl(r rune) bool {
 
 // ValidateRelPath checks a slash-separated relative name component by
 // component (a folder upload sends "sub/x.txt").
-func ValidateRelPath(rel string, hidden bool) error {
+func ValidateRelPath(rel string) error {
 	if rel == "" {
 		return &NameError{"empty name"}
 	}
 	for comp := range strings.SplitSeq(rel, "/") {
-		if err := ValidateName(comp, hidden); err != nil {
+		if err := ValidateName(comp); err != nil {
 			return err
 		}
 	}

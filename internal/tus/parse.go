@@ -84,12 +84,12 @@ func TargetName(folder, filename string, hidden bool) (string, error) {
 		if c == "" {
 			continue // leading, trailing and doubled slashes
 		}
-		if err := rootfs.ValidateName(c, hidden); err != nil {
+		if err := (policy.Rules{Hidden: hidden}).ValidateName(c); err != nil {
 			return "", err
 		}
 		comps = append(comps, c)
 	}
-	if err := rootfs.ValidateRelPath(filename, hidden); err != nil {
+	if err := (policy.Rules{Hidden: hidden}).ValidateRelPath(filename); err != nil {
 		return "", err
 	}
 	name := path.Join(append(comps, filename)...)

@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 )
 
 // activeLocks are the locks not yet expired; expired ones are forgotten on
@@ -271,7 +272,7 @@ func (h *Handler) create(r *http.Request, name string) error {
 	if _, dir, err := rootfs.ParseNewURLPath(r.URL.EscapedPath()); err != nil || dir {
 		return &precondition{status: http.StatusBadRequest, msg: "invalid name for a new file"}
 	}
-	if err := rootfs.ValidateRelPath(name, h.opts.Hidden); err != nil {
+	if err := (policy.Rules{Hidden: h.opts.Hidden}).ValidateRelPath(name); err != nil {
 		var ne *rootfs.NameError
 		msg := "invalid name"
 		if errors.As(err, &ne) {

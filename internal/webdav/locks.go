@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
@@ -123,7 +124,7 @@ func (s *MemLocks) Delete(_ context.Context, token string) error {
 }
 
 // locksDir holds one JSON record per lock in the backend's reserved area.
-const locksDir = ".ferry/locks"
+const locksDir = rootfs.Reserved + "/locks"
 
 // TreeLocks keeps locks as records in a tree (the backend itself, below
 // the policy layer, which hides the reserved name): on an object store

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
@@ -29,7 +30,7 @@ import (
 // "hp"). A resource's record and its members' thus move and copy with it by
 // one Move or Copy of the record and of its folder, and a PROPFIND of a
 // folder learns which members have any from one listing of its mirror.
-const propsDir = ".ferry/props"
+const propsDir = rootfs.Reserved + "/props"
 
 // record is what one resource carries besides its content.
 type record struct {

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
-	"github.com/ferry-sh/ferry/internal/rootfs"
+	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
 
@@ -118,7 +118,7 @@ func (h *Handler) mkdirNames(dir string, vals []string) ([]string, error) {
 	var out []string
 	for _, v := range vals {
 		v = strings.TrimSpace(v)
-		if err := rootfs.ValidateName(v, h.opts.Hidden); err != nil {
+		if err := (policy.Rules{Hidden: h.opts.Hidden}).ValidateName(v); err != nil {
 			return nil, err
 		}
 		full := path.Join(dir, v)
@@ -211,7 +211,7 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		}
 		// Validate what the client sent, before path.Join would clean
 		// "a//b" or "./x" into something acceptable.
-		if err := rootfs.ValidateRelPath(rel, h.opts.Hidden); err != nil {
+		if err := (policy.Rules{Hidden: h.opts.Hidden}).ValidateRelPath(rel); err != nil {
 			return nil, err
 		}
 		final := path.Join(dir, rel)

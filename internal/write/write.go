@@ -207,7 +207,7 @@ func reply(w http.ResponseWriter, status int, lines []string) {
 
 // checkNew validates a name a client asks to create.
 func (h *Handler) checkNew(name string) error {
-	if err := rootfs.ValidateRelPath(name, h.opts.Hidden); err != nil {
+	if err := (policy.Rules{Hidden: h.opts.Hidden}).ValidateRelPath(name); err != nil {
 		return err
 	}
 	return reserved(name)

@@ -60,6 +60,36 @@ func (r Rules) Visible(name string) bool {
 	return true
 }
 
+// ValidateName checks one name component a client asks ferry to create:
+// a name any store can hold (rootfs.ValidateName), and one the rules let
+// clients see. The reason is safe to show to clients.
+func (r Rules) ValidateName(comp string) error {
+	if err := rootfs.ValidateName(comp); err != nil {
+		return err
+	}
+	switch {
+	case strings.HasPrefix(comp, rootfs.TempPrefix):
+		return &rootfs.NameError{Reason: "name is reserved"}
+	case !r.member(comp):
+		return &rootfs.NameError{Reason: "names starting with a dot are not allowed"}
+	}
+	return nil
+}
+
+// ValidateRelPath checks a slash-separated relative name to create
+// component by component (a folder upload sends "sub/x.txt").
+func (r Rules) ValidateRelPath(rel string) error {
+	if rel == "" {
+		return &rootfs.NameError{Reason: "empty name"}
+	}
+	for comp := range strings.SplitSeq(rel, "/") {
+		if err := r.ValidateName(comp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // member reports whether one name inside a folder may be listed.
 func (r Rules) member(n string) bool {
 	return n != "" && !strings.HasPrefix(n, rootfs.TempPrefix) && (r.Hidden || n[0] != '.')

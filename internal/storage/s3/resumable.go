@@ -16,6 +16,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
@@ -24,7 +25,7 @@ import (
 // record per upload, the parts of an S3 multipart upload, and a "tail" object
 // holding the bytes received since the last whole part (S3 wants 5 MiB parts,
 // a client may stop after any byte).
-const uploadsDir = ".ferry/uploads/"
+const uploadsDir = rootfs.Reserved + "/uploads/"
 
 type uploadState struct {
 	Name     string    `json:"name"`
