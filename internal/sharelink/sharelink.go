@@ -27,11 +27,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 // Dir is where records and slots live in the backend.
-const Dir = ".ferry/shares"
+const Dir = rootfs.Reserved + "/shares"
 
 // Bounds on what one user may ask for.
 const (
