@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
 )
@@ -217,6 +221,20 @@ func TestS3TwoNodes(t *testing.T) {
 	}
 	if resp, _ := Do(t, "PUT", b.URL+"/shared/g.bin", strings.NewReader("x")); resp.StatusCode != 405 {
 		t.Errorf("node B is read-only, yet PUT answered %d", resp.StatusCode)
+	}
+	// A node started now counts the bucket's tree in its banner: what it
+	// exposes, and the dotfile someone put there behind ferry's back.
+	if _, err := store.Client().PutObject(context.Background(), &awss3.PutObjectInput{
+		Bucket: aws.String(store.Bucket), Key: aws.String(prefix + "/.env"), Body: strings.NewReader("SECRET=1"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := s3Ferry(t, store, prefix)
+	if out := c.Stdout(); !strings.Contains(out, "exposed: 1 file and 1 folder\n") || !strings.Contains(out, "refused: 1 dotfile(s) near the top\n") {
+		t.Errorf("the banner of a third node:\n%s", out)
+	}
+	if resp, _ := Do(t, "GET", c.URL+"/.env", nil); resp.StatusCode != 404 {
+		t.Errorf("a dotfile in the bucket: %d", resp.StatusCode)
 	}
 }
 
