@@ -652,7 +652,10 @@
     };
     close.addEventListener('click', function () { m.shut(); });
     d.addEventListener('cancel', function (e) { e.preventDefault(); m.shut(); });
-    d.addEventListener('close', finish);
+    // The close event comes a task after close(): by then the dialog may
+    // be open again (Escape, then a click on the next file), and finishing
+    // it would end what it now shows.
+    d.addEventListener('close', function () { if (!d.open) finish(); });
     return m;
   }
 
