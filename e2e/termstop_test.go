@@ -74,7 +74,7 @@ func TestTermViewCtrlCLeavesNoDebris(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	s = tm.waitFor("the summary", func(s string) bool { return strings.Contains(s, "Pane is dead") })
+	s = tm.waitFor("the summary", tm.ended)
 	if !strings.Contains(s, "GET /big.bin 200 48.0 MiB") || !strings.Contains(s, "moved:\n  ↓ /big.bin  48.0 MiB") {
 		t.Errorf("the end lacks the log line or what moved:\n%s", s)
 	}
@@ -93,7 +93,7 @@ func TestTermViewSecondCtrlC(t *testing.T) {
 	tm.waitFor("the word about waiting", func(s string) bool { return strings.Contains(s, "stopping: waiting for 1 transfer") })
 	time.Sleep(500 * time.Millisecond) // a few redraws of the bar
 	tm.run("send-keys", "C-c")
-	s := tm.waitFor("the end", func(s string) bool { return strings.Contains(s, "Pane is dead") })
+	s := tm.waitFor("the end", tm.ended)
 	if !regexp.MustCompile(`GET /big\.bin 200 .* cut short: .* of 48\.0 MiB`).MatchString(s) ||
 		!strings.Contains(s, "  ↓ /big.bin  cut short:") {
 		t.Errorf("the cut download is not logged and named before the end:\n%s", s)
@@ -114,7 +114,7 @@ func TestTermViewOnceExitLeavesNoDebris(t *testing.T) {
 		return strings.Contains(s, "stopping: waiting for 1 transfer (Ctrl-C to quit)")
 	})
 	slow.Body.Close()
-	s := tm.waitFor("the end", func(s string) bool { return strings.Contains(s, "Pane is dead") })
+	s := tm.waitFor("the end", tm.ended)
 	if !strings.Contains(s, "moved:\n  ↓ /big.bin  48.0 MiB\n  ↓ /big.bin  cut short:") {
 		t.Errorf("what moved is not named:\n%s", s)
 	}

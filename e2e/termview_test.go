@@ -21,6 +21,9 @@ import (
 type tmuxTerm struct {
 	t      *testing.T
 	socket string
+	pid    int // the pane's process: ferry
+	// goneSince is when ended first found ferry gone without tmux saying so.
+	goneSince time.Time
 }
 
 func startInTmux(t *testing.T, dir string, args ...string) (*tmuxTerm, string) {
@@ -34,9 +37,10 @@ func startInTmux(t *testing.T, dir string, args ...string) (*tmuxTerm, string) {
 	// kill-server only hangs up on the pane, and a ferry with --log-file
 	// takes SIGHUP as "reopen the log": end it for sure first.
 	pid, _ := tm.run("display-message", "-p", "#{pane_pid}")
+	tm.pid, _ = strconv.Atoi(strings.TrimSpace(pid))
 	t.Cleanup(func() {
-		if n, err := strconv.Atoi(strings.TrimSpace(pid)); err == nil && n > 1 {
-			syscall.Kill(n, syscall.SIGKILL)
+		if tm.pid > 1 {
+			syscall.Kill(tm.pid, syscall.SIGKILL)
 		}
 		tm.run("kill-server")
 	})
@@ -159,4 +163,31 @@ func TestTermViewPipedHasNoEscapes(t *testing.T) {
 	if strings.ContainsRune(p.Stdout()+p.Stderr(), '\x1b') {
 		t.Errorf("escape codes in piped output: %q", p.Stdout())
 	}
+}
+
+// ended reports that ferry has exited: tmux says the pane is dead, or the
+// process is gone or a zombie (a loaded machine may leave tmux seconds late
+// in reaping it; what ferry printed is all on the screen by then).
+func (tm *tmuxTerm) ended(screen string) bool {
+	if strings.Contains(screen, "Pane is dead") {
+		return true
+	}
+	if tm.pid <= 1 {
+		return false
+	}
+	gone := true
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tm.pid)); err == nil {
+		// The state follows the command name in parentheses.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		gone = len(f) > 0 && f[0] == "Z"
+	}
+	if !gone {
+		return false
+	}
+	// Give tmux a second to draw the last bytes ferry wrote, so that the
+	// screen returned is the final one.
+	if tm.goneSince.IsZero() {
+		tm.goneSince = time.Now()
+	}
+	return time.Since(tm.goneSince) > time.Second
 }
