@@ -43,8 +43,10 @@ func Resolve(r *http.Request, raw string) (string, error) {
 	if err != nil {
 		return "", refuse("malformed Destination")
 	}
-	if u.Scheme != "" || u.Host != "" {
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	// "//host/x" and "//@/x" name an authority without a scheme: only a
+	// full http(s) URL may name one.
+	if u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(raw, "//") {
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 			return "", refuse("Destination must be an http(s) URL")
 		}
 		if !sameHost(u, r) {

@@ -95,7 +95,8 @@ func FuzzDestination(f *testing.F) {
 		if !strings.HasPrefix(p, "/") || strings.ContainsAny(prefix+p, "?#% \x00\r\n") {
 			return
 		}
-		if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		// A mount prefix is clean, like the --base-path ferry accepts.
+		if prefix != "" && (!strings.HasPrefix(prefix, "/") || prefix == "/" || path.Clean(prefix) != prefix) {
 			return
 		}
 		uri := (&url.URL{Path: prefix + p}).EscapedPath()
