@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
 )
 
@@ -145,15 +144,15 @@ func Unavailable(w http.ResponseWriter, r *http.Request) {
 // client-facing reason; ok is false for errors it does not know (a 500).
 func ForStorage(err error) (status int, msg string, ok bool) {
 	switch {
-	case errors.Is(err, rootfs.ErrNoSpace), errors.Is(err, storage.ErrNoSpace):
+	case errors.Is(err, storage.ErrNoSpace):
 		return http.StatusInsufficientStorage, "not enough space on the server; nothing was stored", true
-	case errors.Is(err, rootfs.ErrFileTooBig), errors.Is(err, storage.ErrTooLarge):
+	case errors.Is(err, storage.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "file too large for the server's storage", true
-	case errors.Is(err, rootfs.ErrNameTooLong):
+	case errors.Is(err, storage.ErrNameTooLong):
 		return http.StatusBadRequest, "name too long", true
-	case errors.Is(err, rootfs.ErrReadOnly), errors.Is(err, storage.ErrReadOnly), errors.Is(err, fs.ErrPermission):
+	case errors.Is(err, storage.ErrReadOnly), errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden, "the server may not write there", true
-	case errors.Is(err, rootfs.ErrNotDir), errors.Is(err, storage.ErrNotDir):
+	case errors.Is(err, storage.ErrNotDir):
 		return http.StatusConflict, "a parent is not a folder", true
 	case errors.Is(err, storage.ErrUnavailable):
 		return http.StatusServiceUnavailable, "the storage cannot be reached; nothing was stored; try again later", true

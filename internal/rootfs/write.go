@@ -10,21 +10,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
-// Errors the write primitives report, wrapped around the system error so
-// that the log keeps the detail while handlers map them with errors.Is.
-// fs.ErrExist, fs.ErrNotExist and fs.ErrPermission are used as well.
-var (
-	ErrNotDir      = errors.New("not a folder")
-	ErrIsDir       = errors.New("is a folder")
-	ErrNoSpace     = errors.New("no space left")
-	ErrFileTooBig  = errors.New("file too large for the filesystem")
-	ErrNameTooLong = errors.New("name too long")
-	ErrReadOnly    = errors.New("read-only filesystem")
-)
-
-// opError carries the kind a handler acts on and the system error for the log.
+// opError carries the kind a handler acts on and the system error for the
+// log. The kinds are storage's (ErrNoSpace, ErrNotDir...) and fs.ErrExist,
+// fs.ErrNotExist, fs.ErrPermission, so the local backend passes them on as
+// they are.
 type opError struct {
 	kind error
 	err  error
@@ -45,17 +38,17 @@ func writeErr(err error) error {
 	var kind error
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		kind = ErrNoSpace
+		kind = storage.ErrNoSpace
 	case errors.Is(err, syscall.EFBIG):
-		kind = ErrFileTooBig
+		kind = storage.ErrTooLarge
 	case errors.Is(err, syscall.ENAMETOOLONG):
-		kind = ErrNameTooLong
+		kind = storage.ErrNameTooLong
 	case errors.Is(err, syscall.EROFS):
-		kind = ErrReadOnly
+		kind = storage.ErrReadOnly
 	case errors.Is(err, syscall.ENOTDIR):
-		kind = ErrNotDir
+		kind = storage.ErrNotDir
 	case errors.Is(err, syscall.EISDIR):
-		kind = ErrIsDir
+		kind = storage.ErrIsDir
 	case errors.Is(err, fs.ErrExist):
 		kind = fs.ErrExist
 	case errors.Is(err, fs.ErrNotExist):
@@ -122,7 +115,7 @@ func (f *FS) MkdirTemp(name string) error {
 func (f *FS) Publish(tmp, final string, overwrite bool) (replaced bool, err error) {
 	if info, lerr := f.root.Lstat(final); lerr == nil {
 		if info.IsDir() {
-			return false, &opError{kind: ErrIsDir, err: errors.New("publish over a folder")}
+			return false, &opError{kind: storage.ErrIsDir, err: errors.New("publish over a folder")}
 		}
 		if !overwrite {
 			return false, &opError{kind: fs.ErrExist, err: errors.New("publish")}
@@ -166,7 +159,7 @@ func (f *FS) SyncDir(dir string) error {
 
 // MkdirParents creates the folder dir and its missing parents, returning
 // those it created, outermost first, so that a failed upload can take them
-// back. A component that exists and is no folder gives ErrNotDir.
+// back. A component that exists and is no folder gives storage.ErrNotDir.
 func (f *FS) MkdirParents(dir string) (created []string, err error) {
 	if dir == "." {
 		return nil, nil
@@ -187,7 +180,7 @@ func (f *FS) MkdirParents(dir string) (created []string, err error) {
 			return created, writeErr(serr)
 		}
 		if !info.IsDir() {
-			return created, &opError{kind: ErrNotDir, err: errors.New("mkdir parents")}
+			return created, &opError{kind: storage.ErrNotDir, err: errors.New("mkdir parents")}
 		}
 	}
 	return created, nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 func openTemp(t *testing.T) (*FS, string) {
@@ -97,7 +99,7 @@ func TestPublishOverwriteAndDir(t *testing.T) {
 		t.Fatalf("x = %q", b)
 	}
 	tmp = writeTemp(t, f, ".", "new")
-	if _, err := f.Publish(tmp, "d", true); !errors.Is(err, ErrIsDir) {
+	if _, err := f.Publish(tmp, "d", true); !errors.Is(err, storage.ErrIsDir) {
 		t.Fatalf("publish over a folder: %v", err)
 	}
 }
@@ -109,7 +111,7 @@ func TestMkdirParentsAndRename(t *testing.T) {
 	if err != nil || strings.Join(created, ",") != "a,a/b,a/b/c" {
 		t.Fatalf("created %v, %v", created, err)
 	}
-	if _, err := f.MkdirParents("file/x"); !errors.Is(err, ErrNotDir) {
+	if _, err := f.MkdirParents("file/x"); !errors.Is(err, storage.ErrNotDir) {
 		t.Fatalf("parent is a file: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "a/f"), []byte("1"), 0o644)
@@ -133,9 +135,9 @@ func TestWriteErrClassifies(t *testing.T) {
 		err  error
 		want error
 	}{
-		{&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, ErrNoSpace},
-		{&fs.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}, ErrNoSpace},
-		{&fs.PathError{Op: "open", Path: "x", Err: syscall.ENOTDIR}, ErrNotDir},
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, storage.ErrNoSpace},
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}, storage.ErrNoSpace},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.ENOTDIR}, storage.ErrNotDir},
 		{&fs.PathError{Op: "open", Path: "x", Err: errors.New("path escapes from parent")}, fs.ErrNotExist},
 		{&os.LinkError{Op: "link", Old: "a", New: "b", Err: syscall.EEXIST}, fs.ErrExist},
 	} {

@@ -28,6 +28,9 @@ var (
 	ErrNoSpace  = errors.New("no space left")
 	ErrTooLarge = errors.New("too large for the store")
 	ErrReadOnly = errors.New("read-only store")
+	// ErrNameTooLong is a name the store cannot hold, though ferry's own
+	// rules let it through.
+	ErrNameTooLong = errors.New("name too long")
 	// ErrUnavailable means the store could not be reached or did not answer
 	// in time: the request may succeed later (503), and nothing is known
 	// about the name.

@@ -94,7 +94,7 @@ func info(name string, fi fs.FileInfo) storage.Info {
 func (t *Tree) Stat(_ context.Context, name string) (storage.Info, error) {
 	fi, err := t.fs.Stat(name)
 	if err != nil {
-		return storage.Info{}, mapErr(err)
+		return storage.Info{}, err
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
 		return storage.Info{}, fs.ErrNotExist
@@ -106,7 +106,7 @@ func (t *Tree) Stat(_ context.Context, name string) (storage.Info, error) {
 func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
 	f, fi, err := t.fs.Open(name)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	if fi.IsDir() {
 		f.Close()
@@ -121,7 +121,7 @@ func (t *Tree) Open(_ context.Context, name string) (storage.Object, error) {
 func (t *Tree) OpenFolder(_ context.Context, name string) (storage.Folder, error) {
 	f, fi, err := t.fs.Open(name)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	if !fi.IsDir() {
 		f.Close()
@@ -145,7 +145,7 @@ func (d *folder) Close() error             { return d.f.Close() }
 func (d *folder) Open(member string) (storage.Object, storage.Folder, error) {
 	f, fi, err := d.t.fs.OpenIn(d.f, d.name, member)
 	if err != nil {
-		return nil, nil, mapErr(err)
+		return nil, nil, err
 	}
 	name := path.Join(d.name, member)
 	if fi.IsDir() {
@@ -160,7 +160,7 @@ func (t *Tree) List(_ context.Context, dir string) iter.Seq2[storage.Info, error
 	return func(yield func(storage.Info, error) bool) {
 		f, fi, err := t.fs.Open(dir)
 		if err != nil {
-			yield(storage.Info{}, mapErr(err))
+			yield(storage.Info{}, err)
 			return
 		}
 		defer f.Close()
@@ -175,7 +175,7 @@ func (t *Tree) List(_ context.Context, dir string) iter.Seq2[storage.Info, error
 			}
 		}
 		if err != nil {
-			yield(storage.Info{}, mapErr(err))
+			yield(storage.Info{}, err)
 		}
 	}
 }
@@ -190,12 +190,12 @@ func (t *Tree) Stage(_ context.Context, name string, _ int64) (storage.Staged, e
 	created, err := t.fs.MkdirParents(dir)
 	if err != nil {
 		t.undoParents(created)
-		return nil, mapErr(err)
+		return nil, err
 	}
 	tmp, f, err := t.newTemp(dir)
 	if err != nil {
 		t.undoParents(created)
-		return nil, mapErr(err)
+		return nil, err
 	}
 	return &staged{t: t, f: f, tmp: tmp, name: name, dir: dir, created: created}, nil
 }
@@ -248,14 +248,14 @@ type staged struct {
 
 func (s *staged) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
-	return n, mapErr(rootfs.WriteErr(err))
+	return n, rootfs.WriteErr(err)
 }
 
 // ReadFrom lets the kernel move a body from a socket or a file (splice,
 // copy_file_range) where it can.
 func (s *staged) ReadFrom(r io.Reader) (int64, error) {
 	n, err := s.f.ReadFrom(r)
-	return n, mapErr(rootfs.WriteErr(err))
+	return n, rootfs.WriteErr(err)
 }
 
 // Parents are the folders Stage made for this write, outermost first:
@@ -276,12 +276,12 @@ func (s *staged) Commit(_ context.Context, replace bool) (bool, error) {
 	}
 	if err != nil {
 		s.abort()
-		return false, mapErr(rootfs.WriteErr(err))
+		return false, rootfs.WriteErr(err)
 	}
 	replaced, err := s.t.fs.Publish(s.tmp, s.name, replace)
 	if err != nil {
 		s.abort()
-		return false, mapErr(err)
+		return false, err
 	}
 	s.t.mu.Lock()
 	delete(s.t.temps, s.tmp)
@@ -307,23 +307,23 @@ func (s *staged) abort() {
 
 // Mkdir creates one folder.
 func (t *Tree) Mkdir(_ context.Context, name string) error {
-	return mapErr(t.fs.Mkdir(name))
+	return t.fs.Mkdir(name)
 }
 
 // Remove deletes a file or symlink (never its target), or a folder with
 // everything in it.
 func (t *Tree) Remove(_ context.Context, name string) error {
-	return mapErr(t.fs.Remove(name))
+	return t.fs.Remove(name)
 }
 
 // Move renames within the folder: atomic for a file, and create-only through
 // a hard link when replace is false.
 func (t *Tree) Move(_ context.Context, src, dst string, replace bool) (bool, error) {
 	if _, err := t.fs.LstatRaw(path.Dir(dst)); err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
 	replaced, err := t.fs.Rename(src, dst, replace)
-	return replaced, mapErr(err)
+	return replaced, err
 }
 
 // Copy assembles the copy under a temporary name beside dst, then publishes
@@ -331,11 +331,11 @@ func (t *Tree) Move(_ context.Context, src, dst string, replace bool) (bool, err
 func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, error) {
 	fi, err := t.fs.Stat(src)
 	if err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
 	dir := path.Dir(dst)
 	if _, err := t.fs.LstatRaw(dir); err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
 	if _, err := t.fs.LstatRaw(dst); err == nil && !replace {
 		return false, fs.ErrExist
@@ -348,12 +348,12 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 		defer in.Close()
 		tmp, out, err := t.newTemp(dir)
 		if err != nil {
-			return false, mapErr(err)
+			return false, err
 		}
 		st := &staged{t: t, f: out, tmp: tmp, name: dst, dir: dir}
 		if _, err := io.Copy(out, in.(*Object).f); err != nil {
 			st.Abort()
-			return false, mapErr(rootfs.WriteErr(err))
+			return false, rootfs.WriteErr(err)
 		}
 		return st.Commit(ctx, replace)
 	}
@@ -367,23 +367,23 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 	t.mu.Unlock()
 	defer t.dropTemp(tmp)
 	if err := t.fs.MkdirTemp(tmp); err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
 	if err := t.fs.CopyTree(src, tmp, func(w io.Writer, r io.Reader) error {
 		_, err := io.Copy(w, r)
 		return rootfs.WriteErr(err)
 	}); err != nil {
-		return false, mapErr(err)
+		return false, err
 	}
 	replaced, err := t.fs.Rename(tmp, dst, replace)
-	return replaced, mapErr(err)
+	return replaced, err
 }
 
 // RemoveEmpty removes the folder name only if it holds nothing (rmdir): a
 // failed upload takes back the folders it made without harming what a
 // concurrent upload put there.
 func (t *Tree) RemoveEmpty(_ context.Context, name string) error {
-	return mapErr(t.fs.RemoveIfEmpty(name))
+	return t.fs.RemoveIfEmpty(name)
 }
 
 // TreeSize adds up the bytes Copy would store from name (a file, or a folder
@@ -391,13 +391,13 @@ func (t *Tree) RemoveEmpty(_ context.Context, name string) error {
 // total passes limit.
 func (t *Tree) TreeSize(_ context.Context, name string, limit int64) (int64, error) {
 	n, err := t.fs.TreeSize(name, limit)
-	return n, mapErr(err)
+	return n, err
 }
 
 // Chtimes sets a file's modification time (WebDAV clients keep the times of
 // the files they copy).
 func (t *Tree) Chtimes(_ context.Context, name string, mtime time.Time) error {
-	return mapErr(t.fs.Chtimes(name, mtime))
+	return t.fs.Chtimes(name, mtime)
 }
 
 // Free is the space left in the folder dir's filesystem, for WebDAV's
@@ -409,27 +409,3 @@ func (t *Tree) Free(_ context.Context, dir string) (int64, error) {
 	}
 	return n, nil
 }
-
-// mapErr turns rootfs's error kinds into the storage ones.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, m := range [...]struct{ from, to error }{
-		{rootfs.ErrNotDir, storage.ErrNotDir},
-		{rootfs.ErrIsDir, storage.ErrIsDir},
-		{rootfs.ErrNoSpace, storage.ErrNoSpace},
-		{rootfs.ErrFileTooBig, storage.ErrTooLarge},
-		{rootfs.ErrReadOnly, storage.ErrReadOnly},
-	} {
-		if errors.Is(err, m.from) {
-			return &kindError{kind: m.to, err: err}
-		}
-	}
-	return err
-}
-
-type kindError struct{ kind, err error }
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }

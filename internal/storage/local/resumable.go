@@ -98,7 +98,7 @@ func (t *Tree) nearestDir(dir string) (string, error) {
 		case err == nil:
 			return "", storage.ErrNotDir
 		case !errors.Is(err, fs.ErrNotExist):
-			return "", mapErr(err)
+			return "", err
 		case dir == ".":
 			return "", fmt.Errorf("local: the served folder is gone: %w", storage.ErrUnavailable)
 		}
@@ -145,7 +145,7 @@ func (t *Tree) readDesc(id string) (*desc, error) {
 	b, err := io.ReadAll(io.LimitReader(f, maxDesc))
 	f.Close()
 	if err != nil {
-		return nil, mapErr(rootfs.WriteErr(err))
+		return nil, rootfs.WriteErr(err)
 	}
 	var d desc
 	if json.Unmarshal(b, &d) != nil || d.ID != id || d.Length < 0 || !cleanName(d.Target) || d.Dir != "." && !cleanName(d.Dir) {
@@ -183,7 +183,7 @@ func (t *Tree) Expire(_ context.Context, before time.Time) (int, error) {
 	t.mu.Unlock()
 	root, err := t.fs.OpenRaw(".")
 	if err != nil {
-		return n, mapErr(err)
+		return n, err
 	}
 	names, err := root.Readdirnames(-1)
 	root.Close()
@@ -207,7 +207,7 @@ func (t *Tree) Expire(_ context.Context, before time.Time) (int, error) {
 		t.fs.RemoveTemp(name)
 		n++
 	}
-	return n, mapErr(rootfs.WriteErr(err))
+	return n, rootfs.WriteErr(err)
 }
 
 // upload is one resumable upload, as found by Resume.
@@ -234,7 +234,7 @@ func (u *upload) store() error {
 	}
 	f, err := u.t.fs.CreateTemp(u.d.dataName())
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	f.Close()
 	b, _ := json.Marshal(&u.d)
@@ -251,7 +251,7 @@ func (u *upload) store() error {
 	if err != nil {
 		u.t.fs.RemoveTemp(u.d.dataName())
 		u.t.fs.RemoveTemp(descName(u.d.ID))
-		return mapErr(rootfs.WriteErr(err))
+		return rootfs.WriteErr(err)
 	}
 	u.stored = true
 	u.t.mu.Lock()
@@ -269,16 +269,16 @@ func (u *upload) Append(_ context.Context, r io.Reader) (int64, error) {
 	}
 	f, err := u.t.fs.OpenTemp(u.d.dataName())
 	if err != nil {
-		return u.offset, mapErr(err)
+		return u.offset, err
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil {
-		return u.offset, mapErr(rootfs.WriteErr(err))
+		return u.offset, rootfs.WriteErr(err)
 	} else if fi.Size() != u.offset {
 		// Another writer changed the file since Resume: trust the offset
 		// this upload knows.
 		if err := f.Truncate(u.offset); err != nil {
-			return u.offset, mapErr(rootfs.WriteErr(err))
+			return u.offset, rootfs.WriteErr(err)
 		}
 	}
 	dst := io.NewOffsetWriter(f, u.offset)
@@ -296,7 +296,7 @@ func (u *upload) Append(_ context.Context, r io.Reader) (int64, error) {
 			if werr != nil {
 				f.Truncate(u.offset + n)
 				u.offset += n
-				return u.offset, mapErr(rootfs.WriteErr(werr))
+				return u.offset, rootfs.WriteErr(werr)
 			}
 		}
 		if rerr != nil {
@@ -310,7 +310,7 @@ func (u *upload) Append(_ context.Context, r io.Reader) (int64, error) {
 	u.offset += n
 	u.modified = time.Now()
 	if serr != nil {
-		return u.offset, mapErr(rootfs.WriteErr(serr))
+		return u.offset, rootfs.WriteErr(serr)
 	}
 	return u.offset, rerr
 }
@@ -327,12 +327,12 @@ func (u *upload) Commit(_ context.Context, replace bool) (bool, error) {
 	created, err := u.t.fs.MkdirParents(dir)
 	if err != nil {
 		u.t.undoParents(created)
-		return false, mapErr(err)
+		return false, err
 	}
 	replaced, err := u.t.fs.Publish(u.d.dataName(), u.d.Target, replace)
 	if err != nil {
 		u.t.undoParents(created)
-		return false, mapErr(err)
+		return false, err
 	}
 	u.t.fs.SyncDir(dir)
 	u.t.fs.RemoveTemp(descName(u.d.ID))
@@ -348,5 +348,5 @@ func (u *upload) Abort(context.Context) error {
 		return nil
 	}
 	u.t.fs.RemoveTemp(u.d.dataName())
-	return mapErr(u.t.fs.RemoveTemp(descName(u.d.ID)))
+	return u.t.fs.RemoveTemp(descName(u.d.ID))
 }
