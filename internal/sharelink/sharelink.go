@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -143,7 +142,7 @@ func (m *Manager) Create(ctx context.Context, owner, p string, ttl time.Duration
 	c.limit = uint32(downloads)
 	rec := record{Path: p, Owner: owner, Created: now.UTC().Truncate(time.Second), Expires: c.expires, Downloads: c.limit}
 	data, _ := json.Marshal(rec)
-	if err := put(ctx, m.state, recordName(c.ID()), data, false); err != nil {
+	if err := storage.WriteSmall(ctx, m.state, recordName(c.ID()), data, false); err != nil {
 		return Link{}, err
 	}
 	return m.link(c.ID(), rec, 0, sign(key, c, p)), nil
@@ -186,7 +185,7 @@ func (m *Manager) Lookup(ctx context.Context, tok string) (Link, error) {
 
 func (m *Manager) read(ctx context.Context, id string) (record, error) {
 	var rec record
-	data, err := get(ctx, m.state, recordName(id), maxRecord)
+	data, err := storage.ReadSmall(ctx, m.state, recordName(id), maxRecord)
 	if err != nil {
 		return rec, err
 	}
@@ -309,7 +308,7 @@ func (m *Manager) Claim(ctx context.Context, l Link) (*Slot, error) {
 		}
 		// Create-only: of racers for one number, exactly one gets it,
 		// whichever node they run on.
-		err := put(ctx, m.state, path.Join(slotsDir(l.ID), strconv.Itoa(n)), []byte("under way\n"), false)
+		err := storage.WriteSmall(ctx, m.state, path.Join(slotsDir(l.ID), strconv.Itoa(n)), []byte("under way\n"), false)
 		if err == nil {
 			return &Slot{id: l.ID, n: n}, nil
 		}
@@ -319,7 +318,7 @@ func (m *Manager) Claim(ctx context.Context, l Link) (*Slot, error) {
 	}
 	// Every number is taken: spent, or some still under way.
 	for n := 1; n <= l.Downloads; n++ {
-		data, err := get(ctx, m.state, path.Join(slotsDir(l.ID), strconv.Itoa(n)), 64)
+		data, err := storage.ReadSmall(ctx, m.state, path.Join(slotsDir(l.ID), strconv.Itoa(n)), 64)
 		if err == nil && bytes.HasPrefix(data, []byte("under way")) {
 			return nil, ErrBusy
 		}
@@ -335,46 +334,11 @@ func (m *Manager) Done(ctx context.Context, s *Slot, complete bool) error {
 	}
 	name := path.Join(slotsDir(s.id), strconv.Itoa(s.n))
 	if complete {
-		return put(ctx, m.state, name, []byte("downloaded "+m.now().UTC().Format(time.RFC3339)+"\n"), true)
+		return storage.WriteSmall(ctx, m.state, name, []byte("downloaded "+m.now().UTC().Format(time.RFC3339)+"\n"), true)
 	}
 	err := m.state.Remove(ctx, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
-}
-
-// get reads a small file of ferry's own, at most limit bytes.
-func get(ctx context.Context, t storage.Tree, name string, limit int64) ([]byte, error) {
-	o, err := t.Open(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer o.Close()
-	data, err := io.ReadAll(io.LimitReader(o, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
-	}
-	return data, nil
-}
-
-// put writes a small file of ferry's own atomically; with replace false it
-// fails with fs.ErrExist when the name is taken.
-func put(ctx context.Context, t storage.Tree, name string, data []byte, replace bool) error {
-	st, err := t.Stage(ctx, name, int64(len(data)))
-	if err != nil {
-		return err
-	}
-	if _, err := st.Write(data); err != nil {
-		st.Abort()
-		return err
-	}
-	if _, err := st.Commit(ctx, replace); err != nil {
-		st.Abort()
-		return err
-	}
-	return nil
 }

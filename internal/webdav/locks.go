@@ -1,13 +1,11 @@
 package webdav
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -197,7 +195,7 @@ func (s *TreeLocks) Locks(ctx context.Context) ([]Lock, error) {
 
 func (s *TreeLocks) read(ctx context.Context, name string) (Lock, error) {
 	var l Lock
-	data, err := readAll(ctx, s.t, name, maxLockRecord)
+	data, err := storage.ReadSmall(ctx, s.t, name, maxLockRecord)
 	if err != nil {
 		return l, err
 	}
@@ -217,7 +215,7 @@ func (s *TreeLocks) Save(ctx context.Context, l Lock) error {
 	if err != nil {
 		return err
 	}
-	return writeAll(ctx, s.t, path.Join(locksDir, id+".json"), data)
+	return storage.WriteSmall(ctx, s.t, path.Join(locksDir, id+".json"), data, true)
 }
 
 func (s *TreeLocks) Delete(ctx context.Context, token string) error {
@@ -229,36 +227,5 @@ func (s *TreeLocks) Delete(ctx context.Context, token string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return err
-}
-
-// readAll reads a small file of ferry's own from t, at most limit bytes.
-func readAll(ctx context.Context, t storage.Tree, name string, limit int64) ([]byte, error) {
-	o, err := t.Open(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer o.Close()
-	data, err := io.ReadAll(io.LimitReader(o, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, errors.New("webdav: record too large")
-	}
-	return data, nil
-}
-
-// writeAll replaces a small file of ferry's own in t, atomically.
-func writeAll(ctx context.Context, t storage.Tree, name string, data []byte) error {
-	st, err := t.Stage(ctx, name, int64(len(data)))
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(st, bytes.NewReader(data)); err != nil {
-		st.Abort()
-		return err
-	}
-	_, err = st.Commit(ctx, true)
 	return err
 }

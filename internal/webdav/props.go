@@ -107,7 +107,7 @@ func (s *propStore) get(ctx context.Context, name string) (record, error) {
 	if s == nil || s.t == nil {
 		return rec, nil
 	}
-	data, err := readAll(ctx, s.t, sidecar(name), maxRecord)
+	data, err := storage.ReadSmall(ctx, s.t, sidecar(name), maxRecord)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, storage.ErrNotDir) || errors.Is(err, storage.ErrIsDir) {
 		return rec, nil
 	}
@@ -132,7 +132,7 @@ func (s *propStore) put(ctx context.Context, name string, rec record) error {
 	if err != nil {
 		return err
 	}
-	return writeAll(ctx, s.t, sidecar(name), data)
+	return storage.WriteSmall(ctx, s.t, sidecar(name), data, true)
 }
 
 // update applies fn to name's record under the record's lock.
