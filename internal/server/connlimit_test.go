@@ -256,6 +256,15 @@ func TestCapacityFor(t *testing.T) {
 		if c.Conns < 1 || c.Requests < 1 || c.ClientRequests < 1 || c.Conns+c.Requests > max(nofile, 64) || c.Conns > maxConnsCeiling {
 			t.Errorf("CapacityFor(%d) = %+v", nofile, c)
 		}
+		// Every HTTP/1 connection let in may have a request waiting.
+		if c.Requests+c.Queue < c.Conns {
+			t.Errorf("CapacityFor(%d): %d requests and %d queued for %d connections", nofile, c.Requests, c.Queue, c.Conns)
+		}
 		t.Logf("CapacityFor(%d): %d connections, %d requests (%d per client)", nofile, c.Conns, c.Requests, c.ClientRequests)
+	}
+	// Ten thousand clients at once, given the descriptors (issue 16,
+	// target 5).
+	if c := CapacityFor(20000); c.Conns < 10000 {
+		t.Errorf("CapacityFor(20000) holds %d connections", c.Conns)
 	}
 }
