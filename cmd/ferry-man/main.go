@@ -8,14 +8,14 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ferry-sh/ferry/internal/cli"
+	"github.com/ferry-sh/ferry/internal/cli/manpage"
 )
 
 func main() {
 	out := flag.String("o", "", "write the page to this file (default: standard output)")
 	flag.Parse()
 	var b bytes.Buffer
-	if err := cli.ManPage(&b); err != nil {
+	if err := manpage.Write(&b); err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-man:", err)
 		os.Exit(1)
 	}

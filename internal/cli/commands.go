@@ -260,7 +260,7 @@ func writeHelp(c *cobra.Command, _ []string) {
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsagesWrapped(80))
 		if takesEnv(fs) {
-			fmt.Fprintln(w, envNote)
+			fmt.Fprintln(w, EnvNote)
 		}
 	}
 	if c.Example != "" {
@@ -271,7 +271,8 @@ func writeHelp(c *cobra.Command, _ []string) {
 	}
 }
 
-const envNote = `
+// EnvNote is the help's and the man page's word on the environment.
+const EnvNote = `
 Every flag can also be set as FERRY_<FLAG>, dashes as underscores
 (FERRY_PORT=9000, FERRY_NO_LISTING=1; a repeatable flag takes a comma-separated
 list; booleans 1, 0, true or false), or as a key of a --config file. The

@@ -1,4 +1,7 @@
-package cli
+// Package manpage generates ferry.1 from the command line's definitions.
+// It is its own package so that the ferry binary does not carry cobra's
+// man page generator and its Markdown parser.
+package manpage
 
 import (
 	"bytes"
@@ -7,18 +10,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/cli"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
 
-//go:generate go run ../../cmd/ferry-man -o ../../ferry.1
+//go:generate go run ../../../cmd/ferry-man -o ../../../ferry.1
 
-// ManPage writes ferry.1, generated from the same definitions as --help:
+// Write writes ferry.1, generated from the same definitions as --help:
 // cobra's page of the file server, then each command's page folded in as
 // a section of COMMANDS, so that one page tells everything ("man ferry",
 // then /echo).
-func ManPage(w io.Writer) error {
-	root := Command()
+func Write(w io.Writer) error {
+	root := cli.Command()
 	root.DisableAutoGenTag = true
 	page, err := manPage(root)
 	if err != nil {
@@ -52,7 +56,7 @@ func ManPage(w io.Writer) error {
 	if err := walk(root); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, ".SH ENVIRONMENT\n.PP\n%s\n", roffText(strings.TrimSpace(envNote)))
+	fmt.Fprintf(&b, ".SH ENVIRONMENT\n.PP\n%s\n", roffText(strings.TrimSpace(cli.EnvNote)))
 	_, err = io.WriteString(w, b.String())
 	return err
 }
