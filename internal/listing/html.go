@@ -400,32 +400,38 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
 		row = append(row, row[nameStart:nameEnd]...) // escaped once, used twice
-		if e.IsDir {
-			row = append(row, `/</a></td><td class="s">—</td>`...)
-		} else {
-			row = append(row, `</a></td><td class="s" data-bytes="`...)
-			start := len(row)
-			row = strconv.AppendInt(row, e.Size, 10)
-			row = append(row, `" title="`...)
-			row = append(row, row[start:len(row)-len(`" title="`)]...)
-			row = append(row, ` bytes">`...)
-			row = appendHumanSize(row, e.Size)
-			row = append(row, `</td>`...)
-		}
-		row = append(row, `<td class="t">`...)
-		if !e.ModTime.IsZero() {
-			row = append(row, `<time datetime="`...)
-			row = appendRFC3339UTC(row, e.ModTime)
-			row = append(row, `">`...)
-			row = appendUTCTime(row, e.ModTime)
-			row = append(row, `</time>`...)
-		}
-		row = append(row, "</td></tr>\n"...)
+		row = appendRowEnd(row, e)
 		if _, err := w.Write(row); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendRowEnd closes a row's link and appends its size and time cells, the
+// same for a listing's rows and search results.
+func appendRowEnd(row []byte, e *Entry) []byte {
+	if e.IsDir {
+		row = append(row, `/</a></td><td class="s">—</td>`...)
+	} else {
+		row = append(row, `</a></td><td class="s" data-bytes="`...)
+		start := len(row)
+		row = strconv.AppendInt(row, e.Size, 10)
+		row = append(row, `" title="`...)
+		row = append(row, row[start:len(row)-len(`" title="`)]...)
+		row = append(row, ` bytes">`...)
+		row = appendHumanSize(row, e.Size)
+		row = append(row, `</td>`...)
+	}
+	row = append(row, `<td class="t">`...)
+	if !e.ModTime.IsZero() {
+		row = append(row, `<time datetime="`...)
+		row = appendRFC3339UTC(row, e.ModTime)
+		row = append(row, `">`...)
+		row = appendUTCTime(row, e.ModTime)
+		row = append(row, `</time>`...)
+	}
+	return append(row, "</td></tr>\n"...)
 }
 
 // appendRFC3339UTC appends t in UTC as t.UTC().AppendFormat(dst,

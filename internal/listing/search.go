@@ -63,24 +63,7 @@ func writeHits(w *bufio.Writer, entries []Entry) error {
 		}
 		row = append(row, `">`...)
 		row = appendHTML(row, p)
-		if e.IsDir {
-			row = append(row, `/</a></td><td class="s">—</td>`...)
-		} else {
-			row = append(row, `</a></td><td class="s" data-bytes="`...)
-			row = strconv.AppendInt(row, e.Size, 10)
-			row = append(row, `">`...)
-			row = appendHumanSize(row, e.Size)
-			row = append(row, `</td>`...)
-		}
-		row = append(row, `<td class="t">`...)
-		if !e.ModTime.IsZero() {
-			row = append(row, `<time datetime="`...)
-			row = appendRFC3339UTC(row, e.ModTime)
-			row = append(row, `">`...)
-			row = appendUTCTime(row, e.ModTime)
-			row = append(row, `</time>`...)
-		}
-		row = append(row, "</td></tr>\n"...)
+		row = appendRowEnd(row, e)
 		if _, err := w.Write(row); err != nil {
 			return err
 		}
