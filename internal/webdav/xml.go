@@ -131,7 +131,7 @@ func parseXML(r io.Reader) (*node, error) {
 					// Namespaces in XML 1.0 §3: a prefix may not be
 					// bound to the empty name, nor xmlns be bound at all,
 					// nor xml to anything but its own name.
-					if a.Value == "" || a.Name.Local == "xmlns" || (a.Name.Local == "xml") != (a.Value == nsXML) {
+					if a.Value == "" || !isNCName(a.Name.Local) || a.Name.Local == "xmlns" || (a.Name.Local == "xml") != (a.Value == nsXML) {
 						return nil, errXML
 					}
 					if !copied {
@@ -145,6 +145,13 @@ func parseXML(r io.Reader) (*node, error) {
 				}
 			}
 			resolve := func(n xml.Name, elem bool) (xml.Name, bool) {
+				// encoding/xml checks a qualified name as a whole, so
+				// "x:0" passes though its local part is no name; written
+				// back unprefixed (a dead property in a PROPFIND answer)
+				// it would be malformed XML.
+				if !isNCName(n.Local) || n.Space != "" && !isNCName(n.Space) {
+					return n, false
+				}
 				switch {
 				case n.Space == "" && elem:
 					return xml.Name{Space: f.def, Local: n.Local}, true
@@ -157,7 +164,7 @@ func parseXML(r io.Reader) (*node, error) {
 				return xml.Name{Space: uri, Local: n.Local}, ok
 			}
 			name, ok := resolve(t.Name, true)
-			if !ok || name.Local == "" {
+			if !ok {
 				return nil, errXML
 			}
 			f.n = &node{name: name}
@@ -302,4 +309,33 @@ func xmlEscape(w io.Writer, s string, attr bool) {
 func validAt(s string, i int) bool {
 	_, size := utf8.DecodeRuneInString(s[i:])
 	return size == 3
+}
+
+// isNCName reports whether s is a name without a colon (Namespaces in XML
+// 1.0 §3, NCName), by XML 1.0's (fifth edition) NameStartChar and NameChar.
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		start := r == '_' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' ||
+			0xC0 <= r && r <= 0xD6 || 0xD8 <= r && r <= 0xF6 || 0xF8 <= r && r <= 0x2FF ||
+			0x370 <= r && r <= 0x37D || 0x37F <= r && r <= 0x1FFF || 0x200C <= r && r <= 0x200D ||
+			0x2070 <= r && r <= 0x218F || 0x2C00 <= r && r <= 0x2FEF || 0x3001 <= r && r <= 0xD7FF ||
+			0xF900 <= r && r <= 0xFDCF || 0xFDF0 <= r && r <= 0xFFFD || 0x10000 <= r && r <= 0xEFFFF
+		if r == utf8.RuneError && !validAt(s, i) {
+			return false
+		}
+		if start {
+			continue
+		}
+		if i == 0 {
+			return false
+		}
+		if !(r == '-' || r == '.' || '0' <= r && r <= '9' || r == 0xB7 ||
+			0x300 <= r && r <= 0x36F || 0x203F <= r && r <= 0x2040) {
+			return false
+		}
+	}
+	return true
 }
