@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -96,7 +97,14 @@ func Start(t testing.TB, dir string, args ...string) *Proc {
 // StartNoWait starts ferry without waiting for its banner.
 func StartNoWait(t testing.TB, dir string, args ...string) *Proc {
 	t.Helper()
-	cmd := exec.Command(ferryBin, args...)
+	return startCmd(t, exec.Command(ferryBin, args...), dir, args)
+}
+
+// startCmd starts cmd, a command that becomes ferry with args (perhaps
+// through a shell that sets limits first), in dir, and stops it when the
+// test ends, logging its output if the test failed.
+func startCmd(t testing.TB, cmd *exec.Cmd, dir string, args []string) *Proc {
+	t.Helper()
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	p := &Proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -267,4 +275,25 @@ func NeedCommand(t testing.TB, name string) string {
 
 func dialTimeout(addr string, d time.Duration) (net.Conn, error) {
 	return net.DialTimeout("tcp", addr, d)
+}
+
+// procStatus reads a field of /proc/PID/status in KiB (VmRSS, VmHWM); the
+// test is skipped where there is no /proc.
+func procStatus(t testing.TB, pid int, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc/PID/status here: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %q", field, line)
+			}
+			return kb
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
 }

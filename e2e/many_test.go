@@ -78,26 +78,6 @@ func manyNeedFiles(t *testing.T, n int) {
 	t.Skip(msg)
 }
 
-// manyStatus reads a field of /proc/PID/status in KiB (VmHWM, VmRSS).
-func manyStatus(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("ferry's status: %v", err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("%s: %q", field, line)
-			}
-			return kb
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
-}
-
 // manyFDs counts ferry's open descriptors.
 func manyFDs(pid int) int {
 	es, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -213,7 +193,7 @@ func TestManyDownloads(t *testing.T) {
 	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q")
 	pid := p.cmd.Process.Pid
 	addr := secAddr(p)
-	base := manyStatus(t, pid, "VmHWM")
+	base := procStatus(t, pid, "VmHWM")
 	head := fmt.Sprintf("HEAD /big.bin HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	get := fmt.Sprintf("GET /big.bin HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 
@@ -279,7 +259,7 @@ func TestManyDownloads(t *testing.T) {
 	took := time.Since(start)
 	manyReport(t, "downloads", errs)
 
-	peak := manyStatus(t, pid, "VmHWM")
+	peak := procStatus(t, pid, "VmHWM")
 	per := float64(peak-base) / manyDownloads
 	t.Logf("%d downloads of 1 MiB in %s (at most %d in flight at once): peak RSS %d MiB (%d MiB at start), %.1f KiB per download",
 		manyDownloads, took.Round(time.Millisecond), most.Load(), peak>>10, base>>10, per)
@@ -352,7 +332,7 @@ func TestManyUploads(t *testing.T) {
 	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q", "--upload")
 	pid := p.cmd.Process.Pid
 	addr := secAddr(p)
-	base := manyStatus(t, pid, "VmHWM")
+	base := procStatus(t, pid, "VmHWM")
 	data := wrRandom(t, 1<<20)
 	// Each upload's body is data with its own first line.
 	first := func(i int) []byte { return fmt.Appendf(nil, "upload %08d\n", i) }
@@ -415,7 +395,7 @@ func TestManyUploads(t *testing.T) {
 			break
 		}
 	}
-	peak := manyStatus(t, pid, "VmHWM")
+	peak := procStatus(t, pid, "VmHWM")
 	t.Logf("%d uploads of 1 MiB (and %d cut short) in %s: peak RSS %d MiB (%d MiB at start), %.1f KiB per upload",
 		manyUploads, manyCut, took.Round(time.Millisecond), peak>>10, base>>10, float64(peak-base)/float64(n))
 	if figures != fmt.Sprintf("%d/%d", manyUploads, manyCut) {

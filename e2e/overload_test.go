@@ -315,45 +315,9 @@ func TestOverloadJobLimits(t *testing.T) {
 func ovStartLimited(t *testing.T, dir string, nofile int, args ...string) *Proc {
 	t.Helper()
 	script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)
-	cmd := exec.Command("/bin/sh", append([]string{"-c", script, ferryBin}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TERM=dumb")
-	p := &Proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("ferry %v stdout:\n%s\nstderr:\n%s", args, p.stdout.String(), p.stderr.String())
-		}
-	})
+	p := startCmd(t, exec.Command("/bin/sh", append([]string{"-c", script, ferryBin}, args...)...), dir, args)
 	p.WaitBanner()
 	return p
-}
-
-// ovRSS is the resident memory of process pid in KiB (VmRSS).
-func ovRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skipf("no /proc/PID/status here: %v", err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
 }
 
 // A hundred parallel downloads from one address, all in flight at once
@@ -557,7 +521,7 @@ func TestOverloadHTTP2StalledStreams(t *testing.T) {
 	p := ovStartLimited(t, dir, 4096, "-p", "0", "-q", "--tls")
 	pid := p.cmd.Process.Pid
 	addr := secAddr(p)
-	before := ovRSS(t, pid)
+	before := procStatus(t, pid, "VmRSS")
 
 	attack := ovH2Stall(t, addr, "127.0.0.1", "/big.bin", 20, 250)
 	time.Sleep(2 * time.Second) // let every stream reach its handler
@@ -589,7 +553,7 @@ func TestOverloadHTTP2StalledStreams(t *testing.T) {
 	if worst > 5*time.Second {
 		t.Errorf("a normal request took %s during the attack", worst)
 	}
-	during := ovRSS(t, pid)
+	during := procStatus(t, pid, "VmRSS")
 	t.Logf("ferry's RSS: %d MiB before, %d MiB during the attack (slowest normal request %s)", before>>10, during>>10, worst.Round(time.Microsecond))
 	// The race detector's shadow memory is several times the program's
 	// own and is not given back: the figures say nothing there.
@@ -603,10 +567,10 @@ func TestOverloadHTTP2StalledStreams(t *testing.T) {
 	for _, c := range attack {
 		c.Close()
 	}
-	after := ovRSS(t, pid)
+	after := procStatus(t, pid, "VmRSS")
 	for deadline := time.Now().Add(20 * time.Second); !race && after > before+(during-before)/2 && time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
-		after = ovRSS(t, pid)
+		after = procStatus(t, pid, "VmRSS")
 	}
 	t.Logf("ferry's RSS after the attack: %d MiB", after>>10)
 	if after > before+(during-before)/2 && !race {

@@ -125,7 +125,7 @@ func TestTusCreationsBounded(t *testing.T) {
 	if n := tusHidden(t, dir); n != 0 {
 		t.Errorf("%d hidden files after creations alone", n)
 	}
-	rss := wrPeakRSS(t, pid)
+	rss := procStatus(t, pid, "VmHWM")
 	t.Logf("ferry's peak RSS after 6,000 creations from one connection and 1,152 from 18 more: %d KiB", rss)
 	if rss > 64<<10 {
 		t.Errorf("peak RSS %d KiB", rss)

@@ -728,22 +728,6 @@ func (p *wrPattern) Read(b []byte) (int, error) {
 	return k, nil
 }
 
-// wrPeakRSS reads a process's peak resident set size (VmHWM) in KiB.
-func wrPeakRSS(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
-}
-
 // TestWriteBigUpload streams 2 GiB by PUT and by multipart POST on
 // loopback and reports throughput and ferry's peak memory. It needs
 // FERRY_BIG=1 (and about 4.5 GiB of free disk).
@@ -784,7 +768,7 @@ func TestWriteBigUpload(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("PUT: %d", resp.StatusCode)
 	}
-	rssPut := wrPeakRSS(t, pid)
+	rssPut := procStatus(t, pid, "VmHWM")
 	t.Logf("PUT 2 GiB: %.2fs, %.0f MiB/s, ferry peak RSS %.1f MiB", took.Seconds(), size/took.Seconds()/(1<<20), float64(rssPut)/1024)
 	if got := fileSum("put.bin"); got != want {
 		t.Fatalf("put.bin sha256 %s, want %s", got, want)
@@ -806,7 +790,7 @@ func TestWriteBigUpload(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("POST: %d", resp.StatusCode)
 	}
-	rssPost := wrPeakRSS(t, pid)
+	rssPost := procStatus(t, pid, "VmHWM")
 	t.Logf("multipart POST 2 GiB: %.2fs, %.0f MiB/s, ferry peak RSS %.1f MiB (peak over both)", took.Seconds(), size/took.Seconds()/(1<<20), float64(rssPost)/1024)
 	if got := fileSum("post.bin"); got != want {
 		t.Fatalf("post.bin sha256 %s, want %s", got, want)
