@@ -6,6 +6,7 @@
 //	loadtool mkfiles  -dir D -n N -size BYTES
 //	loadtool download -url U -streams N
 //	loadtool idle     -url U -n 1000 -pid P [-samples 200]
+//	loadtool many     -url U -file F -n 10000 -pid P [-per-addr 50]
 //	loadtool rss      -pid P
 //	loadtool quiesce  -pid P [-timeout 30s]
 //	loadtool ticks    -pid P
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|rss|quiesce|ticks|evict|upload|sink|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|many|rss|quiesce|ticks|evict|upload|sink|report [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -34,6 +35,8 @@ func main() {
 		err = download(args)
 	case "idle":
 		err = idle(args)
+	case "many":
+		err = many(args)
 	case "upload":
 		err = upload(args)
 	case "sink":

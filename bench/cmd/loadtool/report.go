@@ -77,6 +77,9 @@ var ferryMetrics = []metricDef{
 	{"s_1k_us", "(h) per entry at 1,000", "µs", "lower"},
 	{"s_100k_us", "(h) per entry at 100,000", "µs", "lower"},
 	{"s_growth", "(h) growth 1k→100k ÷ 100 (1.0 = linear)", "×", "lower"},
+	{"h_many_s", "(h) 10,000 clients at once, each downloading 1 MiB on a keep-alive connection of its own: wall time", "s", "lower"},
+	{"h_many_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
+	{"h_many_per_kib", "(h) … peak RSS per download, above ferry's at start", "KiB", "lower"},
 }
 
 type sample struct {
