@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,6 +92,61 @@ func TestUploadDigest(t *testing.T) {
 	}
 	if resp, _ := Do(t, "GET", p.URL+"/plain.bin", nil); resp.Header.Get("Repr-Digest") != "" {
 		t.Fatal("Repr-Digest without a known digest")
+	}
+}
+
+// TestPostDigest: a multipart POST (and a mkdir form) carrying a
+// Content-Digest or Repr-Digest of its body is checked as a PUT is: a
+// mismatch answers 400 and keeps nothing, not the files before the bad
+// byte either; a match stores every file.
+func TestPostDigest(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-w")
+	one, two := randomBytes(t, 200<<10), randomBytes(t, 100<<10)
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	for name, data := range map[string][]byte{"one.bin": one, "sub/two.bin": two} {
+		fw, _ := mw.CreateFormFile("f", name)
+		fw.Write(data)
+	}
+	mw.Close()
+	body, ct := form.Bytes(), mw.FormDataContentType()
+	bad := bytes.Clone(body)
+	bad[len(bad)-200] ^= 1 // in the last file: the first is complete by then
+
+	for _, h := range []string{"Content-Digest", "Repr-Digest"} {
+		resp, msg := Do(t, "POST", p.URL+"/", bytes.NewReader(bad), "Content-Type", ct, h, sha256Field(body))
+		if resp.StatusCode != 400 || !strings.Contains(string(msg), "does not match") {
+			t.Fatalf("corrupted form with %s: %d %s", h, resp.StatusCode, msg)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("a corrupted form left %v", ents)
+		}
+	}
+	if resp, _ := Do(t, "POST", p.URL+"/", bytes.NewReader(body), "Content-Type", ct, "Content-Digest", "sha-256=abc"); resp.StatusCode != 400 {
+		t.Fatalf("malformed Content-Digest: %d", resp.StatusCode)
+	}
+	mk := []byte("mkdir=new")
+	if resp, _ := Do(t, "POST", p.URL+"/", bytes.NewReader(mk), "Content-Type", "application/x-www-form-urlencoded",
+		"Content-Digest", sha256Field([]byte("mkdir=old"))); resp.StatusCode != 400 {
+		t.Fatalf("mkdir form with a wrong digest: %d", resp.StatusCode)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("left behind: %v", ents)
+	}
+
+	resp, msg := Do(t, "POST", p.URL+"/", bytes.NewReader(body), "Content-Type", ct, "Content-Digest", sha256Field(body))
+	if resp.StatusCode != 201 {
+		t.Fatalf("matching form: %d %s", resp.StatusCode, msg)
+	}
+	for name, want := range map[string][]byte{"one.bin": one, "sub/two.bin": two} {
+		if got, _ := os.ReadFile(filepath.Join(dir, name)); !bytes.Equal(got, want) {
+			t.Errorf("%s: stored bytes differ", name)
+		}
+	}
+	if resp, _ := Do(t, "POST", p.URL+"/", bytes.NewReader(mk), "Content-Type", "application/x-www-form-urlencoded",
+		"Content-Digest", sha256Field(mk)); resp.StatusCode != 201 {
+		t.Fatalf("mkdir form with its digest: %d", resp.StatusCode)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ferry-sh/ferry/internal/digest"
 	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -47,16 +48,29 @@ func (h *Handler) Post(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, r, refuse(http.StatusConflict, "uploads go to a folder"))
 		return
 	}
+	// A Content-Digest (RFC 9530) covers the whole body as sent, the
+	// multipart framing included; as for PUT, nothing is named unless it
+	// matches.
+	wants, err := digest.FromRequest(r)
+	if err != nil {
+		fail(w, r, refuse(http.StatusBadRequest, "malformed Content-Digest or Repr-Digest"))
+		return
+	}
+	var check *digest.Reader
+	if len(wants) > 0 {
+		check = digest.NewReader(r.Body, wants)
+		r.Body = readCloser{check, r.Body}
+	}
 	var created []string
 	switch mt {
 	case "multipart/form-data":
-		created, err = h.postMultipart(r, name)
+		created, err = h.postMultipart(r, name, check)
 		if err != nil {
 			fail(w, r, err)
 			return
 		}
 	case "application/x-www-form-urlencoded":
-		created, err = h.postForm(r, name)
+		created, err = h.postForm(r, name, check)
 	default:
 		err = refuse(http.StatusUnsupportedMediaType, "send multipart/form-data (files) or a mkdir form")
 	}
@@ -89,13 +103,16 @@ func folderLocation(r *http.Request) string {
 }
 
 // postForm handles the urlencoded new-folder form.
-func (h *Handler) postForm(r *http.Request, dir string) ([]string, error) {
+func (h *Handler) postForm(r *http.Request, dir string, check *digest.Reader) ([]string, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
 	if err != nil {
 		return nil, errBodyCut
 	}
 	if len(b) > maxForm {
 		return nil, refuse(http.StatusRequestEntityTooLarge, "form too large")
+	}
+	if err := verifyBody(r.Body, check); err != nil {
+		return nil, err
 	}
 	q, err := url.ParseQuery(string(b))
 	if err != nil {
@@ -150,7 +167,7 @@ func (t *txn) mkdirs(ctx context.Context, names []string) ([]string, error) {
 
 // postMultipart streams a multipart/form-data body part by part: file
 // parts into temporary files, mkdir fields noted; then names them all.
-func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
+func (h *Handler) postMultipart(r *http.Request, dir string, check *digest.Reader) ([]string, error) {
 	max := h.opts.MaxUpload
 	body := r.Body
 	if max > 0 {
@@ -258,6 +275,9 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		}
 		created = append(created, strings.TrimPrefix(n, dir+"/")+"/")
 	}
+	if err := verifyBody(body, check); err != nil {
+		return nil, err
+	}
 	if _, err := t.publish(ctx); err != nil {
 		return nil, err
 	}
@@ -265,6 +285,27 @@ func (h *Handler) postMultipart(r *http.Request, dir string) ([]string, error) {
 		tr.Stored("/" + f)
 	}
 	return created, nil
+}
+
+// verifyBody reads what is left of a body (a multipart epilogue, within the
+// size limit) and checks the whole of it against its announced digest.
+func verifyBody(body io.Reader, check *digest.Reader) error {
+	if check == nil {
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return partErr(err)
+	}
+	if check.Check() != nil {
+		return refuse(http.StatusBadRequest, "the body does not match its Content-Digest or Repr-Digest: nothing was stored")
+	}
+	return nil
+}
+
+// readCloser reads through a checking reader and closes the body beneath.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // partErr maps a failure to read the multipart stream.
