@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -348,5 +349,36 @@ func TestS3StoreDown(t *testing.T) {
 	}
 	if got := jsonNames(t, p.URL+"/d/"); got["f.bin"] != "file" {
 		t.Errorf("listing after the store came back: %v", got)
+	}
+}
+
+// A store that stops sending in the middle of a download does not hold the
+// client for ever: after the store's idle time (15 s) the response is cut
+// short, the log says so, and the store's connection is dropped.
+func TestS3StalledDownload(t *testing.T) {
+	const size = 1 << 20
+	store := weedtest.NewStalling(t, size)
+	store.SetEnv(t)
+	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "--s3-endpoint", store.Endpoint, "s3://b")
+	client := &http.Client{Timeout: 90 * time.Second}
+	resp, err := client.Get(p.URL + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil || n >= size {
+		t.Fatalf("GET: %d, %d bytes, %v; want a 200 cut short", resp.StatusCode, n, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+		t.Fatalf("the download still hung after 90 s (%d bytes)", n)
+	}
+	if !p.WaitOutput("cut short", 30*time.Second) {
+		t.Errorf("no 'cut short' in the log:\n%s", p.Stdout())
+	}
+	select {
+	case <-store.Ended:
+	case <-time.After(30 * time.Second):
+		t.Error("the store's stalled connection was kept open")
 	}
 }

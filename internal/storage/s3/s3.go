@@ -39,7 +39,8 @@ type Config struct {
 	// PartSize is the multipart part size, and so the memory one upload
 	// holds; 0 means 8 MiB. S3 wants at least 5 MiB for every part but the last.
 	PartSize int64
-	// Timeout bounds each request to the store before a response starts.
+	// Timeout bounds each request to the store before a response starts,
+	// and how long an answer's body may then send nothing.
 	Timeout time.Duration
 }
 
@@ -120,6 +121,7 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		// trailing checksums; send them only where the API requires.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.APIOptions = append(o.APIOptions, stallGuard(timeout))
 	})
 	t := &Tree{client: client, bucket: c.Bucket, partSize: c.PartSize}
 	if t.partSize < minPart {

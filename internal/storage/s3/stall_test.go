@@ -1,0 +1,58 @@
+package s3_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage"
+	"github.com/ferry-sh/ferry/internal/storage/s3"
+	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
+)
+
+// A store that stops sending mid-body ends the read with ErrUnavailable
+// after the idle time, and its connection is dropped, instead of holding
+// the download (and the client's connection) for ever.
+func TestStalledBody(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		size int
+	}{
+		{"small file, fetched whole by Open", 10_000},
+		{"large file, read in windows", 1 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := weedtest.NewStalling(t, c.size)
+			store.SetEnv(t)
+			tree, err := s3.Open(context.Background(), s3.Config{Bucket: "b", Endpoint: store.Endpoint, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			var got int64
+			go func() {
+				o, err := tree.Open(context.Background(), "obj")
+				if err == nil {
+					got, err = io.Copy(io.Discard, o)
+					o.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, storage.ErrUnavailable) {
+					t.Fatalf("a stalled body ended with %v after %d bytes, want ErrUnavailable", err, got)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("a stalled body still holds the read after 60 s")
+			}
+			select {
+			case <-store.Ended:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the stalled GET's connection was kept open")
+			}
+		})
+	}
+}

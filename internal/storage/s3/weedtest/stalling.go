@@ -1,0 +1,77 @@
+package weedtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Stalling is a fake S3 endpoint on loopback (no weed needed) whose bucket
+// holds any object name asked for, of the given size (and lists as empty),
+// and whose every GET of an object sends its headers and 100 bytes and then
+// nothing, holding the connection
+// open, as a store that hangs mid-download does. Ended receives the path
+// of each GET whose connection the client gave up.
+type Stalling struct {
+	Endpoint string
+	Ended    chan string
+}
+
+// NewStalling starts a Stalling store, stopped when the test ends.
+func NewStalling(t testing.TB, size int) *Stalling {
+	s := &Stalling{Ended: make(chan string, 16)}
+	quit := make(chan struct{})
+	mod := time.Now().UTC().Format(http.TimeFormat)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		switch {
+		case r.Method == http.MethodHead && strings.Count(strings.Trim(r.URL.Path, "/"), "/") == 0:
+			return // HeadBucket
+		case r.Method == http.MethodHead:
+			h.Set("Content-Length", fmt.Sprint(size))
+			h.Set("ETag", `"e"`)
+			h.Set("Last-Modified", mod)
+			return
+		case r.Method != http.MethodGet:
+			http.Error(w, "not in this fake", http.StatusNotImplemented)
+			return
+		case r.URL.Query().Has("list-type"):
+			// Listings answer at once (empty): only downloads stall.
+			h.Set("Content-Type", "application/xml")
+			fmt.Fprint(w, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`)
+			return
+		}
+		from, to := 0, size-1
+		fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &from, &to)
+		to = min(to, size-1)
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, to, size))
+		h.Set("Content-Length", fmt.Sprint(to-from+1))
+		h.Set("ETag", `"e"`)
+		h.Set("Last-Modified", mod)
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(make([]byte, 100))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			s.Ended <- r.URL.Path
+		case <-quit:
+		}
+	}))
+	t.Cleanup(func() { close(quit); srv.Close() })
+	s.Endpoint = srv.URL
+	return s
+}
+
+// SetEnv gives the AWS SDK credentials for the fake and clears what the
+// machine's environment could add (a profile, a CA bundle, an endpoint).
+func (s *Stalling) SetEnv(t testing.TB) {
+	for _, v := range []string{"AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+	t.Setenv("AWS_REGION", "us-east-1")
+}
