@@ -14,6 +14,7 @@ import (
 // loadtool report).
 type resultsFile struct {
 	Meta    map[string]string `json:"meta"`
+	Titles  map[string]string `json:"titles"` // servers' names as the table shows them, where not their ID
 	Metrics []metric          `json:"metrics"`
 	Results []result          `json:"results"`
 }
@@ -96,8 +97,12 @@ func bars(rf resultsFile) []bar {
 				continue
 			}
 			logs = append(logs, math.Log(q))
-			if !slices.Contains(b.Peers, r.BestPeer) {
-				b.Peers = append(b.Peers, r.BestPeer)
+			peer := r.BestPeer
+			if t := rf.Titles[peer]; t != "" {
+				peer = t
+			}
+			if !slices.Contains(b.Peers, peer) {
+				b.Peers = append(b.Peers, peer)
 			}
 		}
 		if len(logs) == 0 {
@@ -290,6 +295,9 @@ func ratioText(q float64) string {
 		return "∞"
 	case q >= 10:
 		return fmt.Sprintf("%.0f×", q)
+	case q < 0.1:
+		return fmt.Sprintf("%.2g×", q) // two significant digits, not 0.00
+
 	default:
 		return fmt.Sprintf("%.2f×", q)
 	}

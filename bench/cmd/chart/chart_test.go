@@ -142,8 +142,8 @@ func TestChart(t *testing.T) {
 			barsByID[n.attrs["data-figure"]] = n
 		}
 	}
-	if len(barsByID) != 4 {
-		t.Errorf("%d bars, want 4 (a_rps, a_p50, x_esc, f_rss): %v", len(barsByID), barsByID)
+	if len(barsByID) != 5 {
+		t.Errorf("%d bars, want 5 (a_rps, a_p50, x_esc, f_rss, s3_up): %v", len(barsByID), barsByID)
 	}
 	for _, tc := range []struct {
 		name, id string
@@ -159,6 +159,8 @@ func TestChart(t *testing.T) {
 		{"no direction (CPU): omitted", "a_srvcpu", "", 0, false},
 		{"ferry only: omitted", "h_put", "", 0, false},
 		{"part not run (no results): omitted", "s3_dl", "", 0, false},
+		{"another part's figure", "s3_up", "right", 1.5, false},
+		{"only the ceiling measured besides ferry: marked", "s3_list", "", 0, true},
 		{"load average: omitted", "load1", "", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +203,10 @@ func TestChart(t *testing.T) {
 			"10× vs <nginx>":                                   false,
 			"n/a: ferry: answers Range with 200 & <all> bytes": false,
 			"(a) p50 latency ↓":                                false,
+			"1.50× vs rclone serve http":                       false,
+			"n/a: no other server measured":                    false,
+			"Object storage":                                   false,
+			"Local folder":                                     false,
 		}
 		for _, n := range all {
 			if _, ok := want[n.text]; ok && n.name == "text" {

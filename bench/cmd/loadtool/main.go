@@ -14,6 +14,7 @@
 //	loadtool upload   -url U -file F -mode put|post
 //	loadtool sink     -addr 127.0.0.1:18090
 //	loadtool report   -in results.tsv -json results.json -md table.md [-meta meta.tsv]
+//	loadtool rounds   -in part.tsv -prefix s3_ [-rename old=new,...]
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|many|rss|quiesce|ticks|evict|upload|sink|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtool mkfiles|download|idle|many|rss|quiesce|ticks|evict|upload|sink|report|rounds [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -51,6 +52,8 @@ func main() {
 		err = rssCmd(args)
 	case "report":
 		err = report(args)
+	case "rounds":
+		err = rounds(args, os.Stdout)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}

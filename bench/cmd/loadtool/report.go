@@ -8,12 +8,48 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // servers in table order; nginx is the reference.
 var servers = []string{"nginx", "lighttpd", "caddy", "gofs", "python", "ferry"}
+
+// columns are every server of the table, in order: the local six and the
+// peers of the object-storage and WebDAV parts. A column nothing was
+// measured on in a run (those parts are skipped in --quick) is left out of
+// its Markdown table.
+var columns = []string{"nginx", "lighttpd", "caddy", "gofs", "python", "apache", "rclone", "rclone-nc", "weed", "ferry"}
+
+var columnTitle = map[string]string{"apache": "Apache", "rclone-nc": "rclone, no dir cache", "weed": "SeaweedFS"}
+
+// A group is a part of the run: its figures share the servers they apply to,
+// and the table says so in a heading row (the chart in a heading).
+type group struct {
+	prefix  string // of the metric IDs in the group
+	name    string
+	about   string   // which servers apply, for the table
+	servers []string // the servers measured; the others' cells are n/a
+	ceiling string   // a server shown for reference, never the best peer
+}
+
+var groups = []group{
+	{"i_", "Compression", "the listing as a browser asks for it, every server as configured (nginx: `gzip on`, Debian's default; the others do not compress listings)", servers, ""},
+	{"s3_", "Object storage", "`bench/s3` on one `weed mini`: ferry on `s3://`, `rclone serve http` on the same bucket (as installed, and with `--dir-cache-time 0s`; uploads: `rclone serve webdav`), SeaweedFS's S3 gateway read directly (the ceiling, not counted as a peer); median of the rounds [range]; nothing pinned", []string{"rclone", "rclone-nc", "weed", "ferry"}, "weed"},
+	{"w_", "WebDAV", "`bench/webdav`: ferry `--webdav -w`, Apache httpd mod_dav_fs, `rclone serve webdav`, SeaweedFS `weed webdav`; litmus, then PROPFIND Depth 1 of a 10,000-entry folder (median of 7)", []string{"apache", "rclone", "weed", "ferry"}, ""},
+}
+
+var localGroup = group{"", "Serving a folder", "nginx, lighttpd, caddy, gofs, python and ferry on the same folder, server on core 0, load on core 1", servers, ""}
+
+func groupOf(id string) group {
+	for _, g := range groups {
+		if strings.HasPrefix(id, g.prefix) {
+			return g
+		}
+	}
+	return localGroup
+}
 
 type metricDef struct {
 	ID     string `json:"id"`
@@ -36,9 +72,15 @@ var peerMetrics = []metricDef{
 	{"b_gencpu", "(b) CPU of wrk during the load", "% of a core", ""},
 	{"b_srvcpu", "(b) CPU of the server during the load", "% of a core", ""},
 	{"c1_mbps", "(c) 1 GiB download, 1 stream", "MB/s", "higher"},
+	{"c1_gencpu", "(c) 1 stream: CPU of loadtool (the client)", "% of a core", ""},
+	{"c1_srvcpu", "(c) 1 stream: CPU of the server", "% of a core", ""},
 	{"c8_mbps", "(c) 1 GiB download, 8 streams", "MB/s", "higher"},
+	{"c8_gencpu", "(c) 8 streams: CPU of loadtool", "% of a core", ""},
+	{"c8_srvcpu", "(c) 8 streams: CPU of the server", "% of a core", ""},
 	{"d_rps", "(d) listing of 10,000 entries", "req/s", "higher"},
 	{"d_bytes", "(d) listing page size", "bytes", ""},
+	{"d_gencpu", "(d) CPU of wrk during the load", "% of a core", ""},
+	{"d_srvcpu", "(d) CPU of the server during the load", "% of a core", ""},
 	{"e_rps", "(e) 1,000-byte Range, 64 conns", "req/s", "higher"},
 	{"e_gencpu", "(e) CPU of wrk during the load", "% of a core", ""},
 	{"e_srvcpu", "(e) CPU of the server during the load", "% of a core", ""},
@@ -50,6 +92,40 @@ var peerMetrics = []metricDef{
 	{"f_p99", "(f) new request while held, p99", "ms", "lower"},
 	{"g_p50", "(g) small GET during 1 MB/s download, p50", "ms", "lower"},
 	{"g_p99", "(g) small GET during 1 MB/s download, p99", "ms", "lower"},
+}
+
+// partMetrics follow peerMetrics in the table: compression (measured in
+// bench/run's first pass), then the object-storage and WebDAV parts.
+var partMetrics = []metricDef{
+	{"i_wire", "(i) 10,000-entry listing to a browser, bytes on the wire", "bytes", "lower"},
+	{"i_rps", "(i) the same listing, compressed, 8 conns", "req/s", "higher"},
+	{"i_gencpu", "(i) CPU of wrk during the load", "% of a core", ""},
+	{"i_srvcpu", "(i) CPU of the server during the load", "% of a core", ""},
+	{"s3_dl", "(s) 1 GiB download from S3, 1 stream", "MB/s", "higher"},
+	{"s3_dl_srvcpu", "(s) download: CPU of the server (the ceiling: the store)", "% of a core", ""},
+	{"s3_dl_storecpu", "(s) download: CPU of the store behind the server", "% of a core", ""},
+	{"s3_dl_gencpu", "(s) download: CPU of the client (loadtool)", "% of a core", ""},
+	{"s3_get", "(s) 1 KiB GET from S3, 32 conns", "req/s", "higher"},
+	{"s3_get_srvcpu", "(s) 1 KiB GET: CPU of the server", "% of a core", ""},
+	{"s3_get_storecpu", "(s) 1 KiB GET: CPU of the store", "% of a core", ""},
+	{"s3_get_gencpu", "(s) 1 KiB GET: CPU of wrk", "% of a core", ""},
+	{"s3_range", "(s) 1,000-byte Range from S3, 32 conns", "req/s", "higher"},
+	{"s3_range_srvcpu", "(s) Range: CPU of the server", "% of a core", ""},
+	{"s3_range_storecpu", "(s) Range: CPU of the store", "% of a core", ""},
+	{"s3_range_gencpu", "(s) Range: CPU of wrk", "% of a core", ""},
+	{"s3_list", "(s) listing of a 10,000-object folder", "s", "lower"},
+	{"s3_list_srvcpu", "(s) listing: CPU of the server", "% of a core", ""},
+	{"s3_list_storecpu", "(s) listing: CPU of the store", "% of a core", ""},
+	{"s3_list_gencpu", "(s) listing: CPU of the client (curl; s3tool for the ceiling)", "% of a core", ""},
+	{"s3_up", "(s) 1 GiB upload to S3 by PUT", "MB/s", "higher"},
+	{"s3_up_srvcpu", "(s) upload: CPU of the server", "% of a core", ""},
+	{"s3_up_storecpu", "(s) upload: CPU of the store", "% of a core", ""},
+	{"s3_up_gencpu", "(s) upload: CPU of the client (loadtool)", "% of a core", ""},
+	{"w_passed", "(w) litmus tests passed", "tests", "higher"},
+	{"w_propfind", "(w) PROPFIND Depth 1 of 10,000 entries", "ms", "lower"},
+	{"w_size", "(w) PROPFIND answer size", "KiB", ""},
+	{"w_srvcpu", "(w) PROPFIND: CPU of the server", "% of a core", ""},
+	{"w_gencpu", "(w) PROPFIND: CPU of curl", "% of a core", ""},
 }
 
 var ferryMetrics = []metricDef{
@@ -80,6 +156,16 @@ var ferryMetrics = []metricDef{
 	{"h_many_s", "(h) 10,000 clients at once, each downloading 1 MiB on a keep-alive connection of its own: wall time", "s", "lower"},
 	{"h_many_hwm", "(h) … peak RSS (VmHWM)", "MiB", "lower"},
 	{"h_many_per_kib", "(h) … peak RSS per download, above ferry's at start", "KiB", "lower"},
+	{"s3_rss", "(s) peak RSS (VmHWM) across ferry's uploads to S3", "KiB", "lower"},
+}
+
+// jsonMetric is a metric as results.json describes it: with its group, the
+// servers it applies to and the ceiling, if any.
+type jsonMetric struct {
+	metricDef
+	Group   string   `json:"group"`
+	Servers []string `json:"servers"`
+	Ceiling string   `json:"ceiling,omitempty"`
 }
 
 type sample struct {
@@ -101,6 +187,9 @@ type result struct {
 	VsNginx  *float64 `json:"vs_nginx,omitempty"`
 	VsBest   *float64 `json:"vs_best_peer,omitempty"`
 	BestPeer string   `json:"best_peer,omitempty"`
+	// VsCeiling is the value over the group's ceiling (the store read
+	// directly), turned like the other ratios.
+	VsCeiling *float64 `json:"vs_ceiling,omitempty"`
 }
 
 // report reads the lines bench/run wrote ("server metric run value note",
@@ -151,24 +240,53 @@ func report(args []string) error {
 		}
 	}
 
+	// Columns: the servers with at least one figure in this run.
+	measured := map[string]bool{}
+	for k := range data {
+		measured[k.server] = true
+	}
+	var cols []string
+	for _, c := range columns {
+		if measured[c] {
+			cols = append(cols, c)
+		}
+	}
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c
+		if t := columnTitle[c]; t != "" {
+			titles[i] = t
+		}
+	}
+
 	var md strings.Builder
 	var results []result
-	fmt.Fprintf(&md, "Cells: value (÷ nginx, ÷ best other server). ↑ higher is better, ↓ lower is better. MB = 10⁶ bytes.\n\n")
-	fmt.Fprintf(&md, "| metric | unit | | %s |\n", strings.Join(servers, " | "))
-	fmt.Fprintf(&md, "|---|---|---|%s\n", strings.Repeat("---:|", len(servers)))
-	for _, m := range peerMetrics {
+	fmt.Fprintf(&md, "Cells: value (÷ nginx, ÷ best other server). ↑ higher is better, ↓ lower is better. n/a: not measured, or the figure does not apply to that server (each part's heading row says which apply). MB = 10⁶ bytes.\n\n")
+	fmt.Fprintf(&md, "| metric | unit | | %s |\n", strings.Join(titles, " | "))
+	fmt.Fprintf(&md, "|---|---|---|%s\n", strings.Repeat("---:|", len(cols)))
+	cur := ""
+	for _, m := range append(append([]metricDef{}, peerMetrics...), partMetrics...) {
+		g := groupOf(m.ID)
 		for _, run := range []string{"1", "2"} {
 			if !runsOf[m.ID][run] {
 				continue
+			}
+			if g.name != cur {
+				cur = g.name
+				fmt.Fprintf(&md, "| **%s**: %s |  |  |%s\n", g.name, g.about, strings.Repeat("  |", len(cols)))
 			}
 			label := m.Label
 			if runsOf[m.ID]["2"] {
 				label += " — run " + run
 			}
 			arrow := arrows[m.Better]
-			cells := make([]string, len(servers))
-			for i, srv := range servers {
-				r := compute(data, m, srv, run)
+			cells := make([]string, len(cols))
+			for i, srv := range cols {
+				if !slices.Contains(g.servers, srv) {
+					cells[i] = "n/a"
+					continue
+				}
+				r := compute(data, m, srv, run, g)
 				results = append(results, r)
 				cells[i] = cell(r, m)
 			}
@@ -192,10 +310,20 @@ func report(args []string) error {
 	}
 
 	if *jsonOut != "" {
+		var metrics []jsonMetric
+		for _, m := range append(append(append([]metricDef{}, peerMetrics...), partMetrics...), ferryMetrics...) {
+			g := groupOf(m.ID)
+			jm := jsonMetric{metricDef: m, Group: g.name, Servers: g.servers, Ceiling: g.ceiling}
+			if slices.Contains(ferryMetrics, m) {
+				jm.Servers = []string{"ferry"}
+			}
+			metrics = append(metrics, jm)
+		}
 		out := map[string]any{
 			"meta":    meta,
-			"servers": servers,
-			"metrics": append(append([]metricDef{}, peerMetrics...), ferryMetrics...),
+			"servers": cols,
+			"titles":  columnTitle,
+			"metrics": metrics,
 			"results": results,
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
@@ -217,7 +345,9 @@ func report(args []string) error {
 
 var arrows = map[string]string{"higher": "↑", "lower": "↓"}
 
-func compute(data map[key]sample, m metricDef, srv, run string) result {
+// compute is one cell: the value and its ratios to nginx (where nginx
+// applies) and to the best of the group's other servers, its ceiling aside.
+func compute(data map[key]sample, m metricDef, srv, run string, g group) result {
 	s := data[key{m.ID, srv, run}]
 	r := result{Metric: m.ID, Server: srv, Unit: m.Unit, Better: m.Better, Note: s.Note}
 	r.Run, _ = strconv.Atoi(run)
@@ -234,9 +364,9 @@ func compute(data map[key]sample, m metricDef, srv, run string) result {
 		r.VsNginx = &q
 	}
 	best, bestName := 0.0, ""
-	for _, p := range servers {
+	for _, p := range g.servers {
 		ps := data[key{m.ID, p, run}]
-		if p == srv || !ps.ok {
+		if p == srv || p == g.ceiling || !ps.ok {
 			continue
 		}
 		if bestName == "" || (m.Better == "higher" && ps.Value > best) || (m.Better == "lower" && ps.Value < best) {
@@ -246,6 +376,10 @@ func compute(data map[key]sample, m metricDef, srv, run string) result {
 	if bestName != "" && best != 0 {
 		q := v / best
 		r.VsBest, r.BestPeer = &q, bestName
+	}
+	if c := data[key{m.ID, g.ceiling, run}]; g.ceiling != "" && srv != g.ceiling && c.ok && c.Value != 0 {
+		q := v / c.Value
+		r.VsCeiling = &q
 	}
 	return r
 }
@@ -269,6 +403,9 @@ func cell(r result, m metricDef) string {
 			return "–"
 		}
 		return fmt.Sprintf("%.2f", *p)
+	}
+	if r.VsCeiling != nil {
+		return fmt.Sprintf("%s (%s, %s; ÷ ceiling %s)", s, ratio(r.VsNginx), ratio(r.VsBest), ratio(r.VsCeiling))
 	}
 	return fmt.Sprintf("%s (%s, %s)", s, ratio(r.VsNginx), ratio(r.VsBest))
 }
