@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -380,5 +381,46 @@ func TestS3StalledDownload(t *testing.T) {
 	case <-store.Ended:
 	case <-time.After(30 * time.Second):
 		t.Error("the store's stalled connection was kept open")
+	}
+}
+
+// A GET of a text-like file on a store looks for its precompressed copies
+// (NAME.zst, .br, .gz) with one listing, not a GET (and, the key being
+// absent, a listing) per coding the client accepts; a copy that is there
+// is still served.
+func TestS3PrecompressedRequests(t *testing.T) {
+	store := weedtest.Shared(t)
+	count := weedtest.NewCounting(t, store.Endpoint)
+	store.SetEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	prefix := "pre-" + strings.ToLower(rand.Text()[:8])
+	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "-w", "--s3-endpoint", count.Endpoint, "s3://"+store.Bucket+"/"+prefix)
+	js := []byte(strings.Repeat("console.log('ferry');\n", 100))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(js)
+	zw.Close()
+	for name, data := range map[string][]byte{"app.js": js, "lib.js": js, "lib.js.gz": gz.Bytes()} {
+		if resp, body := Do(t, "PUT", p.URL+"/"+name, bytes.NewReader(data)); resp.StatusCode != 201 {
+			t.Fatalf("PUT %s: %d %s", name, resp.StatusCode, body)
+		}
+	}
+	count.Reset()
+	resp, body := Do(t, "GET", p.URL+"/app.js", nil, "Accept-Encoding", "zstd, br, gzip")
+	reqs := count.Reset()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET app.js: %d", resp.StatusCode)
+	}
+	total := 0
+	for _, n := range reqs {
+		total += n
+	}
+	// One listing for the copies, one GET for the file.
+	if total > 2 {
+		t.Errorf("GET of a file without copies cost the store %d requests (%v), want 2", total, reqs)
+	}
+	resp, body = Do(t, "GET", p.URL+"/lib.js", nil, "Accept-Encoding", "zstd, br, gzip")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, gz.Bytes()) {
+		t.Errorf("GET lib.js beside lib.js.gz: %d, Content-Encoding %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
 	}
 }

@@ -36,6 +36,25 @@ func (s *Server) servePrecompressed(w http.ResponseWriter, r *http.Request, name
 	}
 	accept := strings.Join(ae, ",")
 	offers := []string{compress.Zstd, compress.Br, compress.Gzip}
+	if compress.Negotiate(accept, offers...) == "" {
+		return false
+	}
+	// Where a missed Open costs round trips to a store, one listing says
+	// which copies exist; a local folder answers a missed open at once.
+	var have map[string]bool
+	if pl, ok := storage.As[storage.PrefixLister](s.tree); ok {
+		names, complete, err := pl.ListPrefix(r.Context(), name+".", 100)
+		if errors.Is(err, storage.ErrUnavailable) {
+			httperr.FromFS(w, r, err)
+			return true
+		}
+		if err == nil && complete {
+			have = make(map[string]bool, len(names))
+			for _, n := range names {
+				have[n] = true
+			}
+		}
+	}
 	for len(offers) > 0 {
 		coding := compress.Negotiate(accept, offers...)
 		if coding == "" {
@@ -43,7 +62,7 @@ func (s *Server) servePrecompressed(w http.ResponseWriter, r *http.Request, name
 		}
 		offers = removeString(offers, coding)
 		alt := name + sidecarExt(coding)
-		if !s.visible(alt) {
+		if !s.visible(alt) || have != nil && !have[alt] {
 			continue
 		}
 		obj, err := s.tree.Open(r.Context(), alt)

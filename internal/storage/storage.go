@@ -157,6 +157,15 @@ type Chtimes interface {
 // IsNotExist reports a name that is absent (or hidden, which looks the same).
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
+// PrefixLister is offered by backends where asking for an absent name costs
+// a round trip (an object store): it finds with one request the files whose
+// names start with prefix (a file's name and a dot: its precompressed
+// copies, a.js.gz and a.js.br beside a.js). complete is false when there
+// were more than limit of them and only some are given.
+type PrefixLister interface {
+	ListPrefix(ctx context.Context, prefix string, limit int) (names []string, complete bool, err error)
+}
+
 // Wrapper is a Tree layered over another (the policy layer); As looks
 // through it for a backend's optional capabilities.
 type Wrapper interface {
