@@ -77,6 +77,11 @@ func Fold(s string) string {
 	if ascii {
 		return strings.ToLower(s)
 	}
+	// norm passes bytes that are not UTF-8 through and may then leave the
+	// letters after them composed ("\xf4ŏ" kept its breve), so that a
+	// folded word folded again changed and no longer matched the same
+	// names: such bytes become U+FFFD first.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {
