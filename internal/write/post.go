@@ -182,8 +182,14 @@ func (h *Handler) postMultipart(r *http.Request, dir string, check *digest.Reade
 		return nil, refuse(http.StatusBadRequest, "multipart/form-data without a boundary")
 	}
 	// multipart.Reader reads through a 4 KiB buffer; a larger one in front
-	// of it saves most of the system calls of a big upload.
-	mr := multipart.NewReader(bufio.NewReaderSize(body, copyBufSize), boundary)
+	// of it saves most of the system calls of a big upload (a smaller one
+	// when many uploads run at once, as for the copy buffer).
+	size := smallBufSize
+	if h.takeBig() {
+		defer h.releaseBig()
+		size = copyBufSize
+	}
+	mr := multipart.NewReader(bufio.NewReaderSize(body, size), boundary)
 	// The transfer is shown from the first file on, under that file's
 	// name; its size is the whole body's.
 	tr := transfer.FromContext(r.Context())

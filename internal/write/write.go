@@ -62,7 +62,10 @@ type Handler struct {
 	tree   storage.Tree
 	statfs storage.Statfs // nil when the store cannot tell its free space
 	opts   Options
-	bufs   sync.Pool
+	// bufs holds large copy buffers, of which big bounds how many are out
+	// at once; smallBufs the small ones the other uploads use.
+	bufs, smallBufs sync.Pool
+	big             chan struct{}
 
 	condMu sync.Mutex // conditional PUTs: check and publish as one
 
@@ -71,15 +74,24 @@ type Handler struct {
 }
 
 // copyBufSize is the chunk an upload is stored in: large enough that a
-// multi-gigabyte body costs few system calls, small enough that many
-// parallel uploads stay cheap.
-const copyBufSize = 256 << 10
+// multi-gigabyte body costs few system calls. Only bigBufs uploads at a
+// time get one; the others, when many run at once, use smallBufSize, so
+// that memory stays small per upload: a thousand uploads of 1 MiB at once
+// took 290 KiB each with a large buffer apiece, 69 KiB with this
+// (issue 16, target 5; e2e TestManyUploads).
+const (
+	copyBufSize  = 256 << 10
+	smallBufSize = 32 << 10
+	bigBufs      = 16
+)
 
 // New returns a Handler.
 func New(tree storage.Tree, opts Options) *Handler {
 	h := &Handler{tree: tree, opts: opts}
 	h.statfs, _ = storage.As[storage.Statfs](tree)
 	h.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	h.smallBufs.New = func() any { b := make([]byte, smallBufSize); return &b }
+	h.big = make(chan struct{}, bigBufs)
 	return h
 }
 
@@ -650,8 +662,8 @@ func (e *readErr) Unwrap() error {
 // copyData copies an upload into a staged write. Read errors come back as
 // errTooLarge or errBodyCut, write errors as the store reports them.
 func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
-	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
+	bp, done := h.buffer()
+	defer done()
 	buf := *bp
 	var total int64
 	for {
@@ -675,6 +687,30 @@ func (h *Handler) copyData(dst io.Writer, src io.Reader) (int64, error) {
 			return total, &readErr{rerr}
 		}
 	}
+}
+
+// takeBig takes one of the bigBufs slots for a large buffer, if one is
+// free; releaseBig gives it back.
+func (h *Handler) takeBig() bool {
+	select {
+	case h.big <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Handler) releaseBig() { <-h.big }
+
+// buffer lends a copy buffer, a large one while few uploads run; done
+// gives it back.
+func (h *Handler) buffer() (bp *[]byte, done func()) {
+	if h.takeBig() {
+		bp = h.bufs.Get().(*[]byte)
+		return bp, func() { h.bufs.Put(bp); h.releaseBig() }
+	}
+	bp = h.smallBufs.Get().(*[]byte)
+	return bp, func() { h.smallBufs.Put(bp) }
 }
 
 // fill reads into buf until it is full or the reader reports an error

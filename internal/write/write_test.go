@@ -250,3 +250,69 @@ func FuzzPost(f *testing.F) {
 		}
 	})
 }
+
+// Many uploads at once get a large copy buffer only while few run: the
+// rest use small ones, and every upload is stored whole either way (issue
+// 16, target 5: a thousand parallel uploads held 256 KiB each).
+func TestCopyBuffers(t *testing.T) {
+	h, root, _ := newHandler(t, Options{})
+	var dones []func()
+	big := 0
+	for range bigBufs + 5 {
+		bp, done := h.buffer()
+		if len(*bp) == copyBufSize {
+			big++
+		} else if len(*bp) != smallBufSize {
+			t.Fatalf("a buffer of %d bytes", len(*bp))
+		}
+		dones = append(dones, done)
+	}
+	if big != bigBufs {
+		t.Errorf("%d large buffers lent at once, want %d", big, bigBufs)
+	}
+	for _, done := range dones {
+		done()
+	}
+	if bp, done := h.buffer(); len(*bp) != copyBufSize {
+		t.Errorf("a lone upload gets a buffer of %d bytes", len(*bp))
+	} else {
+		done()
+	}
+
+	// More uploads in flight than large buffers, each body arriving in
+	// two halves: all are stored whole.
+	const n = 2 * bigBufs
+	body := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB
+	codes := make(chan int, n)
+	var writers []*io.PipeWriter
+	for i := range n {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			name := fmt.Sprintf("f%02d.bin", i)
+			req := httptest.NewRequest("PUT", "/"+name, pr)
+			req.ContentLength = int64(len(body))
+			rec := httptest.NewRecorder()
+			h.Put(rec, req, name)
+			codes <- rec.Code
+		}()
+	}
+	for _, pw := range writers {
+		pw.Write(body[:len(body)/2])
+	}
+	for _, pw := range writers {
+		pw.Write(body[len(body)/2:])
+		pw.Close()
+	}
+	for range n {
+		if code := <-codes; code != http.StatusCreated {
+			t.Errorf("PUT: %d", code)
+		}
+	}
+	for i := range n {
+		b, err := os.ReadFile(filepath.Join(root, fmt.Sprintf("f%02d.bin", i)))
+		if err != nil || !bytes.Equal(b, body) {
+			t.Errorf("f%02d.bin: %d bytes, %v", i, len(b), err)
+		}
+	}
+}
