@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"path"
 	"time"
 )
 
@@ -146,6 +147,25 @@ type Upload interface {
 // Statfs is offered by backends that know their free space.
 type Statfs interface {
 	Free(ctx context.Context, dir string) (free int64, err error)
+}
+
+// FreeNear is the free space where dir is or will be: that of the nearest
+// of its folders that exists. ok is false when s is nil (the store cannot
+// tell) or answers with another error.
+func FreeNear(ctx context.Context, s Statfs, dir string) (free int64, ok bool) {
+	if s == nil {
+		return 0, false
+	}
+	for {
+		n, err := s.Free(ctx, dir)
+		if err == nil {
+			return n, true
+		}
+		if dir == "." || !errors.Is(err, fs.ErrNotExist) {
+			return 0, false
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 // Chtimes is offered by backends that can set a file's modification time:

@@ -325,7 +325,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if free, ok := h.free(ctx, path.Dir(target)); ok && length > free {
+	if free, ok := storage.FreeNear(ctx, h.statfs, path.Dir(target)); ok && length > free {
 		reject(w, r, http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
 			string(accesslog.AppendSize(nil, free))+")")
 		return
@@ -384,24 +384,6 @@ func (h *Handler) checkTarget(ctx context.Context, target string) error {
 		return err
 	}
 	return nil
-}
-
-// free is the free space where dir is or will be (the nearest of its
-// folders that exists), when the store can tell.
-func (h *Handler) free(ctx context.Context, dir string) (int64, bool) {
-	if h.statfs == nil {
-		return 0, false
-	}
-	for {
-		n, err := h.statfs.Free(ctx, dir)
-		if err == nil {
-			return n, true
-		}
-		if dir == "." || !errors.Is(err, fs.ErrNotExist) {
-			return 0, false
-		}
-		dir = path.Dir(dir)
-	}
 }
 
 // admit takes a place under the caps for a new upload of client.

@@ -148,7 +148,7 @@ func (h *Handler) checkCopySize(ctx context.Context, name, dir string) error {
 	if h.opts.MaxUpload > 0 {
 		limit = h.opts.MaxUpload
 	}
-	free, known := h.free(ctx, dir)
+	free, known := storage.FreeNear(ctx, h.statfs, dir)
 	if known {
 		limit = min(limit, free)
 	}

@@ -384,30 +384,12 @@ func (h *Handler) checkSpace(ctx context.Context, dir string, size int64) error 
 	if h.statfs == nil || size <= 0 {
 		return nil
 	}
-	free, ok := h.free(ctx, dir)
+	free, ok := storage.FreeNear(ctx, h.statfs, dir)
 	if ok && size > free {
 		return refuse(http.StatusInsufficientStorage, "upload larger than the free space on the server ("+
 			string(accesslog.AppendSize(nil, free))+"); nothing was stored")
 	}
 	return nil
-}
-
-// free is the free space where dir is or will be: the nearest of its
-// folders that exists.
-func (h *Handler) free(ctx context.Context, dir string) (int64, bool) {
-	if h.statfs == nil {
-		return 0, false
-	}
-	for {
-		n, err := h.statfs.Free(ctx, dir)
-		if err == nil {
-			return n, true
-		}
-		if dir == "." || !errors.Is(err, fs.ErrNotExist) {
-			return 0, false
-		}
-		dir = path.Dir(dir)
-	}
 }
 
 // Mkcol makes the folder name. As in WebDAV (RFC 4918 §9.3.1) the parent
