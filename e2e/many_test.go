@@ -222,10 +222,30 @@ func TestManyDownloads(t *testing.T) {
 		t.Errorf("ferry holds %d descriptors with %d connections open", held, manyDownloads)
 	}
 
+	idleMem := manyMemory(t, p)
+	t.Logf("holding %d idle connections: %s", manyDownloads, idleMem)
+
 	// All at once, on the connections already open. Each download counts
 	// itself in flight from its headers to its last byte.
 	var inFlight, most atomic.Int64
 	start = time.Now()
+	// Where ferry's memory goes at the busiest moment (scraped over a
+	// connection of its own while the downloads run).
+	var busiest memFigures
+	scraping, scraped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(scraped)
+		for {
+			select {
+			case <-scraping:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			if m := manyMemory(t, p); m.stack+m.heap > busiest.stack+busiest.heap {
+				busiest = m
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i, mc := range conns {
 		wg.Go(func() {
@@ -257,7 +277,10 @@ func TestManyDownloads(t *testing.T) {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	close(scraping)
+	<-scraped
 	manyReport(t, "downloads", errs)
+	t.Logf("at the busiest scrape: %s", busiest)
 
 	peak := procStatus(t, pid, "VmHWM")
 	per := float64(peak-base) / manyDownloads
@@ -286,6 +309,32 @@ func TestManyDownloads(t *testing.T) {
 	if s := p.Stderr(); s != "" {
 		t.Errorf("ferry's stderr:\n%s", s)
 	}
+}
+
+// memFigures is where a Go process's memory goes, from its metrics.
+type memFigures struct{ goroutines, stack, heap, rss float64 }
+
+func (m memFigures) String() string {
+	return fmt.Sprintf("%.0f goroutines, stacks %.0f MiB, heap in use %.0f MiB, RSS %.0f MiB", m.goroutines, m.stack/(1<<20), m.heap/(1<<20), m.rss/(1<<20))
+}
+
+// manyMemory reads ferry's memory figures from its metrics.
+func manyMemory(t *testing.T, p *Proc) memFigures {
+	resp, err := http.Get(p.URL + "/.ferry/metrics")
+	if err != nil {
+		return memFigures{}
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	get := func(name string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	return memFigures{get("go_goroutines"), get("go_memstats_stack_inuse_bytes"), get("go_memstats_heap_inuse_bytes"), get("process_resident_memory_bytes")}
 }
 
 // manySame reads r to its end and compares it with want, a buffer's worth
