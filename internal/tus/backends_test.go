@@ -16,12 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
-	"github.com/ferry-sh/ferry/internal/storage/local"
-	"github.com/ferry-sh/ferry/internal/storage/policy"
-	"github.com/ferry-sh/ferry/internal/storage/s3"
 	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
+	"github.com/ferry-sh/ferry/internal/storage/storagetest"
 )
 
 func TestMain(m *testing.M) {
@@ -41,39 +38,18 @@ type node struct {
 // on the same bucket prefix (as separate machines). It returns them and the
 // S3 store with the prefix, when S3.
 func nodes(t *testing.T, kind string, n int) ([]node, *weedtest.Store, string) {
+	place := storagetest.NewPlace(t, kind, "tus")
 	var out []node
-	var store *weedtest.Store
-	var prefix string
-	dir := t.TempDir()
-	if kind == "s3" {
-		store = weedtest.Shared(t)
-		store.SetEnv(t)
-		prefix = "tus/" + strings.ToLower(rand.Text())
-	}
 	for range n {
-		var backend storage.Tree
-		if kind == "s3" {
-			st, err := s3.Open(context.Background(), s3.Config{Bucket: store.Bucket, Prefix: prefix})
-			if err != nil {
-				t.Fatal(err)
-			}
-			backend = st
-		} else {
-			lt, err := local.Open(dir, rootfs.Policy{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			backend = lt
-		}
-		tree := policy.Wrap(backend, policy.Rules{})
+		tree := place.Tree(t)
 		h, err := New(tree, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { h.Close(); tree.Close() })
+		t.Cleanup(func() { h.Close() })
 		out = append(out, node{tree, h})
 	}
-	return out, store, prefix
+	return out, place.Store, place.Prefix
 }
 
 // call answers one tus request with h.
@@ -106,7 +82,7 @@ func (c *cutAt) Read(p []byte) (int, error) {
 // An upload begun on one node, cut, resumed on another, cut again and
 // finished on the first is stored byte-identical, and nothing of it is left.
 func TestResumeAcrossNodes(t *testing.T) {
-	for _, kind := range []string{"local", "s3"} {
+	for _, kind := range storagetest.Kinds() {
 		t.Run(kind, func(t *testing.T) {
 			ns, store, prefix := nodes(t, kind, 2)
 			a, b := ns[0], ns[1]

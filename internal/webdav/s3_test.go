@@ -2,7 +2,6 @@ package webdav
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +12,8 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
-	"github.com/ferry-sh/ferry/internal/storage/s3"
 	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
+	"github.com/ferry-sh/ferry/internal/storage/storagetest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,29 +22,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// s3Trees serves a fresh prefix of the shared SeaweedFS bucket, as ferry
-// serves an object store: the policy over the bucket for clients, the bare
-// bucket for ferry's own state.
-func s3Trees(t *testing.T, prefix string) (tree, state storage.Tree) {
+// s3Trees serves a place in the shared SeaweedFS bucket as ferry serves an
+// object store: the policy over the bucket for clients, the bare bucket for
+// ferry's own state. Each call is another node on the same place.
+func s3Trees(t *testing.T, place *storagetest.Place) (tree, state storage.Tree) {
 	t.Helper()
-	store := weedtest.Shared(t)
-	store.SetEnv(t)
-	b, err := s3.Open(context.Background(), s3.Config{Bucket: store.Bucket, Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := place.Backend(t)
 	return policy.Wrap(b, policy.Rules{}), b
 }
-
-func s3Prefix() string { return "dav/" + strings.ToLower(rand.Text()) }
 
 // TestS3 runs WebDAV on SeaweedFS: dead properties and locks in the bucket
 // (seen by a second node), and times a client sets kept as properties.
 func TestS3(t *testing.T) {
-	prefix := s3Prefix()
-	tree, state := s3Trees(t, prefix)
+	place := storagetest.NewPlace(t, "s3", "dav")
+	tree, state := s3Trees(t, place)
 	s := newTestServer(t, tree, state, Options{})
-	tree2, state2 := s3Trees(t, prefix)
+	tree2, state2 := s3Trees(t, place)
 	s2 := newTestServer(t, tree2, state2, Options{})
 
 	if r, _ := do(t, "MKCOL", s.URL+"/d/", ""); r.StatusCode != 201 {
@@ -105,7 +97,7 @@ const timeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 // ferry's write handler, which still works on a local folder only).
 func TestS3Litmus(t *testing.T) {
 	bin := needTool(t, "litmus")
-	tree, state := s3Trees(t, s3Prefix())
+	tree, state := s3Trees(t, storagetest.NewPlace(t, "s3", "dav"))
 	s := newTestServer(t, tree, state, Options{})
 	out := runLitmusCmd(t, bin, s.URL+"/")
 	t.Logf("litmus on SeaweedFS:\n%s", litmusTable(out))

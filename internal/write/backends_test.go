@@ -3,7 +3,6 @@ package write
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -16,43 +15,16 @@ import (
 
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage"
-	"github.com/ferry-sh/ferry/internal/storage/local"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/storage/s3"
 	"github.com/ferry-sh/ferry/internal/storage/s3/weedtest"
+	"github.com/ferry-sh/ferry/internal/storage/storagetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	weedtest.StopShared()
 	os.Exit(code)
-}
-
-// backend is a fresh, empty tree of one kind, through the policy layer.
-type backend struct {
-	name string
-	open func(t *testing.T) (tree storage.Tree, prefix string, store *weedtest.Store)
-}
-
-var backends = []backend{
-	{"local", func(t *testing.T) (storage.Tree, string, *weedtest.Store) {
-		lt, err := local.Open(t.TempDir(), rootfs.Policy{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { lt.Close() })
-		return policy.Wrap(lt, policy.Rules{}), "", nil
-	}},
-	{"s3", func(t *testing.T) (storage.Tree, string, *weedtest.Store) {
-		store := weedtest.Shared(t)
-		store.SetEnv(t)
-		prefix := "w/" + strings.ToLower(rand.Text())
-		st, err := s3.Open(context.Background(), s3.Config{Bucket: store.Bucket, Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return policy.Wrap(st, policy.Rules{}), prefix + "/", store
-	}},
 }
 
 // serve answers one request with h and returns the status and body.
@@ -81,42 +53,11 @@ func serve(h *Handler, method, target string, body io.Reader, hdr ...string) (in
 	return w.Code, w.Body.String()
 }
 
-func readAll(t *testing.T, tr storage.Tree, name string) string {
-	t.Helper()
-	o, err := tr.Open(context.Background(), name)
-	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
-	}
-	defer o.Close()
-	b, err := io.ReadAll(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func names(t *testing.T, tr storage.Tree, dir string) []string {
-	t.Helper()
-	var out []string
-	for info, err := range tr.List(context.Background(), dir) {
-		if err != nil {
-			t.Fatalf("list %s: %v", dir, err)
-		}
-		n := info.Name
-		if info.IsDir {
-			n += "/"
-		}
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Every write answers the same on every backend.
 func TestWritesOnBackends(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			tr, _, _ := b.open(t)
+	for _, kind := range storagetest.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			tr := storagetest.NewPlace(t, kind, "w").Tree(t)
 			h := New(tr, Options{Upload: true, Delete: true, Move: true})
 			w := New(tr, Options{Upload: true, Delete: true, Move: true, Overwrite: true})
 			steps := []struct {
@@ -149,13 +90,13 @@ func TestWritesOnBackends(t *testing.T) {
 					t.Fatalf("%s %s: %d %q, want %d", s.method, s.path, code, body, s.want)
 				}
 			}
-			if got := names(t, tr, "."); !slices.Equal(got, []string{"box/", "deep2/"}) {
+			if got := storagetest.List(t, tr, "."); !slices.Equal(got, []string{"box/", "deep2/"}) {
 				t.Fatalf("root holds %v", got)
 			}
-			if got := readAll(t, tr, "box/a.txt"); got != "three" {
+			if got := string(storagetest.Read(t, tr, "box/a.txt")); got != "three" {
 				t.Fatalf("box/a.txt = %q", got)
 			}
-			if got := readAll(t, tr, "deep2/er/b.txt"); got != "three" {
+			if got := string(storagetest.Read(t, tr, "deep2/er/b.txt")); got != "three" {
 				t.Fatalf("deep2/er/b.txt = %q", got)
 			}
 
@@ -164,17 +105,17 @@ func TestWritesOnBackends(t *testing.T) {
 			if code, msg := serve(h, "POST", "/box/", body, "Content-Type", ct); code != 201 {
 				t.Fatalf("POST: %d %s", code, msg)
 			}
-			if got := names(t, tr, "box/p"); !slices.Equal(got, []string{"one.txt", "two/"}) {
+			if got := storagetest.List(t, tr, "box/p"); !slices.Equal(got, []string{"one.txt", "two/"}) {
 				t.Fatalf("box/p holds %v", got)
 			}
-			if got := readAll(t, tr, "box/three.bin"); len(got) != 9<<20 {
+			if got := string(storagetest.Read(t, tr, "box/three.bin")); len(got) != 9<<20 {
 				t.Fatalf("three.bin: %d bytes", len(got))
 			}
 			body, ct = multipartBody(t, map[string]string{"q/new.txt": "n", "big.bin": strings.Repeat("b", 9<<20), "p/one.txt": "taken"})
 			if code, _ := serve(h, "POST", "/box/", body, "Content-Type", ct); code != 409 {
 				t.Fatalf("POST over a taken name: %d", code)
 			}
-			if got := names(t, tr, "box"); !slices.Equal(got, []string{"a.txt", "p/", "three.bin"}) {
+			if got := storagetest.List(t, tr, "box"); !slices.Equal(got, []string{"a.txt", "p/", "three.bin"}) {
 				t.Fatalf("after a refused POST box holds %v", got)
 			}
 		})
@@ -202,9 +143,9 @@ func (r *heldBody) Read(p []byte) (int, error) {
 // Eight clients creating one name at once: exactly one 201, the others
 // 409, and the file is one of theirs whole.
 func TestCreateRaceOnBackends(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			tr, _, _ := b.open(t)
+	for _, kind := range storagetest.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			tr := storagetest.NewPlace(t, kind, "w").Tree(t)
 			h := New(tr, Options{Upload: true})
 			const racers = 8
 			bar := &barrier{go_: make(chan struct{})}
@@ -233,10 +174,10 @@ func TestCreateRaceOnBackends(t *testing.T) {
 			if won != 1 {
 				t.Fatalf("codes %v: %d won, want 1", codes, won)
 			}
-			if got := readAll(t, tr, "race.txt"); !slices.Contains(bodies, got) {
+			if got := string(storagetest.Read(t, tr, "race.txt")); !slices.Contains(bodies, got) {
 				t.Fatalf("race.txt is no racer's whole body (%d bytes)", len(got))
 			}
-			if got := names(t, tr, "."); !slices.Equal(got, []string{"race.txt"}) {
+			if got := storagetest.List(t, tr, "."); !slices.Equal(got, []string{"race.txt"}) {
 				t.Fatalf("root holds %v", got)
 			}
 		})
@@ -259,14 +200,15 @@ func (c *cutBody) Read(p []byte) (int, error) {
 // A PUT or POST cut short leaves nothing visible, and on an object store no
 // multipart upload in progress (nothing billed).
 func TestCutShortOnBackends(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			tr, prefix, store := b.open(t)
+	for _, kind := range storagetest.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			place := storagetest.NewPlace(t, kind, "w")
+			tr := place.Tree(t)
 			h := New(tr, Options{Upload: true, Overwrite: true})
 			if code, _ := serve(h, "PUT", "/keep.bin", strings.NewReader("keep")); code != 201 {
 				t.Fatal(code)
 			}
-			if store != nil {
+			if place.Store != nil {
 				// The count below can see an upload in progress.
 				st, err := tr.Stage(context.Background(), "probe.bin", -1)
 				if err != nil {
@@ -274,7 +216,7 @@ func TestCutShortOnBackends(t *testing.T) {
 				}
 				st.Write(make([]byte, 9<<20))
 				st.(storage.Sealer).Seal(context.Background())
-				if n := store.Uploads(t, prefix); n != 1 {
+				if n := place.Store.Uploads(t, place.Prefix+"/"); n != 1 {
 					t.Fatalf("%d multipart uploads in progress, want the probe's", n)
 				}
 				st.Abort()
@@ -294,14 +236,14 @@ func TestCutShortOnBackends(t *testing.T) {
 			if code, _ := serve(h, "POST", "/", mp, "Content-Type", "multipart/form-data; boundary=B"); code != 400 {
 				t.Fatalf("cut POST: %d", code)
 			}
-			if got := names(t, tr, "."); !slices.Equal(got, []string{"keep.bin"}) {
+			if got := storagetest.List(t, tr, "."); !slices.Equal(got, []string{"keep.bin"}) {
 				t.Fatalf("after cut uploads the root holds %v", got)
 			}
-			if got := readAll(t, tr, "keep.bin"); got != "keep" {
+			if got := string(storagetest.Read(t, tr, "keep.bin")); got != "keep" {
 				t.Fatalf("keep.bin = %d bytes", len(got))
 			}
-			if store != nil {
-				if n := store.Uploads(t, prefix); n != 0 {
+			if place.Store != nil {
+				if n := place.Store.Uploads(t, place.Prefix+"/"); n != 0 {
 					t.Fatalf("%d multipart uploads left in progress", n)
 				}
 			}

@@ -63,37 +63,6 @@ func mustPut(t *testing.T, tr storage.Tree, name string, data []byte) {
 	}
 }
 
-func read(t *testing.T, tr storage.Tree, name string) []byte {
-	t.Helper()
-	o, err := tr.Open(context.Background(), name)
-	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
-	}
-	defer o.Close()
-	b, err := io.ReadAll(o)
-	if err != nil {
-		t.Fatalf("read %s: %v", name, err)
-	}
-	return b
-}
-
-func list(t *testing.T, tr storage.Tree, dir string) []string {
-	t.Helper()
-	var names []string
-	for info, err := range tr.List(context.Background(), dir) {
-		if err != nil {
-			t.Fatalf("list %s: %v", dir, err)
-		}
-		n := info.Name
-		if info.IsDir {
-			n += "/"
-		}
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
 func random(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -106,7 +75,7 @@ func stageCommitRead(t *testing.T, tr storage.Tree) {
 	if err != nil || replaced {
 		t.Fatalf("first put: replaced=%v err=%v", replaced, err)
 	}
-	if got := read(t, tr, "a.txt"); !bytes.Equal(got, data) {
+	if got := Read(t, tr, "a.txt"); !bytes.Equal(got, data) {
 		t.Fatalf("read back %q", got)
 	}
 	info, err := tr.Stat(context.Background(), "a.txt")
@@ -117,11 +86,11 @@ func stageCommitRead(t *testing.T, tr storage.Tree) {
 	if err != nil || !replaced {
 		t.Fatalf("replace: replaced=%v err=%v", replaced, err)
 	}
-	if got := read(t, tr, "a.txt"); string(got) != "v2" {
+	if got := Read(t, tr, "a.txt"); string(got) != "v2" {
 		t.Fatalf("after replace %q", got)
 	}
 	mustPut(t, tr, "deep/er/b.txt", []byte("b"))
-	if got := list(t, tr, "deep"); !slices.Equal(got, []string{"er/"}) {
+	if got := List(t, tr, "deep"); !slices.Equal(got, []string{"er/"}) {
 		t.Fatalf("parents created: list deep = %v", got)
 	}
 }
@@ -131,7 +100,7 @@ func createOnly(t *testing.T, tr storage.Tree) {
 	if _, err := put(t, tr, "x", []byte("two"), false); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("create-only over a file: %v, want ErrExist", err)
 	}
-	if got := read(t, tr, "x"); string(got) != "one" {
+	if got := Read(t, tr, "x"); string(got) != "one" {
 		t.Fatalf("file changed to %q", got)
 	}
 	if err := tr.Mkdir(context.Background(), "d"); err != nil {
@@ -188,7 +157,7 @@ func abortLeavesNothing(t *testing.T, tr storage.Tree) {
 	if _, err := tr.Stat(context.Background(), "gone.bin"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("aborted upload visible: %v", err)
 	}
-	if got := list(t, tr, "."); len(got) != 0 {
+	if got := List(t, tr, "."); len(got) != 0 {
 		t.Fatalf("root lists %v after an abort", got)
 	}
 }
@@ -209,7 +178,7 @@ func bigMultipart(t *testing.T, tr storage.Tree) {
 	if _, err := st.Commit(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, tr, "big.bin"); !bytes.Equal(got, data) {
+	if got := Read(t, tr, "big.bin"); !bytes.Equal(got, data) {
 		t.Fatalf("multipart round trip: %d bytes, differ", len(got))
 	}
 }
@@ -221,13 +190,13 @@ func listFolders(t *testing.T, tr storage.Tree) {
 	if err := tr.Mkdir(context.Background(), "empty"); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := list(t, tr, "."), []string{"empty/", "f1", "sub/"}; !slices.Equal(got, want) {
+	if got, want := List(t, tr, "."), []string{"empty/", "f1", "sub/"}; !slices.Equal(got, want) {
 		t.Fatalf("list . = %v, want %v", got, want)
 	}
-	if got, want := list(t, tr, "sub"), []string{"f2", "inner/"}; !slices.Equal(got, want) {
+	if got, want := List(t, tr, "sub"), []string{"f2", "inner/"}; !slices.Equal(got, want) {
 		t.Fatalf("list sub = %v, want %v", got, want)
 	}
-	if got := list(t, tr, "empty"); len(got) != 0 {
+	if got := List(t, tr, "empty"); len(got) != 0 {
 		t.Fatalf("list empty = %v", got)
 	}
 	for info, err := range tr.List(context.Background(), "f1") {
@@ -278,7 +247,7 @@ func removeTree(t *testing.T, tr storage.Tree) {
 	if err := tr.Remove(ctx, "keep"); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(t, tr, "."); len(got) != 0 {
+	if got := List(t, tr, "."); len(got) != 0 {
 		t.Fatalf("left %v", got)
 	}
 	if err := tr.Remove(ctx, "keep"); !errors.Is(err, fs.ErrNotExist) {
@@ -293,7 +262,7 @@ func moveCopy(t *testing.T, tr storage.Tree) {
 	if _, err := tr.Copy(ctx, "src", "dup", false); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, tr, "dup/in/b"); string(got) != "B" {
+	if got := Read(t, tr, "dup/in/b"); string(got) != "B" {
 		t.Fatalf("copied b = %q", got)
 	}
 	if _, err := tr.Copy(ctx, "src/a", "dup/a", false); !errors.Is(err, fs.ErrExist) {
@@ -309,7 +278,7 @@ func moveCopy(t *testing.T, tr storage.Tree) {
 	if _, err := tr.Move(ctx, "src", "moved", false); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(t, tr, "."); !slices.Equal(got, []string{"dup/", "moved/"}) {
+	if got := List(t, tr, "."); !slices.Equal(got, []string{"dup/", "moved/"}) {
 		t.Fatalf("after folder move: %v", got)
 	}
 	if _, err := tr.Move(ctx, "dup", "nowhere/dup", false); !errors.Is(err, fs.ErrNotExist) {
@@ -424,10 +393,10 @@ func resumable(t *testing.T, tr storage.Tree) {
 	if _, err := u.Commit(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(t, tr, "up"); !slices.Equal(got, []string{"file.bin"}) {
+	if got := List(t, tr, "up"); !slices.Equal(got, []string{"file.bin"}) {
 		t.Fatalf("after the commit up/ lists %v", got)
 	}
-	if got := read(t, tr, "up/file.bin"); !bytes.Equal(got, data) {
+	if got := Read(t, tr, "up/file.bin"); !bytes.Equal(got, data) {
 		t.Fatalf("resumed upload differs (%d bytes)", len(got))
 	}
 	if _, err := res.Resume(ctx, id); !errors.Is(err, fs.ErrNotExist) {
@@ -460,7 +429,7 @@ func resumable(t *testing.T, tr storage.Tree) {
 	if replaced, err := u3.Commit(ctx, true); err != nil || !replaced {
 		t.Fatalf("replacing commit: %v %v", replaced, err)
 	}
-	if got := read(t, tr, "up/file.bin"); string(got) != "abc" {
+	if got := Read(t, tr, "up/file.bin"); string(got) != "abc" {
 		t.Fatalf("replaced upload reads %q", got)
 	}
 	// An empty upload commits without any Append.
@@ -475,7 +444,7 @@ func resumable(t *testing.T, tr storage.Tree) {
 	if _, err := u4.Commit(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, tr, "empty/none.txt"); len(got) != 0 {
+	if got := Read(t, tr, "empty/none.txt"); len(got) != 0 {
 		t.Fatalf("empty upload reads %q", got)
 	}
 	// Small, abandoned: expired.
@@ -534,7 +503,7 @@ func seal(t *testing.T, tr storage.Tree) {
 		}
 	}
 	for _, name := range names {
-		if got := read(t, tr, name); !bytes.Equal(got, files[name]) {
+		if got := Read(t, tr, name); !bytes.Equal(got, files[name]) {
 			t.Fatalf("%s: %d bytes, differ", name, len(got))
 		}
 	}
