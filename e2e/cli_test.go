@@ -34,6 +34,8 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown shorthand", []string{"-Z"}, nil, "Z"},
 		{"bad log", []string{"--log", "xml"}, nil, "xml"},
 		{"bad duration", []string{"--idle-exit", "soon"}, nil, "soon"},
+		{"s3 endpoint not a URL", []string{"--s3-endpoint", "ftp://x", "s3://b"}, nil, "--s3-endpoint"},
+		{"s3 endpoint without a scheme", []string{"--s3-endpoint", "127.0.0.1:8333", "s3://b"}, nil, "--s3-endpoint"},
 		{"negative duration", []string{"--idle-exit", "-5s"}, nil, "idle-exit"},
 		{"auth without colon", []string{"--auth", "alice"}, nil, "--auth"},
 		{"missing flag value", []string{"--port"}, nil, "port"},

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -201,6 +202,14 @@ func (s *Serve) Validate() error {
 	for _, d := range s.CGIDirs {
 		if _, err := cgi.CleanDir(d); err != nil {
 			return errorf("cgi-dir", "invalid --cgi-dir %q: %v", d, err)
+		}
+	}
+	if s.S3Endpoint != "" {
+		// The SDK would take any string and fail at startup in its own
+		// words, as a store that cannot be reached (exit 1).
+		u, err := url.Parse(s.S3Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errorf("s3-endpoint", "invalid --s3-endpoint %q: use an http:// or https:// URL such as http://127.0.0.1:8333", s.S3Endpoint)
 		}
 	}
 	if s.PartialTTL <= 0 {
