@@ -196,6 +196,13 @@ func Run(t testing.TB, dir string, timeout time.Duration, args ...string) (int, 
 // Do sends a request and returns the response with its body read.
 func Do(t testing.TB, method, url string, body io.Reader, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
+	return DoWith(t, noRedirect, method, url, body, hdr...)
+}
+
+// DoWith is Do through the client c (another source address, a transport
+// of its own).
+func DoWith(t testing.TB, c *http.Client, method, url string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +214,7 @@ func Do(t testing.TB, method, url string, body io.Reader, hdr ...string) (*http.
 		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := noRedirect.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -296,4 +303,20 @@ func procStatus(t testing.TB, pid int, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
+}
+
+// Tmpfs mounts a tmpfs of size ("4m") on a fresh folder and returns it;
+// the test is skipped where that needs a root this process is not.
+// Call it before Start: the unmount then runs after ferry has stopped.
+func Tmpfs(t testing.TB, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
 }

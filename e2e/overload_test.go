@@ -79,14 +79,7 @@ func TestOverloadCopyMaxUpload(t *testing.T) {
 // A COPY larger than the free space answers 507 before anything is written:
 // the destination folder is not touched (its modification time stays).
 func TestOverloadCopyFreeSpace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := Tmpfs(t, "4m")
 	WriteFiles(t, dir, map[string]string{
 		"f/a.bin": string(wrRandom(t, 1200<<10)),
 		"f/b.bin": string(wrRandom(t, 1200<<10)),

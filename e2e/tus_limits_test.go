@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -160,21 +159,6 @@ func TestTusCreationsBounded(t *testing.T) {
 	}
 }
 
-// tusTmpfs mounts a tmpfs of size on a fresh folder (root only).
-func tusTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	// Registered before Start, so it runs after ferry has been stopped.
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
 func tusFree(t *testing.T, dir string) int64 {
 	t.Helper()
 	var st syscall.Statfs_t
@@ -188,7 +172,7 @@ func tusFree(t *testing.T, dir string) int64 {
 // and a PATCH that runs out of space answers 507 and discards the upload,
 // giving back the space its bytes took.
 func TestTusFullDisk(t *testing.T) {
-	dir := tusTmpfs(t, "4m")
+	dir := Tmpfs(t, "4m")
 	WriteFiles(t, dir, map[string]string{"keep.txt": "keep"})
 	p := Start(t, dir, "-p", "0", "-w")
 	c := newTus(t, p.URL)

@@ -673,15 +673,7 @@ func TestWriteMoveCopy(t *testing.T) {
 
 // TestWriteFullDisk uploads into a tiny tmpfs: 507, and nothing left.
 func TestWriteFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	// Registered before Start, so it runs after ferry has been stopped.
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := Tmpfs(t, "2m")
 	WriteFiles(t, dir, map[string]string{"keep.txt": "keep"})
 	p := Start(t, dir, "-p", "0", "-w")
 	big := wrRandom(t, 4<<20)
