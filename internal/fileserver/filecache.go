@@ -206,6 +206,9 @@ func smallResponse(r *http.Request, size int64) bool {
 	if v == "" || r.Header.Get("If-Range") != "" {
 		return false
 	}
+	if _, n, ok := simpleRange(v, size); ok {
+		return n <= transfer.SmallBody
+	}
 	n, ok := rangeLength(v, size)
 	return ok && n <= transfer.SmallBody
 }

@@ -94,7 +94,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, name string, dir 
 	if !dir && !hash && s.files != nil {
 		if e := s.files.get(r, name); e != nil {
 			s.setDigest(w, e.obj, name)
-			if !s.servePlain(w, r, e) {
+			if !s.servePlain(w, r, e) && !s.serveRange(w, r, e) {
 				s.serveFile(w, r, e.obj.Share(), e.info, name, e.etag)
 			}
 			s.files.release(e)
