@@ -27,9 +27,10 @@ import (
 type Socket struct {
 	net.Conn
 
-	// unpinned is set while an HTTP/1 download waits whose end in the
-	// socket's byte count is not yet known: the next write pins it first.
-	unpinned atomic.Bool
+	// written counts the bytes handed to the connection (Write and
+	// ReadFrom): where an HTTP/1 response ends in the socket's byte count,
+	// known without asking the kernel.
+	written atomic.Int64
 
 	mu      sync.Mutex
 	fd      int  // the live descriptor, or a duplicate kept after Close while downloads settle; -1 when gone
@@ -107,32 +108,30 @@ func socketFrom(ctx context.Context) *Socket {
 // NetConn returns the wrapped connection.
 func (s *Socket) NetConn() net.Conn { return s.Conn }
 
-// Write passes through, after pinning where waiting downloads end.
+// Write passes through, counting.
 func (s *Socket) Write(b []byte) (int, error) {
-	if s.unpinned.Load() {
-		s.pin()
-	}
-	return s.Conn.Write(b)
+	n, err := s.Conn.Write(b)
+	s.written.Add(int64(n))
+	return n, err
 }
 
 // ReadFrom keeps sendfile(2): net/http hands file bodies to the connection's
 // ReadFrom when it has one.
 func (s *Socket) ReadFrom(r io.Reader) (int64, error) {
-	if s.unpinned.Load() {
-		s.pin()
-	}
+	var n int64
+	var err error
 	if rf, ok := s.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{s.Conn}, r)
 	}
-	return io.Copy(struct{ io.Writer }{s.Conn}, r)
+	s.written.Add(n)
+	return n, err
 }
 
 // CloseWrite passes through: net/http half-closes before closing so that
 // the client reads the last response rather than a reset.
 func (s *Socket) CloseWrite() error {
-	if s.unpinned.Load() {
-		s.pin() // the FIN takes a place in the count
-	}
 	if cw, ok := s.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
@@ -162,36 +161,6 @@ func (s *Socket) Close() error {
 	s.mu.Unlock()
 	settleAll(decided)
 	return s.Conn.Close()
-}
-
-// pin records, for HTTP/1 downloads still waiting, where their bytes end
-// in the socket's count, before anything else is written: the next
-// response, or the close_notify of a TLS connection being closed. Until
-// then nothing was written after them, and the end is simply all that was
-// written; learning it costs a TCP_INFO, paid only here.
-func (s *Socket) pin() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pinLocked()
-}
-
-func (s *Socket) pinLocked() {
-	s.unpinned.Store(false)
-	var w wire
-	probed := false
-	for _, tr := range s.pending {
-		if tr.pend.h2 || tr.pend.target >= 0 {
-			continue
-		}
-		if !probed {
-			var ok bool
-			if w, ok = s.probeLocked(); !ok {
-				return
-			}
-			probed = true
-		}
-		tr.pend.target = w.acked + w.queued
-	}
 }
 
 // wire is what the kernel says about a socket.
@@ -252,10 +221,10 @@ const h2EndFrame = 9 + 1 + 5 + 16
 type pend struct {
 	h2    bool
 	ended time.Time // when the handler returned
-	// HTTP/1: the wire.acked at which every byte of the response is
-	// acknowledged, -1 until known. HTTP/2: how far the socket had been
-	// written when the handler returned, before the frame that ends the
-	// stream.
+	// HTTP/1: Socket.written at the end of the response; every byte of it
+	// is acknowledged once written minus the kernel's queue reaches it.
+	// HTTP/2: how far the socket had been written when the handler
+	// returned, before the frame that ends the stream.
 	target   int64
 	mark     int64         // HTTP/2: the socket's write position at the end of the stream, -1 until known
 	acked    int64         // last wire.acked seen, for stalls
@@ -305,12 +274,12 @@ func (s *Socket) hold(tr *Transfer, now time.Time) (ok, known bool) {
 			return true, false
 		}
 		p.target = w.acked + w.queued
+	} else {
+		// Every byte of the response went through s (it was flushed).
+		p.target = s.written.Load()
 	}
 	tr.pend = p
 	s.pending = append(s.pending, tr)
-	if !h2 {
-		s.unpinned.Store(true)
-	}
 	return false, true
 }
 
@@ -346,6 +315,9 @@ func (s *Socket) begin() {
 // (the server is stopping); closing says the connection's owner is closing
 // it, so nothing more will be written to it. s.mu is held.
 func (s *Socket) checkLocked(now time.Time, force, closing bool) []settled {
+	// Read before the kernel is asked: a write in between then makes the
+	// bytes acknowledged look fewer, never more.
+	written := s.written.Load()
 	w, ok := s.probeLocked()
 	var decided []settled
 	keep := s.pending[:0]
@@ -361,11 +333,7 @@ func (s *Socket) checkLocked(now time.Time, force, closing bool) []settled {
 		if p.h2 {
 			unacked = p.h2Unacked(w, now, force, closing)
 		} else {
-			if p.target < 0 {
-				// Nothing was written since (see pin).
-				p.target = w.acked + w.queued
-			}
-			unacked = max(p.target-w.acked, 0)
+			unacked = max(p.target-(written-w.queued), 0)
 		}
 		if w.acked != p.acked {
 			p.acked, p.progress = w.acked, now
