@@ -92,6 +92,14 @@ var peerMetrics = []metricDef{
 	{"f_p99", "(f) new request while held, p99", "ms", "lower"},
 	{"g_p50", "(g) small GET during 1 MB/s download, p50", "ms", "lower"},
 	{"g_p99", "(g) small GET during 1 MB/s download, p99", "ms", "lower"},
+	{"ja_rps", "(j) 1 KiB GET as (a), server capped at half a core", "req/s", "higher"},
+	{"ja_gencpu", "(j) CPU of wrk during that load", "% of a core", ""},
+	{"ja_srvcpu", "(j) CPU of the server during that load", "% of a core", ""},
+	{"ja_percore", "(j) 1 KiB GET per core of server CPU (req/s ÷ its CPU share)", "req/s", "higher"},
+	{"je_rps", "(j) Range as (e), server capped at half a core", "req/s", "higher"},
+	{"je_gencpu", "(j) CPU of wrk during that load", "% of a core", ""},
+	{"je_srvcpu", "(j) CPU of the server during that load", "% of a core", ""},
+	{"je_percore", "(j) Range per core of server CPU (req/s ÷ its CPU share)", "req/s", "higher"},
 }
 
 // partMetrics follow peerMetrics in the table: compression (measured in
