@@ -318,7 +318,7 @@ func runLine(meta map[string]string) string {
 	if m := meta["mode"]; m != "" {
 		parts = append(parts, m+" run")
 	}
-	parts = append(parts, "server on one core")
+	parts = append(parts, "local servers pinned to one core")
 	if n := meta["nproc"]; n != "" {
 		parts = append(parts, n+" cores in all")
 	}
