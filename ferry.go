@@ -131,6 +131,12 @@ type Options struct {
 	// the AWS environment's (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) or
 	// AWS's own.
 	S3Endpoint string
+	// S3ListCache, when positive, keeps an object store's folder listings
+	// for folder pages that long: a folder of many thousand objects is
+	// paged through the store once, not on every visit. This node's own
+	// writes show at once; other nodes' (or any client of the bucket's)
+	// within S3ListCache. 0 lists the store every time.
+	S3ListCache time.Duration
 
 	// NoCompress sends every response as it is. Otherwise a text-like
 	// response (a listing, a page, an HTML, CSS, JavaScript, JSON, SVG, XML,

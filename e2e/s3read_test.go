@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -423,4 +424,61 @@ func TestS3PrecompressedRequests(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, gz.Bytes()) {
 		t.Errorf("GET lib.js beside lib.js.gz: %d, Content-Encoding %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
 	}
+}
+
+// TestS3ListCache: with --s3-list-cache a node's folder pages may miss
+// another node's upload for up to the cache's age, never its own: its own
+// PUT, MKCOL, MOVE and DELETE show on the next page. WebDAV's PROPFIND (not
+// a page) always asks the store.
+func TestS3ListCache(t *testing.T) {
+	store := weedtest.Shared(t)
+	prefix := "listcache-" + strings.ToLower(rand.Text()[:8])
+	a := s3Ferry(t, store, prefix, "-w", "--webdav", "--s3-list-cache", "1h")
+	b := s3Ferry(t, store, prefix, "-w")
+	mustPut := func(p *Proc, name string) {
+		t.Helper()
+		if resp, body := Do(t, "PUT", p.URL+"/"+name, strings.NewReader("x")); resp.StatusCode != 201 {
+			t.Fatalf("PUT %s: %d %s", name, resp.StatusCode, body)
+		}
+	}
+	names := func(p *Proc, dir string) string {
+		t.Helper()
+		var n []string
+		for name := range jsonNames(t, p.URL+dir) {
+			n = append(n, name)
+		}
+		slices.Sort(n)
+		return strings.Join(n, " ")
+	}
+	want := func(p *Proc, dir, want string) {
+		t.Helper()
+		if got := names(p, dir); got != want {
+			t.Errorf("%s lists %q, want %q", dir, got, want)
+		}
+	}
+	mustPut(a, "d/a.txt")
+	want(a, "/d/", "a.txt")
+	mustPut(b, "d/b.txt")
+	want(b, "/d/", "a.txt b.txt")
+	want(a, "/d/", "a.txt") // node b's upload, within the hour
+	resp, body := Do(t, "PROPFIND", a.URL+"/d/", nil, "Depth", "1")
+	if resp.StatusCode != 207 || !strings.Contains(string(body), "b.txt") {
+		t.Errorf("PROPFIND through the caching node: %d, b.txt missing: %s", resp.StatusCode, body)
+	}
+
+	mustPut(a, "d/c.txt")
+	want(a, "/d/", "a.txt b.txt c.txt")
+	if resp, _ := Do(t, "MKCOL", a.URL+"/d/new/", nil); resp.StatusCode != 201 {
+		t.Fatalf("MKCOL: %d", resp.StatusCode)
+	}
+	want(a, "/d/", "a.txt b.txt c.txt new")
+	if resp, _ := Do(t, "MOVE", a.URL+"/d/c.txt", nil, "Destination", a.URL+"/d/new/c.txt"); resp.StatusCode != 201 {
+		t.Fatalf("MOVE: %d", resp.StatusCode)
+	}
+	want(a, "/d/", "a.txt b.txt new")
+	want(a, "/d/new/", "c.txt")
+	if resp, _ := Do(t, "DELETE", a.URL+"/d/a.txt", nil); resp.StatusCode != 204 {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	want(a, "/d/", "b.txt new")
 }

@@ -198,6 +198,7 @@ func libraryOptions(s *config.Serve) ferry.Options {
 		Hidden:          s.Hidden,
 		FollowSymlinks:  s.FollowSymlinks,
 		S3Endpoint:      s.S3Endpoint,
+		S3ListCache:     s.S3ListCache,
 		NoListing:       s.NoListing,
 		NoThumbnails:    s.NoThumbnails,
 		NoCompress:      s.NoCompress,

@@ -53,6 +53,7 @@ type Serve struct {
 	TLS
 	Directory      string
 	S3Endpoint     string
+	S3ListCache    time.Duration
 	Upload         bool
 	Delete         bool
 	Overwrite      bool
@@ -211,6 +212,9 @@ func (s *Serve) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return errorf("s3-endpoint", "invalid --s3-endpoint %q: use an http:// or https:// URL such as http://127.0.0.1:8333", s.S3Endpoint)
 		}
+	}
+	if s.S3ListCache < 0 {
+		return errorf("s3-list-cache", "invalid --s3-list-cache %s: use 0 (list the store every time) or a positive duration", s.S3ListCache)
 	}
 	if s.PartialTTL <= 0 {
 		return errorf("partial-ttl", "invalid --partial-ttl %s: use a positive duration", s.PartialTTL)

@@ -343,7 +343,10 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 	ep := entryBufs.Get().(*[]listing.Entry)
 	defer putEntries(ep, &page)
 	page.Entries = (*ep)[:0]
-	for e, err := range s.tree.List(r.Context(), name) {
+	// A page a person reads may come from the backend's listing cache,
+	// where one was asked for (an object store's, bounded in age and never
+	// stale for this node's own writes).
+	for e, err := range s.tree.List(storage.ForPage(r.Context()), name) {
 		if err != nil {
 			httperr.FromFS(w, r, err)
 			return

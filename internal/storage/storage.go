@@ -298,3 +298,20 @@ func (f *listFolder) Open(member string) (Object, Folder, error) {
 	}
 	return o, nil, err
 }
+
+type pageListingKey struct{}
+
+// ForPage marks ctx as the listing of a folder page (HTML or JSON), which a
+// backend may answer from a short-lived cache of its own where the operator
+// asked for one (s3's --s3-list-cache). Every other listing (a write's
+// checks, WebDAV locks and properties, share state, archives) leaves ctx
+// unmarked and sees the store as it is.
+func ForPage(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pageListingKey{}, true)
+}
+
+// IsForPage reports whether ctx was marked by ForPage.
+func IsForPage(ctx context.Context) bool {
+	v, _ := ctx.Value(pageListingKey{}).(bool)
+	return v
+}

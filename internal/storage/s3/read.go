@@ -58,8 +58,40 @@ func fileInfo(name string, size int64, mod *time.Time, etag *string) storage.Inf
 }
 
 // List streams a folder a page of 1,000 keys at a time: common prefixes are
-// folders, keys are files, the folder's own marker is skipped.
+// folders, keys are files, the folder's own marker is skipped. A folder
+// page's listing (storage.ForPage) comes from the listing cache when one is
+// kept and holds the folder, and is kept there once read whole.
 func (t *Tree) List(ctx context.Context, dir string) iter.Seq2[storage.Info, error] {
+	if dir == "" {
+		dir = "."
+	}
+	if t.lists == nil || !storage.IsForPage(ctx) {
+		return t.list(ctx, dir)
+	}
+	return func(yield func(storage.Info, error) bool) {
+		if entries, ok := t.lists.get(dir); ok {
+			for _, e := range entries {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			return
+		}
+		gen, at := t.lists.begin()
+		var entries []storage.Info
+		for e, err := range t.list(ctx, dir) {
+			if err == nil {
+				entries = append(entries, e)
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+		t.lists.put(dir, gen, at, entries)
+	}
+}
+
+func (t *Tree) list(ctx context.Context, dir string) iter.Seq2[storage.Info, error] {
 	return func(yield func(storage.Info, error) bool) {
 		prefix := t.dirKey(dir)
 		p := awss3.NewListObjectsV2Paginator(t.client, &awss3.ListObjectsV2Input{

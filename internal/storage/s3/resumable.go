@@ -210,6 +210,7 @@ func (u *upload) keepTail(ctx context.Context, b []byte) error {
 // Commit makes the complete upload visible under its name.
 func (u *upload) Commit(ctx context.Context, replace bool) (bool, error) {
 	st := &u.state
+	defer u.t.lists.wrote(st.Name)
 	if u.Offset() != st.Length {
 		return false, fmt.Errorf("s3 upload %s: %d of %d bytes received", u.id, u.Offset(), st.Length)
 	}

@@ -42,6 +42,10 @@ type Config struct {
 	// Timeout bounds each request to the store before a response starts,
 	// and how long an answer's body may then send nothing.
 	Timeout time.Duration
+	// ListCache, when positive, keeps folder pages' listings that long
+	// (see listCache): another node's writes may then take that long to
+	// show on this node's pages, never this node's own.
+	ListCache time.Duration
 }
 
 // Errors of Open that a caller reports differently: a usage mistake (exit 2)
@@ -60,6 +64,7 @@ type Tree struct {
 	bucket   string
 	prefix   string // "" or "some/prefix/"
 	partSize int64
+	lists    *listCache // nil: every listing asks the store
 }
 
 // ParseURL splits "s3://BUCKET/PREFIX" into bucket and prefix.
@@ -123,7 +128,7 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.APIOptions = append(o.APIOptions, stallGuard(timeout))
 	})
-	t := &Tree{client: client, bucket: c.Bucket, partSize: c.PartSize}
+	t := &Tree{client: client, bucket: c.Bucket, partSize: c.PartSize, lists: newListCache(c.ListCache)}
 	if t.partSize < minPart {
 		t.partSize = 8 << 20
 	}

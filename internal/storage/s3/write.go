@@ -183,6 +183,7 @@ func (s *staged) wait() error {
 }
 
 func (s *staged) Commit(ctx context.Context, replace bool) (replaced bool, err error) {
+	defer s.t.lists.wrote(s.name)
 	if s.err != nil {
 		s.Abort()
 		return false, s.err
@@ -246,6 +247,7 @@ func (s *staged) Abort() error {
 
 // Mkdir writes a folder's marker, create-only.
 func (t *Tree) Mkdir(ctx context.Context, name string) error {
+	defer t.lists.wrote(name)
 	if err := t.needDir(ctx, parent(name)); err != nil {
 		return err
 	}
@@ -275,6 +277,7 @@ func (t *Tree) needDir(ctx context.Context, name string) error {
 
 // Remove deletes a file, or every key under a folder, a thousand a request.
 func (t *Tree) Remove(ctx context.Context, name string) error {
+	defer t.lists.wrote(name)
 	info, err := t.Stat(ctx, name)
 	if err != nil {
 		return err
@@ -340,6 +343,7 @@ func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, e
 }
 
 func (t *Tree) transfer(ctx context.Context, src, dst string, replace, move bool) (replaced bool, err error) {
+	defer t.lists.wrote(src, dst)
 	info, err := t.Stat(ctx, src)
 	if err != nil {
 		return false, err
