@@ -72,10 +72,12 @@ func report(in string) error {
 		}
 		return fmt.Sprintf("%s (%s–%s)", format(median(vs), prec), format(vs[0], prec), format(vs[len(vs)-1], prec))
 	}
+	var ratioOf func(ferry, other, figure string, lower bool) string
 	// ratio is ferry's standing against other, >= 1 when ferry is at least
 	// as good: a higher rate, or a shorter time when lower is better.
-	ratio := func(other, figure string, lower bool) string {
-		f, o := byRound("ferry", figure), byRound(other, figure)
+	ratio := func(other, figure string, lower bool) string { return ratioOf("ferry", other, figure, lower) }
+	ratioOf = func(ferry, other, figure string, lower bool) string {
+		f, o := byRound(ferry, figure), byRound(other, figure)
 		var rs []float64
 		for r, fv := range f {
 			ov, ok := o[r]
@@ -110,6 +112,11 @@ func report(in string) error {
 			cell("ferry", row.figure, row.prec), cell("rclone", row.figure, row.prec),
 			cell("rclone-nocache", row.figure, row.prec), cell("s3", row.figure, row.prec),
 			ratio("rclone", row.figure, row.lower), ratio("rclone-nocache", row.figure, row.lower), ratio("s3", row.figure, row.lower))
+	}
+	// Both keeping listings: ferry with --s3-list-cache, rclone as installed.
+	if len(values("ferry-cache", "list")) > 0 {
+		fmt.Printf("| listing of a 10,000-object folder, both with a listing cache (ferry --s3-list-cache 5m), s ↓ | %s | %s | | | %s | | |\n",
+			cell("ferry-cache", "list", 2), cell("rclone", "list", 2), ratioOf("ferry-cache", "rclone", "list", true))
 	}
 	fmt.Printf("| 1 GiB upload (PUT), MB/s ↑ | %s | n/a (read-only); `rclone serve webdav`: %s | | %s | %s (webdav) | | %s |\n",
 		cell("ferry", "up", 0), cell("rclone-dav", "up", 0), cell("s3", "up", 0), ratio("rclone-dav", "up", false), ratio("s3", "up", false))
