@@ -222,7 +222,8 @@ type object struct {
 	bodyAt int64 // offset of body's next byte
 	bodyTo int64 // offset just past body's last byte
 	window int64
-	hint   int64 // bytes the caller said it will read from pos, 0 if unknown
+	hint   int64  // bytes the caller said it will read from pos, 0 if unknown
+	ahead  *ahead // a long read fetched as chunks, nil when none
 }
 
 func (o *object) Info() storage.Info { return o.info }
@@ -261,6 +262,18 @@ func (o *object) Read(p []byte) (int, error) {
 		o.pos += int64(n)
 		return n, nil
 	}
+	if o.ahead != nil {
+		if o.pos == o.ahead.at {
+			n, ok, err := o.ahead.read(p)
+			if ok {
+				o.pos += int64(n)
+				return n, err
+			}
+		}
+		// A seek elsewhere, or the chunks are done: windows again.
+		o.ahead.stop()
+		o.ahead = nil
+	}
 	if o.body != nil && o.pos > o.bodyAt && o.pos < o.bodyTo && o.pos-o.bodyAt <= skipMax {
 		skipped, err := io.CopyN(io.Discard, o.body, o.pos-o.bodyAt)
 		o.bodyAt += skipped
@@ -271,6 +284,9 @@ func (o *object) Read(p []byte) (int, error) {
 	if o.body == nil || o.bodyAt != o.pos || o.bodyAt >= o.bodyTo {
 		if err := o.fetch(); err != nil {
 			return 0, err
+		}
+		if o.ahead != nil {
+			return o.Read(p)
 		}
 	}
 	n, err := o.body.Read(p[:min(int64(len(p)), o.bodyTo-o.bodyAt)])
@@ -292,11 +308,14 @@ func (o *object) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fetch opens the next window at pos.
+// fetch opens the next window at pos, or, for a long read, starts fetching
+// it as chunks: the whole of a hinted range, else the rest of the file once
+// the windows have grown that large.
 func (o *object) fetch() error {
 	o.closeBody()
+	hinted := o.hint > 0
 	switch {
-	case o.hint > 0:
+	case hinted:
 		o.window = o.hint
 		o.hint = 0
 	case o.window == 0 || o.bodyAt != o.pos:
@@ -305,6 +324,15 @@ func (o *object) fetch() error {
 		o.window *= 8
 	}
 	end := min(o.pos+o.window, o.info.Size)
+	if end-o.pos >= 2*chunkSize {
+		aheadEnd := o.info.Size
+		if hinted {
+			aheadEnd = end
+		}
+		if o.ahead = o.startAhead(aheadEnd); o.ahead != nil {
+			return nil
+		}
+	}
 	body, err := o.get(o.pos, end)
 	if err != nil {
 		return err
@@ -312,12 +340,14 @@ func (o *object) fetch() error {
 	o.body, o.bodyAt, o.bodyTo = body, o.pos, end
 	return nil
 }
-func (o *object) get(from, to int64) (io.ReadCloser, error) {
+func (o *object) get(from, to int64) (io.ReadCloser, error) { return o.getCtx(o.ctx, from, to) }
+
+func (o *object) getCtx(ctx context.Context, from, to int64) (io.ReadCloser, error) {
 	in := &awss3.GetObjectInput{Bucket: &o.t.bucket, Key: &o.key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, to-1))}
 	if o.info.ETag != "" {
 		in.IfMatch = aws.String(o.info.ETag)
 	}
-	out, err := o.t.client.GetObject(o.ctx, in)
+	out, err := o.t.client.GetObject(ctx, in)
 	if err != nil {
 		if errors.Is(storeErr("get", err), fs.ErrExist) {
 			return nil, fmt.Errorf("s3 get %s: the file changed while it was read", o.key)
@@ -369,6 +399,10 @@ func (o *object) closeBody() {
 }
 
 func (o *object) Close() error {
+	if o.ahead != nil {
+		o.ahead.stop()
+		o.ahead = nil
+	}
 	o.closeBody()
 	return nil
 }
