@@ -223,6 +223,7 @@ type object struct {
 	bodyTo int64 // offset just past body's last byte
 	window int64
 	hint   int64  // bytes the caller said it will read from pos, 0 if unknown
+	until  int64  // end of the range last hinted, 0 if none
 	ahead  *ahead // a long read fetched as chunks, nil when none
 }
 
@@ -308,28 +309,33 @@ func (o *object) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fetch opens the next window at pos, or, for a long read, starts fetching
-// it as chunks: the whole of a hinted range, else the rest of the file once
-// the windows have grown that large.
+// maxRangeWindow is the most a hinted range asks for at first: a player
+// that seeks again soon (video scrubbing) has cost the store little, and a
+// long range goes on as chunks.
+const maxRangeWindow = 4 << 20
+
+// fetch opens the next window at pos, or, once the windows have grown
+// large, starts fetching the rest of the read (up to a hinted range's end,
+// else the file's) as chunks.
 func (o *object) fetch() error {
 	o.closeBody()
-	hinted := o.hint > 0
 	switch {
-	case hinted:
-		o.window = o.hint
+	case o.hint > 0:
+		o.window = min(o.hint, maxRangeWindow)
+		o.until = o.pos + o.hint
 		o.hint = 0
 	case o.window == 0 || o.bodyAt != o.pos:
 		o.window = firstWindow
 	default:
 		o.window *= 8
 	}
-	end := min(o.pos+o.window, o.info.Size)
+	limit := o.info.Size
+	if o.until > o.pos {
+		limit = min(o.until, limit)
+	}
+	end := min(o.pos+o.window, limit)
 	if end-o.pos >= 2*chunkSize {
-		aheadEnd := o.info.Size
-		if hinted {
-			aheadEnd = end
-		}
-		if o.ahead = o.startAhead(aheadEnd); o.ahead != nil {
+		if o.ahead = o.startAhead(limit); o.ahead != nil {
 			return nil
 		}
 	}
