@@ -24,6 +24,8 @@ func main() {
 	paddr := flag.String("pprof", "127.0.0.1:6060", "listen address for pprof")
 	dir := flag.String("dir", ".", "folder to serve")
 	upload := flag.Bool("upload", false, "accept uploads (--upload --overwrite), to profile PUT and POST")
+	certFile := flag.String("tls-cert", "", "serve HTTPS (HTTP/2 offered first) with this certificate (PEM), to profile HTTP/2")
+	keyFile := flag.String("tls-key", "", "the certificate's private key (PEM)")
 	flag.Parse()
 
 	// The logger `ferry -q` builds: records are still made, then dropped.
@@ -47,6 +49,14 @@ func main() {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *certFile != "" {
+		cert, err := server.LoadKeyPair(*certFile, *keyFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv.TLSConfig = server.TLSConfig(cert)
+		log.Fatal(srv.ServeTLS(transfer.Listen(ln), "", ""))
 	}
 	log.Fatal(srv.Serve(transfer.Listen(ln)))
 }

@@ -100,6 +100,14 @@ var peerMetrics = []metricDef{
 	{"je_gencpu", "(j) CPU of wrk during that load", "% of a core", ""},
 	{"je_srvcpu", "(j) CPU of the server during that load", "% of a core", ""},
 	{"je_percore", "(j) Range per core of server CPU (req/s ÷ its CPU share)", "req/s", "higher"},
+	{"k_rps", "(k) HTTP/2 over TLS: 1 KiB GET, 10 conns × 10 streams", "req/s", "higher"},
+	{"k_gencpu", "(k) CPU of h2load (one thread) during the load", "% of a core", ""},
+	{"k_srvcpu", "(k) CPU of the server during the load", "% of a core", ""},
+	{"k_cpu_us", "(k) server CPU time per request", "µs", "lower"},
+	{"k_mbps", "(k) HTTP/2 over TLS: 1 GiB download, 1 stream", "MB/s", "higher"},
+	{"k_dl_gencpu", "(k) CPU of h2load during the download", "% of a core", ""},
+	{"k_dl_srvcpu", "(k) CPU of the server during the download", "% of a core", ""},
+	{"k_dl_cpu_s", "(k) server CPU time for the 1 GiB", "s", "lower"},
 }
 
 // partMetrics follow peerMetrics in the table: compression (measured in
