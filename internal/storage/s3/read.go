@@ -222,9 +222,7 @@ type object struct {
 	bodyAt int64 // offset of body's next byte
 	bodyTo int64 // offset just past body's last byte
 	window int64
-	hint   int64  // bytes the caller said it will read from pos, 0 if unknown
-	until  int64  // end of the range last hinted, 0 if none
-	ahead  *ahead // a long read fetched as chunks, nil when none
+	hint   int64 // bytes the caller said it will read from pos, 0 if unknown
 }
 
 func (o *object) Info() storage.Info { return o.info }
@@ -263,18 +261,6 @@ func (o *object) Read(p []byte) (int, error) {
 		o.pos += int64(n)
 		return n, nil
 	}
-	if o.ahead != nil {
-		if o.pos == o.ahead.at {
-			n, ok, err := o.ahead.read(p)
-			if ok {
-				o.pos += int64(n)
-				return n, err
-			}
-		}
-		// A seek elsewhere, or the chunks are done: windows again.
-		o.ahead.stop()
-		o.ahead = nil
-	}
 	if o.body != nil && o.pos > o.bodyAt && o.pos < o.bodyTo && o.pos-o.bodyAt <= skipMax {
 		skipped, err := io.CopyN(io.Discard, o.body, o.pos-o.bodyAt)
 		o.bodyAt += skipped
@@ -285,9 +271,6 @@ func (o *object) Read(p []byte) (int, error) {
 	if o.body == nil || o.bodyAt != o.pos || o.bodyAt >= o.bodyTo {
 		if err := o.fetch(); err != nil {
 			return 0, err
-		}
-		if o.ahead != nil {
-			return o.Read(p)
 		}
 	}
 	n, err := o.body.Read(p[:min(int64(len(p)), o.bodyTo-o.bodyAt)])
@@ -309,36 +292,19 @@ func (o *object) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// maxRangeWindow is the most a hinted range asks for at first: a player
-// that seeks again soon (video scrubbing) has cost the store little, and a
-// long range goes on as chunks.
-const maxRangeWindow = 4 << 20
-
-// fetch opens the next window at pos, or, once the windows have grown
-// large, starts fetching the rest of the read (up to a hinted range's end,
-// else the file's) as chunks.
+// fetch opens the next window at pos.
 func (o *object) fetch() error {
 	o.closeBody()
 	switch {
 	case o.hint > 0:
-		o.window = min(o.hint, maxRangeWindow)
-		o.until = o.pos + o.hint
+		o.window = o.hint
 		o.hint = 0
 	case o.window == 0 || o.bodyAt != o.pos:
 		o.window = firstWindow
 	default:
 		o.window *= 8
 	}
-	limit := o.info.Size
-	if o.until > o.pos {
-		limit = min(o.until, limit)
-	}
-	end := min(o.pos+o.window, limit)
-	if end-o.pos >= 2*chunkSize {
-		if o.ahead = o.startAhead(limit); o.ahead != nil {
-			return nil
-		}
-	}
+	end := min(o.pos+o.window, o.info.Size)
 	body, err := o.get(o.pos, end)
 	if err != nil {
 		return err
@@ -346,14 +312,12 @@ func (o *object) fetch() error {
 	o.body, o.bodyAt, o.bodyTo = body, o.pos, end
 	return nil
 }
-func (o *object) get(from, to int64) (io.ReadCloser, error) { return o.getCtx(o.ctx, from, to) }
-
-func (o *object) getCtx(ctx context.Context, from, to int64) (io.ReadCloser, error) {
+func (o *object) get(from, to int64) (io.ReadCloser, error) {
 	in := &awss3.GetObjectInput{Bucket: &o.t.bucket, Key: &o.key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, to-1))}
 	if o.info.ETag != "" {
 		in.IfMatch = aws.String(o.info.ETag)
 	}
-	out, err := o.t.client.GetObject(ctx, in)
+	out, err := o.t.client.GetObject(o.ctx, in)
 	if err != nil {
 		if errors.Is(storeErr("get", err), fs.ErrExist) {
 			return nil, fmt.Errorf("s3 get %s: the file changed while it was read", o.key)
@@ -405,10 +369,6 @@ func (o *object) closeBody() {
 }
 
 func (o *object) Close() error {
-	if o.ahead != nil {
-		o.ahead.stop()
-		o.ahead = nil
-	}
 	o.closeBody()
 	return nil
 }

@@ -164,48 +164,6 @@ func TestReadRequests(t *testing.T) {
 		t.Errorf("%d connections to the store for reads one after the other: windows left unread drop theirs", conns)
 	}
 
-	// A long read goes as chunks several at a time, after the windows that
-	// a short one would have needed: 64 KiB, 512 KiB, 4 MiB, then the rest
-	// of 40 MiB in five chunks of 8 MiB. A read given up half way hands its
-	// chunks' buffers back: the next long read still gets its chunks.
-	long := make([]byte, 40<<20+3)
-	rand.Read(long)
-	st, err := tr.Stage(ctx, "long.bin", int64(len(long)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Write(long)
-	if _, err := st.Commit(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	c.reset()
-	for range 5 {
-		o = open("long.bin")
-		if _, err := io.ReadFull(o, make([]byte, 12<<20)); err != nil {
-			t.Fatal(err)
-		}
-		o.Close()
-	}
-	c.reset()
-	o = open("long.bin")
-	if got, err := io.ReadAll(o); err != nil || !bytes.Equal(got, long) {
-		t.Fatalf("whole long file: %d bytes, %v", len(got), err)
-	}
-	o.Close()
-	check("a whole long file", map[string]int{"GET": 8})
-	o = open("long.bin")
-	if b := hinted(o, 1<<20, 20<<20); !bytes.Equal(b, long[1<<20:21<<20]) {
-		t.Fatal("a long range differs")
-	}
-	// A seek back while chunks are in flight: windows again, from there.
-	o.Seek(100, io.SeekStart)
-	if b := make([]byte, 1000); !func() bool { io.ReadFull(o, b); return bytes.Equal(b, long[100:1100]) }() {
-		t.Fatal("a read after a seek back differs")
-	}
-	o.Close()
-	// The first window, three chunks of the range, one window after the seek.
-	check("a long range, then a seek back", map[string]int{"GET": 5})
-
 	if _, err := tr.Open(ctx, "d"); !errors.Is(err, storage.ErrIsDir) {
 		t.Errorf("Open of a folder: %v", err)
 	}

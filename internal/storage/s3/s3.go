@@ -65,7 +65,6 @@ type Tree struct {
 	prefix   string // "" or "some/prefix/"
 	partSize int64
 	lists    *listCache // nil: every listing asks the store
-	chunks   *chunks    // buffers of long reads fetched ahead
 }
 
 // ParseURL splits "s3://BUCKET/PREFIX" into bucket and prefix.
@@ -129,7 +128,7 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.APIOptions = append(o.APIOptions, stallGuard(timeout))
 	})
-	t := &Tree{client: client, bucket: c.Bucket, partSize: c.PartSize, lists: newListCache(c.ListCache), chunks: newChunks()}
+	t := &Tree{client: client, bucket: c.Bucket, partSize: c.PartSize, lists: newListCache(c.ListCache)}
 	if t.partSize < minPart {
 		t.partSize = 8 << 20
 	}
