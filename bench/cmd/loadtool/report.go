@@ -114,7 +114,7 @@ var peerMetrics = []metricDef{
 // bench/run's first pass), then the object-storage and WebDAV parts.
 var partMetrics = []metricDef{
 	{"i_wire", "(i) 10,000-entry listing to a browser, bytes on the wire", "bytes", "lower"},
-	{"i_rps", "(i) the same listing, compressed, 8 conns", "req/s", "higher"},
+	{"i_rps", "(i) the same listing with that Accept-Encoding, 8 conns", "req/s", "higher"},
 	{"i_gencpu", "(i) CPU of wrk during the load", "% of a core", ""},
 	{"i_srvcpu", "(i) CPU of the server during the load", "% of a core", ""},
 	{"s3_dl", "(s) 1 GiB download from S3, 1 stream", "MB/s", "higher"},
