@@ -514,3 +514,34 @@ func TestMovedIsBounded(t *testing.T) {
 		t.Errorf("moved %d (first %+v, last %+v), more %d", len(s.Moved), s.Moved[0], s.Moved[len(s.Moved)-1], s.MovedMore)
 	}
 }
+
+// A large HTTP/2 body leaves in writes of at most frameWrite bytes, so that
+// each DATA frame with its header fits one TLS record; every byte arrives
+// in order.
+func TestCopyFramesWritesRecordSizedFrames(t *testing.T) {
+	body := make([]byte, 300_000)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	var got bytes.Buffer
+	w := &sizesWriter{w: &got}
+	n, err := copyFrames(w, &io.LimitedReader{R: bytes.NewReader(body), N: int64(len(body))}, make([]byte, 8*frameWrite))
+	if err != nil || n != int64(len(body)) || !bytes.Equal(got.Bytes(), body) {
+		t.Fatalf("copyFrames = %d, %v; body intact: %v", n, err, bytes.Equal(got.Bytes(), body))
+	}
+	for i, s := range w.sizes {
+		if s > frameWrite || (s < frameWrite && i != len(w.sizes)-1 && (i+1)%8 != 0) {
+			t.Fatalf("write %d of %d bytes (sizes %v)", i, s, w.sizes)
+		}
+	}
+}
+
+type sizesWriter struct {
+	w     io.Writer
+	sizes []int
+}
+
+func (s *sizesWriter) Write(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.w.Write(p)
+}
