@@ -36,7 +36,9 @@ const DefaultMaxConnsPerIP = 0
 // Ten thousand clients at once must all be served (issue 16, target 5:
 // 10,000 keep-alive downloads of 1 MiB took ferry to 344 MiB, 33 KiB per
 // download, e2e TestManyDownloads); 16,384 idle TLS connections hold about
-// 600 MiB.
+// 600 MiB. It also lets 10,000 idle keep-alive connections be held
+// (issue 16, target 3), about 20 KiB each (BENCHMARKS.md, "(f) idle
+// connections").
 const maxConnsCeiling = 16384
 
 // staleNew is how long a connection may stay without sending a request

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -267,4 +268,64 @@ func TestCapacityFor(t *testing.T) {
 	if c := CapacityFor(20000); c.Conns < 10000 {
 		t.Errorf("CapacityFor(20000) holds %d connections", c.Conns)
 	}
+}
+
+// After a burst, once no request has run for a while, the memory the burst
+// left is released once; never while a request runs, and not again for a
+// request that allocated little (issue 16: idle connections' RSS).
+func TestAdmissionCalm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAdmission(CapacityFor(1024), nil)
+		var heap atomic.Uint64
+		var released atomic.Int32
+		a.allocated = heap.Load
+		a.release = func() { released.Add(1) }
+		ip := netip.MustParseAddr("192.0.2.1")
+		request := func(alloc uint64) func() {
+			done, err := a.enter(context.Background(), ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heap.Add(alloc)
+			return done
+		}
+
+		// A burst: many requests, then one that stays in flight.
+		for range 100 {
+			request(64 << 10)()
+		}
+		long := request(0)
+		time.Sleep(10 * calmAfter)
+		synctest.Wait()
+		if releases := released.Load(); releases != 0 {
+			t.Fatalf("released %d times while a request ran", releases)
+		}
+		long()
+		time.Sleep(calmAfter / 2)
+		request(0)() // requests keep coming: not yet
+		time.Sleep(calmAfter / 2)
+		synctest.Wait()
+		if releases := released.Load(); releases != 0 {
+			t.Fatalf("released %d times with requests still coming", releases)
+		}
+		time.Sleep(3 * calmAfter)
+		synctest.Wait()
+		if releases := released.Load(); releases != 1 {
+			t.Fatalf("released %d times once quiet, want 1", releases)
+		}
+		// A lone small request later does not release again.
+		request(1 << 10)()
+		time.Sleep(3 * calmAfter)
+		synctest.Wait()
+		if releases := released.Load(); releases != 1 {
+			t.Fatalf("released %d times after a small request, want still 1", releases)
+		}
+		// Another burst does.
+		request(calmAtLeast)()
+		time.Sleep(3 * calmAfter)
+		synctest.Wait()
+		if releases := released.Load(); releases != 2 {
+			t.Fatalf("released %d times after a second burst, want 2", releases)
+		}
+	})
 }

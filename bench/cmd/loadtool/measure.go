@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -121,6 +122,11 @@ func fetch(client *http.Client, u string) (int64, error) {
 // before any request, after one warm-up request, and while n connections
 // that each completed one request sit open; then the latency of new
 // requests (a fresh connection each) while they are held.
+//
+// The connections come from -sources loopback addresses in turn
+// (127.0.0.1, 127.0.0.2, ...), so that 10,000 of them, and the runs before
+// whose closed connections still wait in TIME_WAIT, never run short of
+// ephemeral ports. -tls speaks TLS (certificate unchecked) on each.
 func idle(args []string) error {
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	u := fs.String("url", "", "small file to request")
@@ -128,18 +134,34 @@ func idle(args []string) error {
 	pid := fs.Int("pid", 0, "server process (its children are counted too)")
 	samples := fs.Int("samples", 200, "new requests timed while holding")
 	hold := fs.Duration("hold", 0, "keep the connections open this much longer (to inspect the server)")
+	sources := fs.Int("sources", 1, "spread the connections over this many addresses 127.0.0.1, 127.0.0.2, ...")
+	settle := fs.Duration("settle", 2*time.Second, "wait this long once all are open before measuring")
+	useTLS := fs.Bool("tls", false, "speak TLS (https URLs do too)")
 	fs.Parse(args)
 	pu, err := url.Parse(*u)
 	if err != nil {
 		return err
 	}
+	if pu.Scheme == "https" {
+		*useTLS = true
+	}
 	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ferry-bench\r\n\r\n", pu.RequestURI(), pu.Host)
+	dial := func(i int) (net.Conn, error) {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		if *sources > 1 {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(i%*sources/254), byte(1+i%*sources%254))}
+		}
+		if *useTLS {
+			return tls.DialWithDialer(d, "tcp", pu.Host, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		}
+		return d.Dial("tcp", pu.Host)
+	}
 
 	start, _, err := treeRSS(*pid)
 	if err != nil {
 		return err
 	}
-	if _, err := roundTrip(pu.Host, req, nil); err != nil {
+	if _, err := roundTrip(dial, req, nil); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -151,20 +173,20 @@ func idle(args []string) error {
 			c.Close()
 		}
 	}()
-	for range *n {
-		c, err := net.Dial("tcp", pu.Host)
+	for i := range *n {
+		c, err := dial(i)
 		if err != nil {
 			return fmt.Errorf("dial after %d connections: %w", len(conns), err)
 		}
 		conns = append(conns, c)
-		if _, err := roundTrip(pu.Host, req, c); err != nil {
+		if _, err := roundTrip(dial, req, c); err != nil {
 			// Servers without keep-alive (Python's HTTP/1.0) close here;
 			// counted below as not held.
 			continue
 		}
 	}
 	// Let the server settle (buffers shrink, GC runs) as a real idle period would.
-	time.Sleep(2 * time.Second)
+	time.Sleep(*settle)
 	held := 0
 	one := make([]byte, 1)
 	for _, c := range conns {
@@ -180,19 +202,19 @@ func idle(args []string) error {
 	lat := make([]float64, 0, *samples)
 	for range *samples {
 		t0 := time.Now()
-		if _, err := roundTrip(pu.Host, req, nil); err != nil {
+		if _, err := roundTrip(dial, req, nil); err != nil {
 			return fmt.Errorf("request while holding: %w", err)
 		}
 		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
 	}
 	slices.Sort(lat)
-	time.Sleep(*hold)
 	perConn := "nan"
 	if held > 0 {
 		perConn = fmt.Sprintf("%.2f", float64(heldRSS-base)/float64(held))
 	}
 	fmt.Printf("rss_start_kib=%d\nrss_base_kib=%d\nrss_held_kib=%d\nheld=%d\nper_conn_kib=%s\nlat_p50_ms=%.3f\nlat_p99_ms=%.3f\n",
 		start, base, heldRSS, held, perConn, pct(lat, 50), pct(lat, 99))
+	time.Sleep(*hold)
 	return nil
 }
 
@@ -206,11 +228,11 @@ func pct(sorted []float64, p float64) float64 {
 
 // roundTrip sends one request and reads the whole response; with c nil it
 // dials a connection of its own and closes it afterwards.
-func roundTrip(host, req string, c net.Conn) (int, error) {
+func roundTrip(dial func(int) (net.Conn, error), req string, c net.Conn) (int, error) {
 	own := c == nil
 	if own {
 		var err error
-		c, err = net.Dial("tcp", host)
+		c, err = dial(0)
 		if err != nil {
 			return 0, err
 		}

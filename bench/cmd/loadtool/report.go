@@ -85,7 +85,7 @@ var peerMetrics = []metricDef{
 	{"e_gencpu", "(e) CPU of wrk during the load", "% of a core", ""},
 	{"e_srvcpu", "(e) CPU of the server during the load", "% of a core", ""},
 	{"f_rss_start", "(f) RSS at start", "KiB", "lower"},
-	{"f_rss_held", "(f) RSS holding 1,000 idle conns", "KiB", "lower"},
+	{"f_rss_held", "(f) RSS holding the idle conns (10,000; 1,000 with --quick)", "KiB", "lower"},
 	{"f_per_conn", "(f) RSS per idle conn", "KiB", "lower"},
 	{"f_held", "(f) idle conns still open after 2 s", "conns", ""},
 	{"f_p50", "(f) new request while held, p50", "ms", "lower"},
