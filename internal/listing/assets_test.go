@@ -157,10 +157,31 @@ func TestScriptHooksPresent(t *testing.T) {
 			t.Errorf("app.js does not read data-%s", attr)
 		}
 	}
-	for _, attr := range []string{`data-name="f"`, `data-dir="1"`} {
-		if !strings.Contains(out, attr) {
-			t.Errorf("page lacks %s", attr)
+	// Rows as hydrate in app.js reads them: the kind letter, the name in
+	// the link, the exact size in data-b.
+	for _, row := range []string{"<tr class=d><td><a href=\"d/\">d/</a><td>—<td>\n", "<tr><td><a href=\"f\">f</a><td data-b=0>0 B<td>\n"} {
+		if !strings.Contains(out, row) {
+			t.Errorf("page lacks the row %q", row)
 		}
+	}
+	// Every kind letter the server writes is one app.js and app.css know.
+	css, _ := assetFS.ReadFile("assets/app.css")
+	for _, k := range []string{KindFolder, KindImage, KindVideo, KindAudio, KindArchive, KindCode, KindText, KindPDF} {
+		name := map[string]string{KindImage: "a.png", KindVideo: "a.mp4", KindAudio: "a.mp3", KindArchive: "a.zip",
+			KindCode: "a.go", KindText: "a.txt", KindPDF: "a.pdf"}[k]
+		c := string(kindClass(&Entry{Name: name, IsDir: k == KindFolder}))
+		if KindOf(Entry{Name: name, IsDir: k == KindFolder}) != k || c == "\x00" {
+			t.Fatalf("test out of date for kind %s", k)
+		}
+		if !strings.Contains(string(js), " "+c+": '"+k+"'") {
+			t.Errorf("app.js's KIND_BY_CLASS lacks %s: '%s'", c, k)
+		}
+		if !strings.Contains(string(css), "tr."+c+" > td > a::before") {
+			t.Errorf("app.css has no icon for tr.%s (%s)", c, k)
+		}
+	}
+	if !strings.Contains(string(js), "getAttribute('data-b')") {
+		t.Error("app.js does not read data-b")
 	}
 }
 

@@ -375,32 +375,54 @@ func (p *Page) WriteHTML(w io.Writer) error {
 // href through appendEntryHref, so nothing reaches the page unescaped. Rows
 // are appended straight into the bufio.Writer's free space
 // (AvailableBuffer), so each byte is copied once, into the writer below.
+//
+// A row is as small as the page can read without script (issue 16: no
+// larger than nginx's autoindex, about 100 bytes for a short name):
+//
+//	<tr class=i><td><a href="a.jpg">a.jpg</a><td data-b=1536>1.5 KiB<td>2024-03-05 14:07
+//
+// End tags that HTML lets a page omit (</td>, </tr>) are omitted, the cells
+// carry no class (the stylesheet finds them by position), the kind is one
+// letter (kindClass; none for a plain file) and the time is written once,
+// in UTC as the column's header says. app.js names the cells, and reads the
+// name from the link, the exact size from data-b and the time from the
+// text, before anything else looks at the rows (hydrate in app.js).
 func writeRows(w *bufio.Writer, entries []Entry) error {
+	var tc timeCache
 	for i := range entries {
 		e := &entries[i]
 		// The longest row: a 255-byte name escaped as 6-byte entities
-		// twice and percent-encoded (3 bytes) once, plus about 400 bytes
+		// once and percent-encoded (3 bytes) once, plus about 100 bytes
 		// of markup. Longer names are rare and merely make the buffer grow.
-		if w.Available() < 16*len(e.Name)+512 {
+		if w.Available() < 10*len(e.Name)+256 {
 			if err := w.Flush(); err != nil {
 				return err
 			}
 		}
 		row := w.AvailableBuffer()
-		row = append(row, `<tr data-name="`...)
-		nameStart := len(row)
-		row = appendHTML(row, e.Name)
-		nameEnd := len(row)
-		row = append(row, `" data-kind="`...)
-		row = append(row, KindOf(*e)...)
-		if e.IsDir {
-			row = append(row, `" data-dir="1`...)
+		if c := kindClass(e); c != 0 {
+			row = append(row, `<tr class=`...)
+			row = append(row, c, '>')
+		} else {
+			row = append(row, `<tr>`...)
 		}
-		row = append(row, `"><td class="n"><a href="`...)
+		row = append(row, `<td><a href="`...)
 		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
-		row = append(row, row[nameStart:nameEnd]...) // escaped once, used twice
-		row = appendRowEnd(row, e)
+		row = appendHTML(row, e.Name)
+		if e.IsDir {
+			row = append(row, `/</a><td>—<td>`...)
+		} else {
+			row = append(row, `</a><td data-b=`...)
+			row = strconv.AppendInt(row, e.Size, 10)
+			row = append(row, '>')
+			row = appendHumanSize(row, e.Size)
+			row = append(row, `<td>`...)
+		}
+		if !e.ModTime.IsZero() {
+			row = tc.append(row, e.ModTime)
+		}
+		row = append(row, '\n')
 		if _, err := w.Write(row); err != nil {
 			return err
 		}
@@ -408,8 +430,8 @@ func writeRows(w *bufio.Writer, entries []Entry) error {
 	return nil
 }
 
-// appendRowEnd closes a row's link and appends its size and time cells, the
-// same for a listing's rows and search results.
+// appendRowEnd closes a search result's link and appends its size and time
+// cells (a listing's rows are written more compactly by writeRows).
 func appendRowEnd(row []byte, e *Entry) []byte {
 	if e.IsDir {
 		row = append(row, `/</a></td><td class="s">—</td>`...)
@@ -432,6 +454,61 @@ func appendRowEnd(row []byte, e *Entry) []byte {
 		row = append(row, `</time>`...)
 	}
 	return append(row, "</td></tr>\n"...)
+}
+
+// kindClass is the one-letter class of a row's kind (KindOf), 0 for a
+// plain file. app.css draws the icons from it, app.js turns it back into
+// data-kind (kindByClass there).
+func kindClass(e *Entry) byte {
+	switch KindOf(*e) {
+	case KindFolder:
+		return 'd'
+	case KindImage:
+		return 'i'
+	case KindVideo:
+		return 'v'
+	case KindAudio:
+		return 'm'
+	case KindArchive:
+		return 'z'
+	case KindCode:
+		return 'c'
+	case KindText:
+		return 'x'
+	case KindPDF:
+		return 'p'
+	}
+	return 0
+}
+
+// timeCache writes times in timeLayout, in UTC, remembering the date of the
+// last one: the entries of a folder often share a day, and then only the
+// hour and minute are computed.
+type timeCache struct {
+	day  int64 // days since the Unix epoch of date, valid when date is set
+	date [11]byte
+	ok   bool
+}
+
+func (c *timeCache) append(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	day, rem := sec/86400, sec%86400
+	if rem < 0 {
+		day, rem = day-1, rem+86400
+	}
+	if !c.ok || day != c.day {
+		u := t.UTC()
+		y, mo, d := u.Date()
+		if y < 0 || y > 9999 {
+			return u.AppendFormat(dst, timeLayout)
+		}
+		c.date = [11]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+			byte('0' + int(mo)/10), byte('0' + int(mo)%10), '-', byte('0' + d/10), byte('0' + d%10), ' '}
+		c.day, c.ok = day, true
+	}
+	h, mi := rem/3600, rem/60%60
+	dst = append(dst, c.date[:]...)
+	return append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10))
 }
 
 // appendRFC3339UTC appends t in UTC as t.UTC().AppendFormat(dst,
@@ -550,6 +627,24 @@ func appendHumanSize(dst []byte, n int64) []byte {
 		return append(dst, " B"...)
 	}
 	const units = "KMGTPE"
+	if n < 1<<53 {
+		// In integers, once per row: the same text as the float64 code
+		// below, whose divisions by powers of two are exact below 2^53
+		// (TestHumanSizeIntegers), at a fraction of strconv.AppendFloat's
+		// cost.
+		u, d := 0, int64(1024)
+		for 2*n >= 2047*d { // n/d would round to 1024
+			u, d = u+1, d*1024
+		}
+		if 20*n < 199*d { // below 9.95: one decimal
+			q := roundDiv(10*n, d)
+			dst = strconv.AppendInt(dst, q/10, 10)
+			dst = append(dst, '.', byte('0'+q%10))
+		} else {
+			dst = strconv.AppendInt(dst, roundDiv(n, d), 10)
+		}
+		return append(dst, ' ', units[u], 'i', 'B')
+	}
 	v := float64(n) / 1024
 	u := 0
 	for {
@@ -567,4 +662,14 @@ func appendHumanSize(dst []byte, n int64) []byte {
 	}
 	dst = append(dst, ' ', units[u], 'i', 'B')
 	return dst
+}
+
+// roundDiv is n/d rounded to the nearest integer, halves to even, as
+// strconv rounds an exact decimal.
+func roundDiv(n, d int64) int64 {
+	q, r := n/d, n%d
+	if 2*r > d || 2*r == d && q%2 == 1 {
+		q++
+	}
+	return q
 }

@@ -10,46 +10,36 @@ import (
 	"time"
 )
 
-// referenceRows is the row writer writeRows replaced (a row buffer copied
-// into the bufio.Writer, times through AppendFormat); the page must stay
-// byte for byte the same.
+// referenceRows is writeRows written plainly (times through AppendFormat,
+// sizes through HumanSize, no reuse of the writer's buffer); the page must
+// stay byte for byte the same.
 func referenceRows(w *bufio.Writer, entries []Entry) error {
-	var row, name []byte
+	letters := map[string]string{KindFolder: "d", KindImage: "i", KindVideo: "v", KindAudio: "m",
+		KindArchive: "z", KindCode: "c", KindText: "x", KindPDF: "p"}
+	var row []byte
 	for i := range entries {
 		e := &entries[i]
-		name = appendHTML(name[:0], e.Name)
 		row = row[:0]
-		row = append(row, `<tr data-name="`...)
-		row = append(row, name...)
-		row = append(row, `" data-kind="`...)
-		row = append(row, KindOf(*e)...)
-		if e.IsDir {
-			row = append(row, `" data-dir="1`...)
+		row = append(row, `<tr`...)
+		if l := letters[KindOf(*e)]; l != "" {
+			row = append(row, ` class=`+l...)
 		}
-		row = append(row, `"><td class="n"><a href="`...)
+		row = append(row, `><td><a href="`...)
 		row = appendEntryHref(row, e.Name, e.IsDir)
 		row = append(row, `">`...)
-		row = append(row, name...)
+		row = appendHTML(row, e.Name)
 		if e.IsDir {
-			row = append(row, `/</a></td><td class="s">—</td>`...)
+			row = append(row, `/</a><td>—`...)
 		} else {
-			row = append(row, `</a></td><td class="s" data-bytes="`...)
+			row = append(row, `</a><td data-b=`...)
 			row = strconv.AppendInt(row, e.Size, 10)
-			row = append(row, `" title="`...)
-			row = strconv.AppendInt(row, e.Size, 10)
-			row = append(row, ` bytes">`...)
-			row = appendHumanSize(row, e.Size)
-			row = append(row, `</td>`...)
+			row = append(row, `>`+HumanSize(e.Size)...)
 		}
-		row = append(row, `<td class="t">`...)
+		row = append(row, `<td>`...)
 		if !e.ModTime.IsZero() {
-			row = append(row, `<time datetime="`...)
-			row = e.ModTime.UTC().AppendFormat(row, time.RFC3339)
-			row = append(row, `">`...)
 			row = e.ModTime.UTC().AppendFormat(row, timeLayout) // UTC, as the header says (issue 11)
-			row = append(row, `</time>`...)
 		}
-		row = append(row, "</td></tr>\n"...)
+		row = append(row, "\n"...)
 		if _, err := w.Write(row); err != nil {
 			return err
 		}
@@ -129,4 +119,51 @@ func TestTimeFormats(t *testing.T) {
 			t.Fatalf("appendUTCTime(%v) = %q, want %q", tm, got, want)
 		}
 	}
+}
+
+// floatHumanSize is appendHumanSize as it was, in float64 throughout.
+func floatHumanSize(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	const units = "KMGTPE"
+	v := float64(n) / 1024
+	u := 0
+	for v >= 1023.5 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	prec := 0
+	if v < 9.95 {
+		prec = 1
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + " " + string(units[u]) + "iB"
+}
+
+func TestHumanSizeIntegers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	check := func(n int64) {
+		if got, want := HumanSize(n), floatHumanSize(n); got != want {
+			t.Fatalf("HumanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for u := int64(1); u <= 1<<50; u *= 1024 {
+		// Around every boundary: 9.95, 10, 1023.5 of each unit, and the
+		// exact halves of a tenth.
+		for _, base := range []int64{u * 1024 * 995 / 100, u * 1024 * 10, u * 1024 * 20470 / 20, u * 1024, u * 1024 * 3 / 20, u * 1024 * 5 / 20} {
+			for d := int64(-3); d <= 3; d++ {
+				if base+d >= 0 {
+					check(base + d)
+				}
+			}
+		}
+	}
+	for q := int64(9); q < 1024; q++ {
+		check((2*q + 1) * 512) // exactly q.5 KiB
+		check((2*q + 1) * 512 << 10)
+	}
+	for range 200000 {
+		check(r.Int64N(1 << uint(1+r.IntN(62))))
+	}
+	check(1<<63 - 1)
 }

@@ -109,11 +109,13 @@
     try { tz.title = 'Times in your time zone, ' + Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* keep none */ }
   }
 
-  // localizeRow rewrites a row's <time> once; datetime keeps the UTC value.
+  // localizeRow rewrites a row's time once. An entry row's time cell holds
+  // it as text, in UTC ("2024-03-05 14:07", as the column header says); a
+  // search hit's <time> keeps the UTC value in datetime.
   function localizeRow(row) {
-    var t = row.querySelector('time');
-    if (!t || t.dataset.local) return;
-    var d = new Date(t.dateTime);
+    var t = row.querySelector('time') || row.querySelector('td.t');
+    if (!t || t.dataset.local || !t.textContent) return;
+    var d = new Date(t.dateTime || t.textContent.replace(' ', 'T') + 'Z');
     var text = isNaN(d.getTime()) ? '' : localTime(d);
     if (text) t.textContent = text;
     t.dataset.local = '1';
@@ -197,6 +199,37 @@
   // ----------------------------------------------------------------- rows
 
   function tbody() { return $('#listing tbody'); }
+
+  // The server writes entry rows as small as a page without script can
+  // read them (listing/html.go, writeRows): cells without classes, the kind
+  // as one letter, the name only in the link, the exact size in data-b.
+  // hydrate gives each such row what the rest of this script reads:
+  // data-name, data-dir, data-kind, the cell classes n, s and t, and
+  // data-bytes. Other rows (the parent, "empty", a search's hits) are left.
+  var KIND_BY_CLASS = { d: 'folder', i: 'image', v: 'video', m: 'audio', z: 'archive', c: 'code', x: 'text', p: 'pdf' };
+  function hydrate() {
+    var rows = tbody().rows;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      if (r.dataset.name != null) continue;
+      var c = r.className;
+      if (c && !Object.prototype.hasOwnProperty.call(KIND_BY_CLASS, c)) continue;
+      var cells = r.cells, a = cells.length === 3 && cells[0].firstElementChild;
+      if (!a || a.tagName !== 'A') continue;
+      var dir = c === 'd', name = a.textContent;
+      r.dataset.name = dir ? name.slice(0, -1) : name;
+      r.dataset.kind = KIND_BY_CLASS[c] || 'file';
+      if (dir) r.dataset.dir = '1';
+      cells[0].className = 'n';
+      cells[1].className = 's';
+      cells[2].className = 't';
+      var b = cells[1].getAttribute('data-b');
+      if (b != null) {
+        cells[1].dataset.bytes = b;
+        cells[1].title = b + ' bytes';
+      }
+    }
+  }
 
   // entryRows are the rows that stand for entries (not "../", not "empty").
   function entryRows() {
@@ -408,6 +441,7 @@
   // the action cells (in slices, so 100,000 rows do not freeze the page),
   // re-indexes the filter and, in the grid, adds thumbnails.
   function enhanceRows() {
+    hydrate();
     filter.index();
     var actions = can.move || can.del || can.share || can.edit;
     var select = selection.enabled();
@@ -1794,6 +1828,7 @@
 
   // ------------------------------------------------------------------ start
 
+  hydrate();
   filter.init();
   $('#listing').addEventListener('click', onRowAction);
   $('#listing').addEventListener('click', onNameClick);
