@@ -379,10 +379,14 @@ func (tb *tab) waitFor(what, cond string) {
 	}
 }
 
-// rowNames are the entry names of the listing, top to bottom, visible or not.
+// rowNames are the entry names of the listing, top to bottom, visible or
+// not: data-name once app.js has read the rows, else (without script) the
+// text of each entry row's link, less a folder's trailing slash.
 func (tb *tab) rowNames() []string {
 	tb.t.Helper()
-	return eval[[]string](tb, `Array.from(document.querySelectorAll('#listing tbody tr[data-name]'), r => r.dataset.name)`)
+	return eval[[]string](tb, `Array.from(document.querySelectorAll('#listing tbody tr'))
+		.filter(r => r.dataset.name != null || !/\b(parent|empty|note|hit|no-match)\b/.test(r.className) && r.querySelector('td > a'))
+		.map(r => r.dataset.name != null ? r.dataset.name : r.querySelector('td > a').textContent.replace(/\/$/, ''))`)
 }
 
 // visibleRowNames are the entry names a person sees.
@@ -448,6 +452,13 @@ func jsString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// plainRow is a JavaScript expression for the listing row of name as the
+// server sent it (no data-name without script): the row whose link reads
+// name.
+func plainRow(name string) string {
+	return `Array.from(document.querySelectorAll('#listing tbody tr')).find(r => { const a = r.querySelector('td > a'); return a && a.textContent === ` + jsString(name) + `; })`
 }
 
 // rowSel is a CSS selector for the listing row of name.

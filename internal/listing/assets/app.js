@@ -115,7 +115,7 @@
   function localizeRow(row) {
     var t = row.querySelector('time') || row.querySelector('td.t');
     if (!t || t.dataset.local || !t.textContent) return;
-    var d = new Date(t.dateTime || t.textContent.replace(' ', 'T') + 'Z');
+    var d = new Date(t.dateTime || t.textContent.trim().replace(' ', 'T') + 'Z');
     var text = isNaN(d.getTime()) ? '' : localTime(d);
     if (text) t.textContent = text;
     t.dataset.local = '1';
