@@ -52,6 +52,13 @@ const (
 func (f *FS) readDirFd(fd int, dirName string, buf []byte) ([]Entry, error) {
 	var out []Entry
 	var st unix.Stat_t
+	// The folder's own size says roughly how many entries it holds (ext4
+	// spends at least 24 bytes on a short name, tmpfs counts 20 per
+	// entry), so the slice is allocated once rather than doubled a dozen
+	// times for a big folder; a guess too high is bounded.
+	if unix.Fstat(fd, &st) == nil && st.Size > 24*64 {
+		out = make([]Entry, 0, min(st.Size/24, 16<<10))
+	}
 	err := f.eachName(fd, dirName, buf, func(nm string) error {
 		var err error
 		for {
