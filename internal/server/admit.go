@@ -59,6 +59,8 @@ type admission struct {
 	releasedAt  uint64 // allocated() at the last release
 	calmAfter   time.Duration
 	calmAtLeast uint64
+	// handed is when a queued request was last given a slot.
+	handed time.Time
 }
 
 type client struct {
@@ -143,6 +145,10 @@ var (
 
 // retryAfter is what a refused client is told to wait, in seconds.
 const retryAfter = 5
+
+// queueWaitMax bounds a queued request's wait, in QueueWaits, while the
+// queue moves (see enter).
+const queueWaitMax = 4
 
 // refusalWriteTimeout bounds how long a refusal may take to send: an
 // HTTP/2 client that opened its streams with a zero window would otherwise
@@ -231,13 +237,31 @@ func (a *admission) enter(ctx context.Context, ip netip.Addr) (done func(), err 
 
 	t := time.NewTimer(a.cap.QueueWait)
 	defer t.Stop()
-	select {
-	case <-ready:
-		return a.leaver(ip, c), nil
-	case <-t.C:
-		err = errQueueFull
-	case <-ctx.Done():
-		err = ctx.Err()
+	began := time.Now()
+wait:
+	for {
+		select {
+		case <-ready:
+			return a.leaver(ip, c), nil
+		case now := <-t.C:
+			// A queue that moves keeps its clients: ten thousand honest
+			// downloads at once on a slow machine wait longer than
+			// QueueWait, yet each gets its turn (issue 16, target 5). A
+			// request is refused when no queued request got a slot for
+			// QueueWait (the slots are held: slow transfers, an attack),
+			// or after queueWaitMax QueueWaits in all.
+			a.mu.Lock()
+			moving := now.Sub(a.handed) < a.cap.QueueWait
+			a.mu.Unlock()
+			if moving && now.Sub(began) < queueWaitMax*a.cap.QueueWait {
+				t.Reset(a.cap.QueueWait)
+				continue
+			}
+			err = errQueueFull
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		break wait
 	}
 	a.mu.Lock()
 	select {
@@ -314,6 +338,7 @@ func (a *admission) leave(ip netip.Addr, c *client) {
 			a.active++
 			a.admitted++
 			close(first.Value.(chan struct{}))
+			a.handed = time.Now()
 			a.turns.Remove(e)
 			w.turn = nil
 			if w.waiters.Len() > 0 {

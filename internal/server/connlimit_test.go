@@ -224,6 +224,59 @@ func TestAdmission(t *testing.T) {
 	})
 }
 
+// A queue that moves keeps its clients past QueueWait: each gets its turn
+// (issue 16, target 5); one that stops moving refuses after QueueWait, and
+// none waits longer than queueWaitMax QueueWaits.
+func TestAdmissionMovingQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAdmission(Capacity{Requests: 1, ClientRequests: 1, ClientQueue: 100, Queue: 100, ClientRefusals: 10, Refusals: 10, QueueWait: 10 * time.Second}, nil)
+		ctx := context.Background()
+		A := netip.MustParseAddr("192.0.2.1")
+		first, err := a.enter(ctx, A)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Four queued requests; each holds the slot for 6 s once it has
+		// it: the last waits 24 s, more than QueueWait.
+		const n = 4
+		results := make(chan error, n)
+		for range n {
+			go func() {
+				done, err := a.enter(ctx, A)
+				results <- err
+				if err == nil {
+					time.Sleep(6 * time.Second)
+					done()
+				}
+			}()
+		}
+		synctest.Wait()
+		time.Sleep(6 * time.Second)
+		first()
+		for i := range n {
+			if err := <-results; err != nil {
+				t.Fatalf("queued request %d: %v", i, err)
+			}
+		}
+		synctest.Wait()
+
+		// A slot held for good: the queue stops, and a request waits
+		// QueueWait, then is refused.
+		held, err := a.enter(ctx, A)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := a.enter(ctx, A); !errors.Is(err, errQueueFull) {
+			t.Fatalf("behind a held slot: %v", err)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("refused after %s", d)
+		}
+		held()
+	})
+}
+
 // A refusal is a 503 with Retry-After; over HTTP/1 it closes the connection.
 func TestAdmissionRefusal(t *testing.T) {
 	a := newAdmission(Capacity{Requests: 1, ClientRequests: 1, ClientQueue: 0, Queue: 0, ClientRefusals: 1, Refusals: 1, QueueWait: time.Second}, nil)
