@@ -356,7 +356,8 @@ func TestS3StoreDown(t *testing.T) {
 
 // A store that stops sending in the middle of a download does not hold the
 // client for ever: after the store's idle time (15 s) the response is cut
-// short, the log says so, and the store's connection is dropped.
+// short, the log says so, and the store's connection is dropped; a listing
+// that stalls answers 503; the SDK's own complaints stay out of stderr.
 func TestS3StalledDownload(t *testing.T) {
 	const size = 1 << 20
 	store := weedtest.NewStalling(t, size)
@@ -382,6 +383,31 @@ func TestS3StalledDownload(t *testing.T) {
 	case <-store.Ended:
 	case <-time.After(30 * time.Second):
 		t.Error("the store's stalled connection was kept open")
+	}
+	// A page that would go out compressed (index.html: no length, the
+	// end is the last chunk) is broken off too when the store breaks off,
+	// never ended as if whole.
+	resp, err = client.Get(p.URL + "/")
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("a page the store broke off came whole: %d, Content-Encoding %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(b))
+		}
+	}
+	// A listing that stalls answers 503 (startup's listing was whole).
+	store.StallListings.Store(true)
+	resp, err = client.Get(p.URL + "/sub/?format=json")
+	if err != nil {
+		t.Fatalf("a stalled listing: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("a stalled listing: %d, want 503\n%s\n%s", resp.StatusCode, p.Stdout(), p.Stderr())
+	}
+	if strings.Contains(p.Stderr(), "SDK") {
+		t.Errorf("the S3 SDK's own log reached stderr:\n%s", p.Stderr())
 	}
 }
 

@@ -17,11 +17,18 @@ type remoteContent struct {
 	storage.Object
 	seeked bool
 	off    int64
+	// failed is a read of the body (after ServeContent's seek, so after
+	// its headers) that failed: the store broke off mid-way.
+	failed bool
 }
 
 func (c *remoteContent) Read(p []byte) (int, error) {
 	if c.seeked {
-		return c.Object.Read(p)
+		n, err := c.Object.Read(p)
+		if err != nil && err != io.EOF {
+			c.failed = true
+		}
+		return n, err
 	}
 	n, err := c.Object.ReadAt(p, c.off)
 	c.off += int64(n)

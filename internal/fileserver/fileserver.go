@@ -154,6 +154,13 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, obj storage
 		content = &remoteContent{Object: obj}
 	}
 	s.serveFile(w, r, content, info, name, nil)
+	if rc, ok := content.(*remoteContent); ok && rc.failed && r.Context().Err() == nil {
+		// The store broke off after the headers went out. Ending the
+		// response normally would hand the client a truncated file as a
+		// whole one (a compressed, chunked response above all); breaking
+		// it off makes the client see the cut, and the log says so.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // hinter is an object of a store read over the network (S3), told how many

@@ -24,6 +24,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/ferry-sh/ferry/internal/storage"
 )
@@ -104,6 +105,10 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 			})
 		}),
 		config.WithHTTPClient(httpClient(timeout)),
+		// The SDK's own log lines ("SDK 2026/... WARN failed to discard
+		// remaining HTTP response body" after a stalled answer) would reach
+		// ferry's stderr in its words; what fails reaches ferry as errors.
+		config.WithLogger(logging.Nop{}),
 	}
 	if err := checkCABundle(os.Getenv("AWS_CA_BUNDLE")); err != nil {
 		return nil, err

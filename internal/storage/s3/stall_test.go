@@ -33,7 +33,7 @@ func TestStalledBody(t *testing.T) {
 			done := make(chan error, 1)
 			var got int64
 			go func() {
-				o, err := tree.Open(context.Background(), "obj")
+				o, err := tree.Open(context.Background(), "obj.bin")
 				if err == nil {
 					got, err = io.Copy(io.Discard, o)
 					o.Close()

@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // Stalling is a fake S3 endpoint on loopback (no weed needed) whose bucket
-// holds any object name asked for, of the given size (and lists as empty),
+// holds any object name with a dot asked for, of the given size (and lists
+// as empty),
 // and whose every GET of an object sends its headers and 100 bytes and then
 // nothing, holding the connection
 // open, as a store that hangs mid-download does. Ended receives the path
@@ -18,6 +21,8 @@ import (
 type Stalling struct {
 	Endpoint string
 	Ended    chan string
+	// StallListings makes listings stall as downloads do.
+	StallListings atomic.Bool
 }
 
 // NewStalling starts a Stalling store, stopped when the test ends.
@@ -30,6 +35,26 @@ func NewStalling(t testing.TB, size int) *Stalling {
 		switch {
 		case r.Method == http.MethodHead && strings.Count(strings.Trim(r.URL.Path, "/"), "/") == 0:
 			return // HeadBucket
+		case r.URL.Query().Has("list-type"):
+			// Listings answer at once (empty) unless StallListings.
+			h.Set("Content-Type", "application/xml")
+			const list = `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`
+			if !s.StallListings.Load() {
+				fmt.Fprint(w, list)
+				return
+			}
+			fmt.Fprint(w, list[:40])
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				s.Ended <- r.URL.Path
+			case <-quit:
+			}
+			return
+		case !strings.Contains(path.Base(r.URL.Path), "."):
+			// A name without a dot is no object (a folder, if listed).
+			w.WriteHeader(http.StatusNotFound)
+			return
 		case r.Method == http.MethodHead:
 			h.Set("Content-Length", fmt.Sprint(size))
 			h.Set("ETag", `"e"`)
@@ -37,11 +62,6 @@ func NewStalling(t testing.TB, size int) *Stalling {
 			return
 		case r.Method != http.MethodGet:
 			http.Error(w, "not in this fake", http.StatusNotImplemented)
-			return
-		case r.URL.Query().Has("list-type"):
-			// Listings answer at once (empty): only downloads stall.
-			h.Set("Content-Type", "application/xml")
-			fmt.Fprint(w, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`)
 			return
 		}
 		from, to := 0, size-1
