@@ -233,6 +233,9 @@ func TestS3TwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s3Ferry(t, store, prefix)
+	// The banner's survey of the bucket is printed after the URL Start
+	// waits for: on a loaded machine it comes a moment later.
+	c.WaitOutput("refused:", 30*time.Second)
 	if out := c.Stdout(); !strings.Contains(out, "exposed: 1 file and 1 folder\n") || !strings.Contains(out, "refused: 1 dotfile(s) near the top\n") {
 		t.Errorf("the banner of a third node:\n%s", out)
 	}
