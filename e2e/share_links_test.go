@@ -345,6 +345,9 @@ func cutLinkDownload(t *testing.T, p *Proc, href string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A small receive buffer, so that the kernel cannot take (and
+	// acknowledge) the whole file on this client's behalf before it hangs up.
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", href, u.Host)
 	br := bufio.NewReader(c)
 	line, _ := br.ReadString('\n')
