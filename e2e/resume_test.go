@@ -62,6 +62,9 @@ func cutDownload(t *testing.T, addr, path string, n int, extra string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// A bounded receive buffer: the kernel must not take (and acknowledge)
+	// the rest of the file on the client's behalf.
+	conn.(*net.TCPConn).SetReadBuffer(64 << 10)
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", path, extra)
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.CopyN(io.Discard, conn, int64(n)); err != nil {
