@@ -228,6 +228,7 @@ func (h *Handler) linkDownload(ctx context.Context, view storage.Tree, name stri
 
 func (h *Handler) linkFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, storage.ErrUnavailable) {
+		httperr.Note(w, httperr.CauseStorage)
 		httperr.Write(w, r, http.StatusServiceUnavailable, "the store is not answering; try again later")
 		return
 	}

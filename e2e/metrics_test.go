@@ -3,9 +3,12 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +225,51 @@ func TestMetricsConnectionRefusals(t *testing.T) {
 	}
 	if n := metricValue(t, fams, "ferry_refusals_total", "reason", "connections"); n != 1 {
 		t.Errorf("connections refused = %v, want 1", n)
+	}
+}
+
+// A 503 because the store cannot be reached counts as a storage refusal,
+// not as overload: an operator alerting on overload is not sent to add
+// capacity when the store is down.
+func TestMetricsStorageRefusals(t *testing.T) {
+	var down atomic.Bool
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case down.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case r.URL.Query().Has("list-type"):
+			w.Header().Set("Content-Type", "application/xml")
+			io.WriteString(w, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`)
+		case r.Method == http.MethodHead && strings.Count(strings.Trim(r.URL.Path, "/"), "/") == 0:
+			// HeadBucket: the bucket is there.
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer store.Close()
+	for _, v := range []string{"AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+	t.Setenv("AWS_REGION", "us-east-1")
+	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "-q", "--upload", "--s3-endpoint", store.URL, "s3://b")
+
+	down.Store(true)
+	if resp, body := Do(t, "GET", p.URL+"/a.txt", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("GET with the store down = %d, want 503: %s", resp.StatusCode, body)
+	}
+	if resp, body := Do(t, "PUT", p.URL+"/up.txt", strings.NewReader("up")); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("PUT with the store down = %d, want 503: %s", resp.StatusCode, body)
+	}
+	fams := scrape(t, p.URL, "")
+	if n := metricValue(t, fams, "ferry_refusals_total", "reason", "storage"); n != 2 {
+		t.Errorf("storage refusals = %v, want 2 (a GET and a PUT)", n)
+	}
+	if n := metricValue(t, fams, "ferry_refusals_total", "reason", "overload"); n != 0 {
+		t.Errorf("overload refusals = %v with the store down, want 0", n)
+	}
+	if n := metricValue(t, fams, "ferry_http_requests_total", "code", "5xx"); n != 2 {
+		t.Errorf("5xx answers = %v, want 2", n)
 	}
 }

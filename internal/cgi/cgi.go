@@ -380,6 +380,7 @@ func (h *Handler) body(w http.ResponseWriter, r *http.Request, log *slog.Logger)
 		if status == http.StatusInsufficientStorage {
 			msg = "not enough space on the server for the request body"
 		}
+		httperr.NoteErr(w, err)
 		httperr.Write(w, r, status, msg)
 		return nil, 0, none, false
 	case max > 0 && n > max:

@@ -137,7 +137,43 @@ const UnavailableMessage = "the storage cannot be reached; try again later"
 // may succeed later, and a client that retries is told when.
 func Unavailable(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "5")
+	Note(w, CauseStorage)
 	Write(w, r, http.StatusServiceUnavailable, UnavailableMessage)
+}
+
+// Causes of a refusal (a 503) that the metrics count apart: a 503 is no
+// sign of overload when the store behind the tree is down or the server is
+// stopping. A 503 with no cause noted was refused for want of room.
+const (
+	CauseStorage  = "storage"  // the store cannot be reached or did not answer in time
+	CauseStopping = "stopping" // the server is shutting down
+)
+
+// causeNoter is the access recorder's side of Note.
+type causeNoter interface{ NoteCause(string) }
+
+// Note tells the request's access recorder, found through w's Unwrap
+// chain, why the request is being refused; without one it does nothing.
+func Note(w http.ResponseWriter, cause string) {
+	for w != nil {
+		if n, ok := w.(causeNoter); ok {
+			n.NoteCause(cause)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
+// NoteErr notes the cause err implies: storage for a store that cannot be
+// reached, nothing otherwise.
+func NoteErr(w http.ResponseWriter, err error) {
+	if errors.Is(err, storage.ErrUnavailable) {
+		Note(w, CauseStorage)
+	}
 }
 
 // ForStorage maps an error from storing data in the tree to a status and a

@@ -37,6 +37,8 @@ const (
 	RefusedRateLimit   = "rate_limit"  // 429: too many failed logins or unfinished uploads
 	RefusedOverload    = "overload"    // 503: the server is out of room for more work
 	RefusedConnections = "connections" // a connection closed unread: beyond --max-conns-per-ip, or at capacity with every one busy
+	RefusedStorage     = "storage"     // 503: the store behind the tree cannot be reached (httperr.CauseStorage)
+	RefusedStopping    = "stopping"    // 503: the server is shutting down (httperr.CauseStopping)
 )
 
 // New makes the metrics; figures is called once per scrape.
@@ -54,11 +56,11 @@ func New(figures func() Figures) *Metrics {
 	}, []string{"method"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ferry_refusals_total",
-		Help: "Requests or connections refused to protect the server, by reason (rate_limit, overload, connections).",
+		Help: "Requests or connections refused, by reason: rate_limit (429), overload (503: no room for more work), connections (closed unread), storage (503: the store cannot be reached), stopping (503: shutting down).",
 	}, []string{"reason"})
 	// The reasons exist from the start, at zero, so that rate() works
 	// before the first refusal.
-	for _, r := range []string{RefusedRateLimit, RefusedOverload, RefusedConnections} {
+	for _, r := range []string{RefusedRateLimit, RefusedOverload, RefusedConnections, RefusedStorage, RefusedStopping} {
 		m.refused.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.refused, figuresCollector(figures),
@@ -84,8 +86,12 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.
 func (m *Metrics) Refused(reason string) { m.refused.WithLabelValues(reason).Inc() }
 
 // statusWriter is what Middleware needs of its ResponseWriter: the access
-// log's recorder, which it sits behind, already learns the status.
-type statusWriter interface{ Status() int }
+// log's recorder, which it sits behind, already learns the status, and
+// hears why a request was refused (httperr.Note).
+type statusWriter interface {
+	Status() int
+	Cause() string
+}
 
 // Middleware counts the requests next answers and times them. It belongs
 // right behind the access log (whose recorder tells it the status) so that
@@ -95,9 +101,12 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		next.ServeHTTP(w, r)
-		status := http.StatusOK
-		if sw, ok := w.(statusWriter); ok && sw.Status() != 0 {
-			status = sw.Status()
+		status, cause := http.StatusOK, ""
+		if sw, ok := w.(statusWriter); ok {
+			if sw.Status() != 0 {
+				status = sw.Status()
+			}
+			cause = sw.Cause()
 		}
 		method := methodLabel(r.Method)
 		m.requests.WithLabelValues(method, classLabel(status)).Inc()
@@ -106,9 +115,19 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		case http.StatusTooManyRequests:
 			m.Refused(RefusedRateLimit)
 		case http.StatusServiceUnavailable:
-			m.Refused(RefusedOverload)
+			m.Refused(refusal(cause))
 		}
 	})
+}
+
+// refusal is the reason label of a 503 whose cause was noted as cause:
+// overload unless the refusing handler said otherwise.
+func refusal(cause string) string {
+	switch cause {
+	case RefusedStorage, RefusedStopping:
+		return cause
+	}
+	return RefusedOverload
 }
 
 // methodLabel keeps the label's values bounded: a client may send any

@@ -125,6 +125,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, fs.ErrNotExist):
 		httperr.Write(w, r, http.StatusNotFound, "")
 	case errors.Is(err, storage.ErrUnavailable):
+		httperr.Note(w, httperr.CauseStorage)
 		httperr.Write(w, r, http.StatusServiceUnavailable, "the store is not answering; try again later")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		httperr.Write(w, r, http.StatusServiceUnavailable, "")

@@ -221,6 +221,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrTooMany):
 		httperr.Write(w, r, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		httperr.Note(w, httperr.CauseStorage)
 		httperr.Write(w, r, http.StatusServiceUnavailable, "the store is not answering; try again later")
 	default:
 		var ie *InputError

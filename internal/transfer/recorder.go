@@ -33,6 +33,7 @@ type Recorder struct {
 	onWrite func(int64)
 	tracker *Tracker  // counts sent bytes, when made by Tracker.Start
 	tr      *Transfer // the request's transfer, when made by Tracker.Start
+	cause   string    // why the request was refused, as httperr.Note tells
 }
 
 // NewRecorder wraps w. onWrite, when not nil, is told of every chunk sent
@@ -55,6 +56,13 @@ func (r *Recorder) Failed() bool { return r.failed }
 // an archive failed mid-stream): the transfer is cut short, as when the
 // client goes away.
 func (r *Recorder) Abort() { r.failed = true }
+
+// NoteCause records why the request was refused (httperr.Note), for the
+// metrics' refusal reasons.
+func (r *Recorder) NoteCause(cause string) { r.cause = cause }
+
+// Cause is the refusal's cause noted, "" when none was.
+func (r *Recorder) Cause() string { return r.cause }
 
 func (r *Recorder) WriteHeader(code int) {
 	if r.status == 0 || (r.status >= 100 && r.status < 200) {

@@ -237,6 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, id string) {
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
+		httperr.Note(w, httperr.CauseStopping)
 		reject(w, r, http.StatusServiceUnavailable, "server is stopping")
 		return
 	}
@@ -779,6 +780,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, id string) {
 		w.Header().Del("Upload-Offset")
 		status, msg, _ := httperr.ForStorage(err)
 		h.warn(r, err)
+		httperr.NoteErr(w, err)
 		reject(w, r, status, strings.TrimSuffix(msg, "; nothing was stored")+"; the upload was discarded")
 		return
 	case err != nil:
@@ -966,6 +968,7 @@ func (h *Handler) status(err error) (int, string) {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := h.status(err)
 	h.warnStatus(r, status, err)
+	httperr.NoteErr(w, err)
 	reject(w, r, status, msg)
 }
 

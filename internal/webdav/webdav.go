@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-sh/ferry/internal/httperr"
 	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/storage"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -139,6 +140,7 @@ func (h *Handler) failStorage(w http.ResponseWriter, r *http.Request, err error)
 	if status >= 500 && h.opts.Logger != nil {
 		h.opts.Logger.Warn("webdav failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	httperr.NoteErr(w, err)
 	fail(w, r, status, msg)
 }
 

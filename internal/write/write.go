@@ -150,6 +150,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 && h.opts.Logger != nil {
 		h.opts.Logger.Warn("write failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	httperr.NoteErr(w, err)
+	if errors.Is(err, errClosed) {
+		httperr.Note(w, httperr.CauseStopping)
+	}
 	httperr.Write(w, r, status, msg)
 }
 
