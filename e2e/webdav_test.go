@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -656,5 +657,57 @@ func TestWebDAVLocksHoldResumableUploads(t *testing.T) {
 	davDo(t, "UNLOCK", p.URL+"/locked.txt", nil, "Lock-Token", "<"+tok+">")
 	if u, status := c.create("", "locked.txt", 0); status != 201 || u == "" {
 		t.Errorf("tus create after UNLOCK = %d", status)
+	}
+}
+
+// TestWebDAVLockRaceS3: two ferry nodes on one bucket, LOCKs for one new
+// name sent to both at the same instant: exactly one exclusive lock wins
+// (RFC 4918 §6.1), every round; and a lock that expired on one node blocks
+// nobody on the other.
+func TestWebDAVLockRaceS3(t *testing.T) {
+	store := weedtest.Shared(t)
+	prefix := "lockrace-" + strings.ToLower(rand.Text())
+	nodes := []*Proc{s3Ferry(t, store, prefix, "-w", "--webdav"), s3Ferry(t, store, prefix, "-w", "--webdav")}
+	for round := range 6 {
+		name := fmt.Sprintf("/race%d.txt", round)
+		var statuses [4]int
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range statuses {
+			wg.Go(func() {
+				<-start
+				resp, _ := davDo(t, "LOCK", nodes[i%2].URL+name, strings.NewReader(davLockBody))
+				statuses[i] = resp.StatusCode
+			})
+		}
+		close(start)
+		wg.Wait()
+		won, lost := 0, 0
+		for _, s := range statuses {
+			switch s {
+			case 200, 201:
+				won++
+			case 423:
+				lost++
+			}
+		}
+		if won != 1 || lost != len(statuses)-1 {
+			t.Errorf("%s: LOCKs on two nodes at once answered %v; want one 200/201 and 423 for the others", name, statuses)
+		}
+	}
+	resp, _ := davDo(t, "LOCK", nodes[0].URL+"/brief.txt", strings.NewReader(davLockBody), "Timeout", "Second-1")
+	if resp.StatusCode != 201 {
+		t.Fatalf("LOCK for one second = %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, body := davDo(t, "LOCK", nodes[1].URL+"/brief.txt", strings.NewReader(davLockBody))
+		if resp.StatusCode == 200 {
+			break
+		}
+		if resp.StatusCode != 423 || time.Now().After(deadline) {
+			t.Fatalf("LOCK after the other node's lock expired = %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -277,7 +277,7 @@ func (h *Handler) dropLocks(r *http.Request, name string) {
 	}
 	for _, l := range locks {
 		if l.Root == name || under(l.Root, name) {
-			h.logErr(r, "removing a lock", h.locks.Delete(ctx, l.Token))
+			h.logErr(r, "removing a lock", h.forget(ctx, l))
 		}
 	}
 }

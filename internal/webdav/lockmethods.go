@@ -25,12 +25,32 @@ func (h *Handler) activeLocks(ctx context.Context) ([]Lock, error) {
 	out := all[:0]
 	for _, l := range all {
 		if now.After(l.Expires) {
-			h.locks.Delete(ctx, l.Token)
+			h.forget(ctx, l)
 			continue
 		}
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// forget drops a lock: its claim (where locks are shared between
+// processes), then its record.
+func (h *Handler) forget(ctx context.Context, l Lock) error {
+	if c, ok := h.locks.(claimer); ok {
+		if err := c.Release(ctx, l); err != nil {
+			return err
+		}
+	}
+	return h.locks.Delete(ctx, l.Token)
+}
+
+// conflicts reports whether the existing lock l forbids a new one on name
+// (of infinite depth when deep; shared or not): RFC 4918 §6.1, an
+// exclusive lock goes with no other lock on the same resource, a shared
+// one with shared ones only.
+func conflicts(l *Lock, name string, deep, shared bool) bool {
+	overlap := l.covers(name) || deep && under(l.Root, name)
+	return overlap && (!l.Shared || !shared)
 }
 
 // touch is a name a write changes, for finding the locks that guard it.
@@ -202,9 +222,9 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	// Within one process, the check for conflicts and the new record are
-	// one step; across nodes of an object store two LOCKs racing within
-	// the same moment may both win (the store has no compare-and-swap
-	// over many records).
+	// one step; across processes sharing the locks, the claim and the
+	// check after the record make sure two conflicting LOCKs never both
+	// win.
 	h.lockMu.Lock()
 	defer h.lockMu.Unlock()
 	locks, err := h.activeLocks(ctx)
@@ -227,9 +247,7 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	for i := range locks {
-		l := &locks[i]
-		overlap := l.covers(name) || depth == infinity && under(l.Root, name)
-		if overlap && (!l.Shared || !li.shared) {
+		if l := &locks[i]; conflicts(l, name, depth == infinity, li.shared) {
 			failCondition(w, http.StatusLocked, "no-conflicting-lock", href(mount.Prefix(r), l.Root, l.Dir))
 			return
 		}
@@ -237,8 +255,9 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 	status := http.StatusOK
 	if !exists {
 		// A LOCK of an unmapped name makes an empty file (RFC 4918 §7.3),
-		// which is a write like a PUT of nothing.
-		if err := h.create(r, name); err != nil {
+		// which is a write like a PUT of nothing: checked now, made once
+		// the lock is granted, so that a refused LOCK leaves nothing.
+		if err := h.mayCreate(r, name); err != nil {
 			h.failCheck(w, r, err)
 			return
 		}
@@ -249,17 +268,72 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, name string) {
 		Infinite: depth == infinity && info.IsDir, Owner: li.owner, User: user(r),
 		Timeout: timeout, Expires: h.now().Add(timeout),
 	}
-	if err := h.locks.Save(ctx, l); err != nil {
+	if c, ok := h.locks.(claimer); ok {
+		if !h.lockShared(w, r, c, &l, locks, depth == infinity) {
+			return
+		}
+	} else if err := h.locks.Save(ctx, l); err != nil {
 		h.failStorage(w, r, err)
 		return
+	}
+	if !exists {
+		if err := h.createEmpty(ctx, name); err != nil {
+			h.logErr(r, "withdrawing a lock", h.forget(ctx, l))
+			h.failCheck(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Lock-Token", "<"+l.Token+">")
 	h.writeLockBody(w, r, status, &l)
 }
 
-// create makes the empty file of a lock on an unmapped name, with the
-// checks a PUT of nothing would meet.
-func (h *Handler) create(r *http.Request, name string) error {
+// lockShared records the new lock l in a store other processes share:
+// they may be granting a conflicting lock at the same moment, which the
+// check before (under lockMu) cannot see. Of LOCKs racing for one resource,
+// the claim lets exactly one through. Of LOCKs on different resources that
+// conflict (a folder's infinite lock and one on a member), each writes its
+// record and then looks again: the later look sees the other's record, so
+// at most one is granted (both may be refused; the client tries again).
+func (h *Handler) lockShared(w http.ResponseWriter, r *http.Request, c claimer, l *Lock, locks []Lock, deep bool) bool {
+	ctx := r.Context()
+	refuse := func() {
+		failCondition(w, http.StatusLocked, "no-conflicting-lock", href(mount.Prefix(r), l.Root, l.Dir))
+	}
+	ok, owned, err := c.Claim(ctx, *l, locks, h.now())
+	if err != nil {
+		h.failStorage(w, r, err)
+		return false
+	}
+	if !ok {
+		refuse()
+		return false
+	}
+	if err := h.locks.Save(ctx, *l); err != nil {
+		if owned {
+			h.logErr(r, "releasing a claim", c.Release(ctx, *l))
+		}
+		h.failStorage(w, r, err)
+		return false
+	}
+	again, err := h.activeLocks(ctx)
+	if err != nil {
+		h.logErr(r, "withdrawing a lock", h.forget(ctx, *l))
+		h.failStorage(w, r, err)
+		return false
+	}
+	for i := range again {
+		if o := &again[i]; o.Token != l.Token && conflicts(o, l.Root, deep, l.Shared) {
+			h.logErr(r, "withdrawing a lock", h.forget(ctx, *l))
+			refuse()
+			return false
+		}
+	}
+	return true
+}
+
+// mayCreate makes the checks a PUT of nothing would meet, for the empty
+// file of a lock on an unmapped name.
+func (h *Handler) mayCreate(r *http.Request, name string) error {
 	ctx := r.Context()
 	if !h.opts.Create {
 		return &precondition{status: http.StatusForbidden, msg: "creating files is not enabled (--upload)"}
@@ -283,6 +357,11 @@ func (h *Handler) create(r *http.Request, name string) error {
 	if info, err := h.tree.Stat(ctx, parent(name)); err != nil || !info.IsDir {
 		return &precondition{status: http.StatusConflict, msg: "the parent folder does not exist"}
 	}
+	return nil
+}
+
+// createEmpty makes the empty file of a lock on an unmapped name.
+func (h *Handler) createEmpty(ctx context.Context, name string) error {
 	st, err := h.tree.Stage(ctx, name, 0)
 	if err != nil {
 		return err
@@ -379,7 +458,7 @@ func (h *Handler) unlock(w http.ResponseWriter, r *http.Request, name string) {
 			fail(w, r, http.StatusForbidden, "the lock belongs to another user")
 			return
 		}
-		if err := h.locks.Delete(ctx, l.Token); err != nil {
+		if err := h.forget(ctx, l); err != nil {
 			h.failStorage(w, r, err)
 			return
 		}

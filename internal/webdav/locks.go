@@ -3,6 +3,7 @@ package webdav
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -228,4 +229,105 @@ func (s *TreeLocks) Delete(ctx context.Context, token string) error {
 		return nil
 	}
 	return err
+}
+
+// claimer is a LockStore that several ferry processes share (TreeLocks): a
+// new lock is granted only once its resource is claimed, and only when no
+// conflicting lock shows after its record is written (Handler.lock).
+type claimer interface {
+	// Claim takes l's resource for l; ok false means another lock, granted
+	// or under way, holds it and l may not be granted. owned reports that
+	// l made the claim (a shared lock may join another shared one's claim
+	// without making its own), and so must Release it.
+	Claim(ctx context.Context, l Lock, active []Lock, now time.Time) (ok, owned bool, err error)
+	// Release drops l's claim, if l made it.
+	Release(ctx context.Context, l Lock) error
+}
+
+// claimsDir holds one claim per locked resource, named by the SHA-256 of
+// the resource's name (below locksDir, whose listing skips folders).
+const claimsDir = locksDir + "/claims"
+
+// claim is the record of a claim: the lock that made it.
+type claim struct {
+	Token   string    `json:"token"`
+	Shared  bool      `json:"shared,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// claimGrace is how long a claim whose lock has no record yet counts as a
+// LOCK under way on some node; older, it was left by a node that stopped
+// between the claim and the record, and is broken.
+const claimGrace = 30 * time.Second
+
+func claimName(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return path.Join(claimsDir, hex.EncodeToString(sum[:])+".json")
+}
+
+// Claim makes the claim with a create-only write, which of several LOCKs
+// racing for one resource on any number of nodes exactly one wins: the
+// store has no compare-and-swap over the lock records, but every backend
+// has create-only writes. A stale claim (its lock expired or unlocked
+// without the claim going, or never recorded within claimGrace) is broken.
+// Two nodes breaking one claim at once could both win it; the check after
+// the record is written still grants at most one of them.
+func (s *TreeLocks) Claim(ctx context.Context, l Lock, active []Lock, now time.Time) (ok, owned bool, err error) {
+	name := claimName(l.Root)
+	data, err := json.Marshal(claim{Token: l.Token, Shared: l.Shared, Created: now})
+	if err != nil {
+		return false, false, err
+	}
+	for range 3 {
+		err := storage.WriteSmall(ctx, s.t, name, data, false)
+		if err == nil {
+			return true, true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return false, false, err
+		}
+		raw, err := storage.ReadSmall(ctx, s.t, name, maxLockRecord)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return false, false, err
+		}
+		var c claim
+		json.Unmarshal(raw, &c) // a damaged claim is as good as a stale one
+		live := false
+		for i := range active {
+			live = live || active[i].Token == c.Token && c.Token != ""
+		}
+		if live || c.Token != "" && now.Sub(c.Created) < claimGrace {
+			// Shared locks go together; the record check decides.
+			return l.Shared && c.Shared, false, nil
+		}
+		if err := s.t.Remove(ctx, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, false, err
+		}
+	}
+	return false, false, nil
+}
+
+// Release removes the claim when l made it. It goes before l's record, so
+// that a claim never outlives its record unseen as stale: until the record
+// goes, a new claim's record check still sees l.
+func (s *TreeLocks) Release(ctx context.Context, l Lock) error {
+	name := claimName(l.Root)
+	raw, err := storage.ReadSmall(ctx, s.t, name, maxLockRecord)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var c claim
+	if json.Unmarshal(raw, &c) != nil || c.Token != l.Token {
+		return nil
+	}
+	if err := s.t.Remove(ctx, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -1,12 +1,19 @@
 package webdav
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/storage"
 )
 
 const (
@@ -201,5 +208,66 @@ func TestTokenID(t *testing.T) {
 		if tokenID(bad) != "" {
 			t.Errorf("tokenID(%q) accepted", bad)
 		}
+	}
+}
+
+// TestLockClaims: LOCKs racing for one resource on two servers over the
+// same storage (two ferry nodes) grant exactly one exclusive lock; a claim
+// left behind by a node that stopped, or by a lock that expired, blocks
+// only for a while.
+func TestLockClaims(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"f.txt": "x"})
+	clock := &fakeClock{t: time.Now()}
+	var servers []*testServer
+	for range 2 {
+		tree, state := localTrees(t, dir)
+		servers = append(servers, newTestServer(t, tree, state, Options{Now: clock.now}))
+	}
+	for round := range 5 {
+		name := fmt.Sprintf("/race%d.txt", round)
+		var won, lost atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 6 {
+			wg.Go(func() {
+				<-start
+				resp, b := do(t, "LOCK", servers[i%2].URL+name, exclusiveBody)
+				switch resp.StatusCode {
+				case 200, 201:
+					won.Add(1)
+				case 423:
+					lost.Add(1)
+				default:
+					t.Errorf("LOCK %s = %d %s", name, resp.StatusCode, b)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if won.Load() != 1 || lost.Load() != 5 {
+			t.Errorf("%s: %d LOCKs won, %d refused; want 1 and 5", name, won.Load(), lost.Load())
+		}
+	}
+	// Shared locks go together.
+	lockRes(t, servers[0].URL+"/f.txt", sharedBody, 200)
+	lockRes(t, servers[1].URL+"/f.txt", sharedBody, 200)
+	lockRes(t, servers[1].URL+"/f.txt", exclusiveBody, 423)
+
+	// A claim whose lock was never recorded: a LOCK under way on a node
+	// that then stopped. It blocks for claimGrace, then is broken.
+	state := servers[0].state
+	c, _ := json.Marshal(claim{Token: newToken(), Created: clock.now()})
+	if err := storage.WriteSmall(context.Background(), state, claimName("g.txt"), c, false); err != nil {
+		t.Fatal(err)
+	}
+	lockRes(t, servers[1].URL+"/g.txt", exclusiveBody, 423)
+	clock.t = clock.t.Add(claimGrace + time.Second)
+	tok := lockRes(t, servers[1].URL+"/g.txt", exclusiveBody, 201, "Timeout", "Second-5")
+	// An expired lock's claim blocks nobody.
+	clock.t = clock.t.Add(6 * time.Second)
+	lockRes(t, servers[0].URL+"/g.txt", exclusiveBody, 200)
+	if resp, _ := do(t, "UNLOCK", servers[0].URL+"/g.txt", "", "Lock-Token", "<"+tok+">"); resp.StatusCode != 409 {
+		t.Errorf("UNLOCK of the expired lock = %d", resp.StatusCode)
 	}
 }
