@@ -623,6 +623,41 @@ func rcloneRoundTrip(t *testing.T, p *Proc, served string) {
 	if out := rclone("check", up, "f:tree", "--exclude", "a.txt", "--exclude", "sub/moved.txt"); !strings.Contains(out, "0 differences found") {
 		t.Errorf("check:\n%s", out)
 	}
+
+	// What a new user does first: ls, copy a folder up, move files down
+	// and a folder up (the sources go once they arrived).
+	out = rclone("ls", "f:tree")
+	for name, content := range files {
+		if name == "a.txt" {
+			name = "sub/moved.txt"
+		}
+		if want := fmt.Sprintf("%9d %s\n", len(content), name); !strings.Contains(out, want) {
+			t.Errorf("rclone ls lacks %q:\n%s", want, out)
+		}
+	}
+	rclone("copy", up, "f:copied")
+	if out := rclone("check", "--download", up, "f:copied"); !strings.Contains(out, "0 differences found") {
+		t.Errorf("check after copy:\n%s", out)
+	}
+	moved := t.TempDir()
+	rclone("move", "f:copied/sub", moved)
+	if out := rclone("lsf", "-R", "--files-only", "f:copied"); strings.Contains(out, "sub/") {
+		t.Errorf("after move down, the remote still has:\n%s", out)
+	}
+	if out := rclone("check", "--download", filepath.Join(up, "sub"), moved); !strings.Contains(out, "0 differences found") {
+		t.Errorf("check after move down:\n%s", out)
+	}
+	rclone("move", moved, "f:back")
+	if left, _ := os.ReadDir(moved); len(left) != 0 {
+		for _, e := range left {
+			if !e.IsDir() {
+				t.Errorf("after move up, %s is still here", e.Name())
+			}
+		}
+	}
+	if out := rclone("check", "--download", filepath.Join(up, "sub"), "f:back"); !strings.Contains(out, "0 differences found") {
+		t.Errorf("check after move up:\n%s", out)
+	}
 }
 
 // TestWebDAVLocksHoldResumableUploads: the page's resumable uploads (tus)
