@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -79,7 +78,7 @@ func logLine(log *slog.Logger, tr *transfer.Transfer) {
 		slog.String("path", path),
 		slog.Int("status", status),
 		slog.Int64("bytes", bytes),
-		slog.Float64("duration_ms", float64(time.Since(tr.Start).Microseconds())/1000),
+		slog.Float64("duration_ms", float64(tr.Decided().Sub(tr.Start).Microseconds())/1000),
 		slog.String("proto", r.Proto),
 	)
 	if r.URL.RawQuery != "" {
@@ -108,7 +107,11 @@ func logLine(log *slog.Logger, tr *transfer.Transfer) {
 	if ua := r.Header.Get("User-Agent"); ua != "" {
 		attrs = append(attrs, slog.String("user_agent", ua))
 	}
-	log.LogAttrs(context.Background(), slog.LevelInfo, MsgRequest, attrs...)
+	// The record is timed when the outcome was decided, which read the
+	// clock already (Logger.LogAttrs would read it again).
+	rec := slog.NewRecord(tr.Decided(), slog.LevelInfo, MsgRequest, 0)
+	rec.AddAttrs(attrs...)
+	log.Handler().Handle(context.Background(), rec)
 }
 
 type countingBody struct {

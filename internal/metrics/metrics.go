@@ -6,7 +6,10 @@ package metrics
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
+
+	"github.com/ferry-sh/ferry/internal/transfer"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,7 +33,25 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	refused  *prometheus.CounterVec
 	handler  http.Handler
+
+	// The children of requests and duration for each method label (and
+	// status class), looked up once: WithLabelValues hashes its values and
+	// searches a map under a lock on every call. Made on first use, so
+	// that only the series that occurred are exposed.
+	byMethod [len(methods) + 1]methodSeries
+	// The child of refused for rate_limit; the reasons exist from the start.
+	rateLimited prometheus.Counter
 }
+
+type methodSeries struct {
+	class    [len(classes) + 1]atomic.Pointer[counter]
+	duration atomic.Pointer[observer]
+}
+
+type (
+	counter  struct{ prometheus.Counter }
+	observer struct{ prometheus.Observer }
+)
 
 // Refusal reasons, the values of ferry_refusals_total's reason label.
 const (
@@ -63,6 +84,7 @@ func New(figures func() Figures) *Metrics {
 	for _, r := range []string{RefusedRateLimit, RefusedOverload, RefusedConnections, RefusedStorage, RefusedStopping} {
 		m.refused.WithLabelValues(r)
 	}
+	m.rateLimited = m.refused.WithLabelValues(RefusedRateLimit)
 	m.reg.MustRegister(m.requests, m.duration, m.refused, figuresCollector(figures),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
@@ -93,13 +115,25 @@ type statusWriter interface {
 	Cause() string
 }
 
+// timedWriter is the access log's recorder too: its transfer knows when the
+// request began, and reads the clock once as the handler returns for every
+// figure that needs it.
+type timedWriter interface{ Transfer() *transfer.Transfer }
+
 // Middleware counts the requests next answers and times them. It belongs
 // right behind the access log (whose recorder tells it the status) so that
 // it sees every answer the log does, refusals by the host check and the
 // credentials check included.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		var tr *transfer.Transfer
+		if tw, ok := w.(timedWriter); ok {
+			tr = tw.Transfer()
+		}
+		var start time.Time
+		if tr == nil {
+			start = time.Now()
+		}
 		next.ServeHTTP(w, r)
 		status, cause := http.StatusOK, ""
 		if sw, ok := w.(statusWriter); ok {
@@ -108,14 +142,32 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			}
 			cause = sw.Cause()
 		}
-		method := methodLabel(r.Method)
-		m.requests.WithLabelValues(method, classLabel(status)).Inc()
-		m.duration.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		var took time.Duration
+		if tr != nil {
+			took = tr.Returned().Sub(tr.Start)
+		} else {
+			took = time.Since(start)
+		}
+		mi := methodIndex(r.Method)
+		ci := classIndex(status)
+		ms := &m.byMethod[mi]
+		c := ms.class[ci].Load()
+		if c == nil {
+			c = &counter{m.requests.WithLabelValues(methodName(mi), className(ci))}
+			ms.class[ci].Store(c)
+		}
+		c.Inc()
+		d := ms.duration.Load()
+		if d == nil {
+			d = &observer{m.duration.WithLabelValues(methodName(mi))}
+			ms.duration.Store(d)
+		}
+		d.Observe(took.Seconds())
 		switch status {
 		case http.StatusTooManyRequests:
-			m.Refused(RefusedRateLimit)
+			m.rateLimited.Inc()
 		case http.StatusServiceUnavailable:
-			m.Refused(refusal(cause))
+			m.Refused(refusal(cause)) // rare: the map lookup is no matter
 		}
 	})
 }
@@ -130,25 +182,55 @@ func refusal(cause string) string {
 	return RefusedOverload
 }
 
-// methodLabel keeps the label's values bounded: a client may send any
-// method name, and each distinct value would be a new time series.
-func methodLabel(m string) string {
+// methods are the method label's values, "other" aside: a client may send
+// any method name, and each distinct value would be a new time series.
+var methods = [...]string{"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH",
+	"MKCOL", "MOVE", "COPY", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK"}
+
+// methodIndex is m's index in methods, or len(methods) for "other".
+func methodIndex(m string) int {
 	switch m {
-	case "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH",
-		"MKCOL", "MOVE", "COPY", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK":
-		return m
+	case "GET":
+		return 0 // most requests: no search
+	case "HEAD":
+		return 1
+	}
+	for i, v := range methods {
+		if v == m {
+			return i
+		}
+	}
+	return len(methods)
+}
+
+func methodName(i int) string {
+	if i < len(methods) {
+		return methods[i]
 	}
 	return "other"
 }
 
+// methodLabel is the label value of method m.
+func methodLabel(m string) string { return methodName(methodIndex(m)) }
+
 var classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
-func classLabel(status int) string {
+// classIndex is status's class in classes, or len(classes) for "other".
+func classIndex(status int) int {
 	if i := status/100 - 1; i >= 0 && i < len(classes) {
+		return i
+	}
+	return len(classes)
+}
+
+func className(i int) string {
+	if i < len(classes) {
 		return classes[i]
 	}
 	return "other"
 }
+
+func classLabel(status int) string { return className(classIndex(status)) }
 
 // figuresCollector turns Figures into counters and a gauge at scrape time.
 type figuresCollector func() Figures

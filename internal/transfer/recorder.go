@@ -284,3 +284,7 @@ func copyFrames(w io.Writer, src io.Reader, buf []byte) (int64, error) {
 		}
 	}
 }
+
+// Transfer is the request's transfer when the tracker made the recorder
+// (Tracker.Start), nil otherwise.
+func (r *Recorder) Transfer() *Transfer { return r.tr }

@@ -146,9 +146,11 @@ func (s *Socket) CloseWrite() error {
 func (s *Socket) Close() error {
 	s.mu.Lock()
 	var decided []settled
+	var now time.Time
 	if s.fd >= 0 && !s.dup { // the live descriptor, closed for the first time
 		if len(s.pending) > 0 {
-			decided = s.checkLocked(time.Now(), false, true)
+			now = time.Now()
+			decided = s.checkLocked(now, false, true)
 		}
 		live := s.fd
 		s.fd = -1
@@ -159,7 +161,7 @@ func (s *Socket) Close() error {
 		}
 	}
 	s.mu.Unlock()
-	settleAll(decided)
+	settleAll(decided, now)
 	return s.Conn.Close()
 }
 
@@ -239,31 +241,48 @@ type settled struct {
 	delivered int64
 }
 
-func settleAll(list []settled) {
+// settleAll records the outcomes decided at now.
+func settleAll(list []settled, now time.Time) {
 	for _, d := range list {
 		o := CutShort
 		if d.complete {
 			o = Complete
 		}
-		d.tr.tracker.decide(d.tr, o, d.delivered)
+		d.tr.tracker.decide(d.tr, o, d.delivered, now)
 	}
 }
 
 // hold decides at once, when it can, whether the client acknowledged every
 // byte of tr's response (the handler returned and the response was
 // flushed). Otherwise it keeps tr pending on s and returns ok false: the
-// tracker settles it later. known is false when the kernel cannot be asked.
-func (s *Socket) hold(tr *Transfer, now time.Time) (ok, known bool) {
+// tracker settles it later.
+//
+// On HTTP/1 the same look at the queue settles the connection's earlier
+// downloads still waiting, returned in earlier: all that was written
+// before the queue's bytes was acknowledged. A client usually asks for
+// the next response only once it has the last, and acknowledges it with
+// that request (a delayed acknowledgement rides on it), so a download that
+// the kernel could not yet confirm when it ended is mostly confirmed by the
+// next one's look: one question to the kernel per response, where asking
+// again as the next request begins made it 1.1 to 1.7.
+func (s *Socket) hold(tr *Transfer, now time.Time) (ok bool, earlier []settled) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h2 := tr.req.ProtoMajor >= 2
+	var written int64
 	if !h2 {
+		// Every byte of the response went through s (it was flushed),
+		// and only this goroutine writes to an HTTP/1 connection now.
+		written = s.written.Load()
 		q, known := s.queuedLocked()
 		if !known {
-			return true, false
+			return true, nil
+		}
+		if len(s.pending) > 0 {
+			earlier = s.ackedLocked(written - q)
 		}
 		if q == 0 {
-			return true, true
+			return true, earlier
 		}
 	}
 	p := &pend{h2: h2, ended: now, target: -1, mark: -1, acked: -1, progress: now, every: settleTick}
@@ -271,44 +290,33 @@ func (s *Socket) hold(tr *Transfer, now time.Time) (ok, known bool) {
 	if h2 {
 		w, ok := s.probeLocked()
 		if !ok {
-			return true, false
+			return true, nil
 		}
 		p.target = w.acked + w.queued
 	} else {
-		// Every byte of the response went through s (it was flushed).
-		p.target = s.written.Load()
+		p.target = written
 	}
 	tr.pend = p
 	s.pending = append(s.pending, tr)
-	return false, true
+	return false, earlier
 }
 
-// begin is called as a request starts on s. An HTTP/1 connection carries
-// one response at a time and the client usually asks for the next only
-// once it has the last: a download still waiting here is most often
-// acknowledged by now (the request carried the acknowledgement), and one
-// look at the queue settles it.
-func (s *Socket) begin() {
-	s.mu.Lock()
-	if len(s.pending) == 0 {
-		s.mu.Unlock()
-		return
-	}
+// ackedLocked takes from the pending downloads the HTTP/1 ones whose every
+// byte lies within the first acked bytes written to s, as complete. s.mu
+// is held.
+func (s *Socket) ackedLocked(acked int64) []settled {
 	var decided []settled
-	if q, ok := s.queuedLocked(); ok && q == 0 {
-		keep := s.pending[:0]
-		for _, tr := range s.pending {
-			if tr.pend.h2 {
-				keep = append(keep, tr)
-				continue
-			}
-			decided = append(decided, settled{tr, true, tr.rec.Sent()})
+	keep := s.pending[:0]
+	for _, tr := range s.pending {
+		if tr.pend.h2 || tr.pend.target > acked {
+			keep = append(keep, tr)
+			continue
 		}
-		clear(s.pending[len(keep):])
-		s.pending = keep
+		decided = append(decided, settled{tr, true, tr.rec.Sent()})
 	}
-	s.mu.Unlock()
-	settleAll(decided)
+	clear(s.pending[len(keep):])
+	s.pending = keep
+	return decided
 }
 
 // checkLocked decides the pending downloads it can; force decides them all
