@@ -16,7 +16,7 @@ import (
 
 // benchHandler serves a folder with a 1 KiB and a 64 KiB file through the
 // handler `ferry -q` builds: logging, counters, tracking and policy all run.
-func benchHandler(b *testing.B) http.Handler {
+func benchHandler(b testing.TB) http.Handler {
 	b.Helper()
 	dir := b.TempDir()
 	for name, size := range map[string]int{"1k.bin": 1 << 10, "64k.bin": 64 << 10} {
@@ -61,6 +61,45 @@ func benchServe(b *testing.B, h http.Handler, target string, hdr map[string]stri
 		h.ServeHTTP(w, r)
 		if w.status != want {
 			b.Fatalf("status %d, want %d", w.status, want)
+		}
+	}
+}
+
+// TestServeAllocations holds the request path to its allocations per
+// request, middleware chain and handler of `ferry -q` without net/http:
+// the Transfer with its Recorder and context, the request copy carrying
+// it, the header map's first entry, and os.Root's stat of the cached file
+// (about four: the path's pieces and the FileInfo); a Range adds its two
+// header values. The context was an allocation of its own before.
+func TestServeAllocations(t *testing.T) {
+	if race {
+		t.Skip("the race detector allocates")
+	}
+	h := benchHandler(t)
+	for _, c := range []struct {
+		target, rng string
+		want        int
+		max         float64
+	}{
+		{"/1k.bin", "", http.StatusOK, 7},
+		{"/64k.bin", "bytes=1000-1999", http.StatusPartialContent, 9},
+	} {
+		r := httptest.NewRequest(http.MethodGet, c.target, nil)
+		if c.rng != "" {
+			r.Header.Set("Range", c.rng)
+		}
+		w := &discardWriter{}
+		serve := func() {
+			w.h, w.status = http.Header{}, 0
+			h.ServeHTTP(w, r)
+		}
+		serve() // the file enters the cache
+		if w.status != c.want {
+			t.Fatalf("%s %s: status %d, want %d", c.target, c.rng, w.status, c.want)
+		}
+		// One of them is the benchmark's own header map.
+		if n := testing.AllocsPerRun(200, serve) - 1; n > c.max {
+			t.Errorf("%s %s: %.1f allocations per request, want at most %.0f", c.target, c.rng, n, c.max)
 		}
 	}
 }
