@@ -255,34 +255,18 @@ func settleAll(list []settled, now time.Time) {
 // hold decides at once, when it can, whether the client acknowledged every
 // byte of tr's response (the handler returned and the response was
 // flushed). Otherwise it keeps tr pending on s and returns ok false: the
-// tracker settles it later.
-//
-// On HTTP/1 the same look at the queue settles the connection's earlier
-// downloads still waiting, returned in earlier: all that was written
-// before the queue's bytes was acknowledged. A client usually asks for
-// the next response only once it has the last, and acknowledges it with
-// that request (a delayed acknowledgement rides on it), so a download that
-// the kernel could not yet confirm when it ended is mostly confirmed by the
-// next one's look: one question to the kernel per response, where asking
-// again as the next request begins made it 1.1 to 1.7.
-func (s *Socket) hold(tr *Transfer, now time.Time) (ok bool, earlier []settled) {
+// tracker settles it later. known is false when the kernel cannot be asked.
+func (s *Socket) hold(tr *Transfer, now time.Time) (ok, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h2 := tr.req.ProtoMajor >= 2
-	var written int64
 	if !h2 {
-		// Every byte of the response went through s (it was flushed),
-		// and only this goroutine writes to an HTTP/1 connection now.
-		written = s.written.Load()
 		q, known := s.queuedLocked()
 		if !known {
-			return true, nil
-		}
-		if len(s.pending) > 0 {
-			earlier = s.ackedLocked(written - q)
+			return true, false
 		}
 		if q == 0 {
-			return true, earlier
+			return true, true
 		}
 	}
 	p := &pend{h2: h2, ended: now, target: -1, mark: -1, acked: -1, progress: now, every: settleTick}
@@ -290,33 +274,45 @@ func (s *Socket) hold(tr *Transfer, now time.Time) (ok bool, earlier []settled) 
 	if h2 {
 		w, ok := s.probeLocked()
 		if !ok {
-			return true, nil
+			return true, false
 		}
 		p.target = w.acked + w.queued
 	} else {
-		p.target = written
+		// Every byte of the response went through s (it was flushed).
+		p.target = s.written.Load()
 	}
 	tr.pend = p
 	s.pending = append(s.pending, tr)
-	return false, earlier
+	return false, true
 }
 
-// ackedLocked takes from the pending downloads the HTTP/1 ones whose every
-// byte lies within the first acked bytes written to s, as complete. s.mu
-// is held.
-func (s *Socket) ackedLocked(acked int64) []settled {
-	var decided []settled
-	keep := s.pending[:0]
-	for _, tr := range s.pending {
-		if tr.pend.h2 || tr.pend.target > acked {
-			keep = append(keep, tr)
-			continue
-		}
-		decided = append(decided, settled{tr, true, tr.rec.Sent()})
+// begin is called as a request starts on s. An HTTP/1 connection carries
+// one response at a time and the client usually asks for the next only
+// once it has the last: a download still waiting here is most often
+// acknowledged by now (the request carried the acknowledgement), and one
+// look at the queue settles it.
+// now is when the request began.
+func (s *Socket) begin(now time.Time) {
+	s.mu.Lock()
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return
 	}
-	clear(s.pending[len(keep):])
-	s.pending = keep
-	return decided
+	var decided []settled
+	if q, ok := s.queuedLocked(); ok && q == 0 {
+		keep := s.pending[:0]
+		for _, tr := range s.pending {
+			if tr.pend.h2 {
+				keep = append(keep, tr)
+				continue
+			}
+			decided = append(decided, settled{tr, true, tr.rec.Sent()})
+		}
+		clear(s.pending[len(keep):])
+		s.pending = keep
+	}
+	s.mu.Unlock()
+	settleAll(decided, now)
 }
 
 // checkLocked decides the pending downloads it can; force decides them all

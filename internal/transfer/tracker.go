@@ -339,6 +339,7 @@ func (t *Tracker) begin(tr *Transfer, r *http.Request, rec *Recorder) {
 	tr.Size = -1
 	tr.rec = rec
 	if s := socketFrom(r.Context()); s != nil {
+		s.begin(tr.Start)
 		tr.sock, tr.h2 = s, r.ProtoMajor >= 2
 		tr.base.Store(-1)
 	}
@@ -442,11 +443,7 @@ func (t *Tracker) Finish(tr *Transfer, r *http.Request, rec *Recorder, h http.He
 			// handler returns: see Recorder.copyHoldingLast.)
 			rec.Flush()
 		}
-		ok, earlier := tr.sock.hold(tr, now)
-		// The earlier downloads of this connection that the same look
-		// at the kernel settled go first, in the order they were sent.
-		settleAll(earlier, now)
-		if !ok {
+		if ok, _ := tr.sock.hold(tr, now); !ok {
 			t.await(tr)
 			return
 		}
