@@ -52,8 +52,12 @@ func CheckDomain(d string) error {
 	if _, err := netip.ParseAddr(strings.Trim(d, "[]")); err == nil {
 		return fmt.Errorf("%q is an address; ACME certifies domain names", d)
 	}
-	if len(d) > 253 || strings.HasSuffix(d, ".") || !strings.Contains(d, ".") && d != "localhost" {
-		return fmt.Errorf("%q is not a fully qualified domain name", d)
+	if len(d) > 253 || strings.HasSuffix(d, ".") || !strings.Contains(d, ".") {
+		// autocert refuses a name without a dot at every handshake
+		// ("server name component count invalid"), and no CA certifies
+		// one: fail at startup, not with a warning and a server no
+		// client can reach.
+		return fmt.Errorf("%q is not a fully qualified domain name (like files.example.com); for a certificate on this machine alone, use --tls", d)
 	}
 	for _, label := range strings.Split(d, ".") {
 		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {

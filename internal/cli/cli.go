@@ -33,6 +33,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if args == nil {
 		args = []string{} // cobra reads os.Args for nil
 	}
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		plainUsage(root)
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
 	return a.exitCode(cmd, err)

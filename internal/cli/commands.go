@@ -55,7 +55,7 @@ were a folder (endpoint and credentials from the AWS environment, or
 			return nil, cobra.ShellCompDirectiveDefault // files and folders
 		},
 	}
-	root.Annotations = map[string]string{usageAnnotation: `  ferry [flags] [DIR]      serve DIR (default: the current folder)
+	root.Annotations = map[string]string{UsageAnnotation: `  ferry [flags] [DIR]      serve DIR (default: the current folder)
   ferry [flags] s3://BUCKET[/PREFIX]
                            serve a bucket of an S3-compatible object store
   ferry [flags] FILE...    share just these files, each at /NAME
@@ -155,6 +155,7 @@ several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 func listener(c *cobra.Command, define func(*pflag.FlagSet), run func() error) *cobra.Command {
 	define(c.Flags())
 	defineConfig(c.Flags())
+	c.ValidArgsFunction = cobra.NoFileCompletions
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return noArguments(cmd.Name(), args[0])
@@ -174,7 +175,8 @@ so the password itself need not appear on a command line or in a script.
 
 From a terminal the password is asked twice without echo; otherwise the
 first line of standard input is the password.`,
-		Example: `  ferry -w --auth "alice:$(ferry hash-password)" .`,
+		Example:           `  ferry -w --auth "alice:$(ferry hash-password)" .`,
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("hash-password takes no arguments; it reads the password from the terminal or standard input")
@@ -188,8 +190,9 @@ first line of standard input is the password.`,
 
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "version, commit and Go version (also --version)",
+		Use:               "version",
+		Short:             "version, commit and Go version (also --version)",
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")
@@ -202,7 +205,7 @@ func (a *app) versionCommand() *cobra.Command {
 
 const completionHelp = `ferry completion SHELL prints a script that teaches SHELL ferry's commands,
 flags and their values (--log, folders for -d, files for --tls-cert...). Load
-it into the shell you are in, or install it once:
+it into the shell you are in, or install it once (a new shell picks it up):
 
     bash         source <(ferry completion bash)
                  ferry completion bash > /etc/bash_completion.d/ferry
@@ -210,29 +213,49 @@ it into the shell you are in, or install it once:
     fish         ferry completion fish > ~/.config/fish/completions/ferry.fish
     powershell   ferry completion powershell | Out-String | Invoke-Expression
 
-Bash needs the bash-completion package; zsh needs compinit in ~/.zshrc.
-'ferry completion SHELL --help' says more.`
+Bash needs the bash-completion package; without root, install the script as
+~/.local/share/bash-completion/completions/ferry (mkdir -p the folder first).
+Zsh needs compinit in ~/.zshrc. --no-descriptions leaves out the text shown
+beside each flag; 'ferry completion SHELL --help' says more.`
 
-// completeFlags tells shell completion what each flag's value may be.
+// completeFlags tells shell completion what each flag's value may be: the
+// formats of --log, folders or files for the flags that name one, and
+// nothing for the rest (a port, an address or a size is no file name).
 func completeFlags(c *cobra.Command) {
-	fs := c.Flags()
-	if fs.Lookup("log") != nil {
-		c.RegisterFlagCompletionFunc("log", cobra.FixedCompletions(
-			[]cobra.Completion{"text", "json", "combined"}, cobra.ShellCompDirectiveNoFileComp))
-	}
-	if fs.Lookup("directory") != nil {
-		c.MarkFlagDirname("directory")
-	}
-	for _, name := range []string{"tls-cert", "tls-key"} {
-		if fs.Lookup(name) != nil {
-			c.MarkFlagFilename(name)
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.NoOptDefVal != "" {
+			return // a boolean: no value to complete
 		}
+		switch f.Name {
+		case "log":
+			c.RegisterFlagCompletionFunc(f.Name, cobra.FixedCompletions(
+				[]cobra.Completion{"text", "json", "combined"}, cobra.ShellCompDirectiveNoFileComp))
+		case "trusted-proxy":
+			c.RegisterFlagCompletionFunc(f.Name, cobra.FixedCompletions(
+				[]cobra.Completion{cobra.CompletionWithDesc("unix", "peers on a Unix socket")}, cobra.ShellCompDirectiveNoFileComp))
+		case "directory", "cgi-dir", "acme-cache":
+			c.MarkFlagDirname(f.Name)
+		case "tls-cert", "tls-key", "log-file", "share-secret", "config":
+			c.MarkFlagFilename(f.Name)
+		default:
+			c.RegisterFlagCompletionFunc(f.Name, cobra.NoFileCompletions)
+		}
+	})
+}
+
+// plainUsage removes the backquotes that mark a value's name in the flags'
+// help text (for --help's "--port N"): shell completion shows the text as
+// it is written.
+func plainUsage(c *cobra.Command) {
+	c.Flags().VisitAll(func(f *pflag.Flag) { _, f.Usage = pflag.UnquoteUsage(f) })
+	for _, sub := range c.Commands() {
+		plainUsage(sub)
 	}
 }
 
-// usageAnnotation holds a command's usage lines when its one-line use does
+// UsageAnnotation holds a command's usage lines when its one-line use does
 // not tell enough (the file server's DIR or FILE...).
-const usageAnnotation = "ferry:usage"
+const UsageAnnotation = "ferry:usage"
 
 // writeHelp prints a command's help: what it does, how to call it, its
 // commands, its flags (from their one definition), the environment and
@@ -241,7 +264,7 @@ func writeHelp(c *cobra.Command, _ []string) {
 	w := c.OutOrStdout()
 	fmt.Fprintln(w, strings.TrimSpace(firstNonEmpty(c.Long, c.Short)))
 	fmt.Fprintln(w, "\nUsage:")
-	if u := c.Annotations[usageAnnotation]; u != "" {
+	if u := c.Annotations[UsageAnnotation]; u != "" {
 		fmt.Fprintln(w, u)
 	} else {
 		fmt.Fprintf(w, "  %s\n", c.UseLine())
@@ -259,7 +282,8 @@ func writeHelp(c *cobra.Command, _ []string) {
 	if fs := c.Flags(); fs.HasAvailableFlags() {
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsagesWrapped(80))
-		if takesEnv(fs) {
+		if fs.Lookup("config") != nil {
+			// The commands a config file may set (serve, echo, time).
 			fmt.Fprintln(w, EnvNote)
 		}
 	}
@@ -278,13 +302,6 @@ Every flag can also be set as FERRY_<FLAG>, dashes as underscores
 list; booleans 1, 0, true or false), or as a key of a --config file. The
 command line wins, then the environment, then the file. Durations look like
 90s, 5m, 1h30m; sizes take K, M, G (powers of 1024).`
-
-// takesEnv reports whether a command has flags beyond help and version.
-func takesEnv(fs *pflag.FlagSet) bool {
-	any := false
-	fs.VisitAll(func(f *pflag.Flag) { any = any || !notFromEnv(f.Name) })
-	return any
-}
 
 func availableCommands(c *cobra.Command) []*cobra.Command {
 	var out []*cobra.Command

@@ -84,10 +84,10 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 	defineTLS(fs, &s.TLS)
 	fs.StringArrayVar(&s.ACME, "acme", s.ACME,
 		"HTTPS with a certificate for `DOMAIN` from an ACME CA, renewed automatically; repeatable; the CA must reach this port as DOMAIN:443 (default port then 443)")
-	fs.BoolVar(&s.HTTP3, "http3", s.HTTP3, "with TLS: HTTP/3 (QUIC) on the same port number over UDP too, advertised to browsers with Alt-Svc")
 	fs.StringVar(&s.ACMEEmail, "acme-email", s.ACMEEmail, "contact address `ADDR` for the CA (expiry notices)")
 	fs.StringVar(&s.ACMECA, "acme-ca", s.ACMECA, "the CA's directory `URL` (Let's Encrypt unless given)")
 	fs.StringVar(&s.ACMECache, "acme-cache", s.ACMECache, "where keys and certificates are kept, a `DIR` (default ~/.cache/ferry/acme)")
+	fs.BoolVar(&s.HTTP3, "http3", s.HTTP3, "with TLS: HTTP/3 (QUIC) on the same port number over UDP too, advertised to browsers with Alt-Svc")
 	fs.IntVar(&s.MaxConnsPerIP, "max-conns-per-ip", s.MaxConnsPerIP, "at most `N` open connections from one client address (0: no cap; requests in flight are limited per address, connections overall)")
 	fs.Var(&s.MaxUpload, "max-upload", "refuse uploads larger than `SIZE`, e.g. 500M, with 413 (default: no limit)")
 	durationVar(fs, &s.PartialTTL, "partial-ttl", "remove unfinished resumable uploads after `DUR` without activity")
