@@ -162,7 +162,9 @@ func Open(ctx context.Context, c Config) (*Tree, error) {
 // the client wait three times as long for the same 503.
 func hung(err error) aws.Ternary {
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, storage.ErrUnavailable) {
+		// (ErrUnavailable, inside the retries, is stallGuard's: a body
+		// that did not move for the timeout.)
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,12 +24,33 @@ import (
 // cut short and logged as such. The middleware sits innermost in the
 // Deserialize step, so the SDK's own deserializers (a listing's XML) read
 // through it too.
+//
+// The same holds the other way: ResponseHeaderTimeout starts only once the
+// request's body is all sent, so a store that stopped taking an upload's
+// body in held the upload (and its client) for ever. A request's body is
+// read through a sendGuard, which cancels the request when the transport,
+// having read a piece, does not come back for the next within idle (its
+// write of that piece to the store is stuck); the upload then fails with
+// ErrUnavailable, a 503.
 func stallGuard(idle time.Duration) func(*middleware.Stack) error {
 	return func(s *middleware.Stack) error {
 		return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("ferryStallGuard",
 			func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 				ctx, cancel := context.WithCancel(ctx)
+				var send *sendGuard
+				if req, ok := in.Request.(*smithyhttp.Request); ok && req.GetStream() != nil {
+					send = newSendGuard(req.GetStream(), idle, cancel)
+					if guarded, err := req.SetStream(send); err == nil {
+						in.Request = guarded
+					}
+				}
 				out, md, err := next.HandleDeserialize(ctx, in)
+				if send != nil {
+					send.stop()
+					if err != nil && send.stalled.Load() {
+						err = fmt.Errorf("%w: the store took in nothing of the body for %s", storage.ErrUnavailable, idle)
+					}
+				}
 				resp, ok := out.RawResponse.(*smithyhttp.Response)
 				if !ok || resp.Body == nil {
 					cancel()
@@ -78,4 +100,48 @@ func (b *stallBody) Close() error {
 	// closed, and cancelling now only releases the context.
 	b.cancel()
 	return err
+}
+
+// sendGuard cancels its request when the transport, having read a piece of
+// the body, does not come back for the next within idle: the write of that
+// piece to the store has stalled. The wait before the first piece (the
+// connection, an Expect: 100-continue) and after the last (the response,
+// under ResponseHeaderTimeout) is not its business.
+type sendGuard struct {
+	r       io.Reader
+	idle    time.Duration
+	timer   *time.Timer
+	stalled atomic.Bool
+	mu      sync.Mutex
+	over    bool // the request is answered: never armed again
+}
+
+func newSendGuard(r io.Reader, idle time.Duration, cancel context.CancelFunc) *sendGuard {
+	g := &sendGuard{r: r, idle: idle}
+	g.timer = time.AfterFunc(idle, func() {
+		g.stalled.Store(true)
+		cancel()
+	})
+	g.timer.Stop()
+	return g
+}
+
+func (g *sendGuard) Read(p []byte) (int, error) {
+	g.timer.Stop()
+	n, err := g.r.Read(p)
+	if err == nil {
+		g.mu.Lock()
+		if !g.over {
+			g.timer.Reset(g.idle)
+		}
+		g.mu.Unlock()
+	}
+	return n, err
+}
+
+func (g *sendGuard) stop() {
+	g.mu.Lock()
+	g.over = true
+	g.timer.Stop()
+	g.mu.Unlock()
 }

@@ -56,3 +56,51 @@ func TestStalledBody(t *testing.T) {
 		})
 	}
 }
+
+// A store that stops taking an upload's body in ends the upload with
+// ErrUnavailable after the idle time, instead of holding it (and the
+// client sending it) for ever: the transport's ResponseHeaderTimeout only
+// starts once the body is all sent.
+func TestStalledUpload(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		size int
+	}{
+		{"one PUT at commit", 6 << 20},
+		{"a part of a multipart upload", 12 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := weedtest.NewStalling(t, 1)
+			store.SetEnv(t)
+			tree, err := s3.Open(context.Background(), s3.Config{Bucket: "b", Endpoint: store.Endpoint, Timeout: time.Second, PartSize: 8 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				st, err := tree.Stage(context.Background(), "new", -1)
+				if err != nil {
+					done <- err
+					return
+				}
+				if _, err = st.Write(make([]byte, c.size)); err == nil {
+					_, err = st.Commit(context.Background(), false)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, storage.ErrUnavailable) {
+					t.Fatalf("a stalled upload ended with %v, want ErrUnavailable", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("a stalled upload still holds its writer after 60 s")
+			}
+			select {
+			case <-store.Stalled:
+			default:
+				t.Fatal("the store never saw the upload")
+			}
+		})
+	}
+}
