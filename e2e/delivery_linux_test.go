@@ -5,6 +5,7 @@ package e2e
 // (issue 11, A.1 and A.2). Only Linux tells, hence the file's suffix.
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
@@ -421,5 +422,61 @@ func TestStopSettlesWaitingDownloads(t *testing.T) {
 	}
 	if !strings.Contains(out, "0 downloads completed, 1 cut short") {
 		t.Errorf("the summary does not count the download cut short:\n%s", out)
+	}
+}
+
+// A file whose read fails mid-body (here: it shrinks while it goes out) is
+// broken off and logged cut short, never complete: compressed on the fly,
+// the response has no length, and ending its stream normally handed the
+// client a truncated file as a whole one; a precompressed copy has its
+// length, which the client then never gets.
+func TestReadFailureIsCutShort(t *testing.T) {
+	dir := t.TempDir()
+	const size = 24 << 20
+	// Random bytes compress to about their own size, so the sockets hold
+	// at most a few MiB of the file when the client stops reading.
+	randomFile(t, dir, "big.txt", size)
+	randomFile(t, dir, "doc.txt", 4096)
+	randomFile(t, dir, "doc.txt.gz", size)
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--log", "json")
+	for _, c := range []struct{ path, file, enc, length string }{
+		{"/big.txt", "big.txt", "gzip", ""},
+		{"/doc.txt", "doc.txt.gz", "gzip", strconv.Itoa(size)},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			conn := dialSmall(t, p.URL[len("http://"):], 16<<10)
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(60 * time.Second))
+			fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", c.path)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != c.enc || resp.Header.Get("Content-Length") != c.length {
+				t.Fatalf("GET %s: %d, Content-Encoding %q, Content-Length %q", c.path, resp.StatusCode, resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Length"))
+			}
+			// ferry is now held by the full sockets, well short of the end.
+			if err := os.Truncate(filepath.Join(dir, c.file), 64<<10); err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			if err == nil {
+				t.Errorf("GET %s of a file that shrank mid-way ended as if whole (%d bytes)", c.path, n)
+			}
+			var line map[string]any
+			deadline := time.Now().Add(30 * time.Second)
+			for line == nil && time.Now().Before(deadline) {
+				for l := range strings.SplitSeq(p.Stdout(), "\n") {
+					var m map[string]any
+					if json.Unmarshal([]byte(l), &m) == nil && m["path"] == c.path {
+						line = m
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if line == nil || line["outcome"] != "cut short" {
+				t.Errorf("log of a download whose file shrank mid-way: %v, want cut short\n%s", line, p.Stdout())
+			}
+		})
 	}
 }

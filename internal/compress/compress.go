@@ -48,9 +48,18 @@ func Middleware(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(cw, r)
-		cw.finish()
+		whole := cw.finish()
 		*cw = writer{}
 		writers.Put(cw)
+		if !whole {
+			// The handler wrote less than the length it announced (a file
+			// that shrank or failed to read mid-way). Ending the coded
+			// stream would hand the client a truncated body as a whole
+			// one; breaking it off makes the client see the cut, as
+			// net/http does for an identity body short of its
+			// Content-Length, and the access log calls it cut short.
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 
@@ -79,6 +88,11 @@ type writer struct {
 	matched bool   // If-None-Match named a tag of this coding
 	state   int
 	enc     encoder
+	// want is the Content-Length the handler announced for the identity
+	// body (-1: none), which the coding removes from the response; wrote
+	// counts the identity bytes that went into the encoder.
+	want  int64
+	wrote int64
 }
 
 // encoder is a pooled zstd or gzip writer.
@@ -112,9 +126,14 @@ func (w *writer) decide(code int) {
 	if code != http.StatusOK || h["Content-Encoding"] != nil || !Compressible(h.Get("Content-Type")) {
 		return
 	}
+	w.want = -1
 	if cl := h.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n < MinSize {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err == nil && n < MinSize {
 			return // never compressed, so it does not vary
+		}
+		if err == nil {
+			w.want = n
 		}
 	}
 	if strings.Contains(h.Get("Cache-Control"), "no-transform") {
@@ -159,7 +178,9 @@ func (w *writer) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.state == encoding {
-		return w.enc.Write(p)
+		n, err := w.enc.Write(p)
+		w.wrote += int64(n)
+		return n, err
 	}
 	return w.ResponseWriter.Write(p)
 }
@@ -172,12 +193,17 @@ func (w *writer) ReadFrom(src io.Reader) (int64, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.state == encoding {
+		var n int64
+		var err error
 		if rf, ok := w.enc.(io.ReaderFrom); ok {
-			return rf.ReadFrom(src)
+			n, err = rf.ReadFrom(src)
+		} else {
+			bp := copyBufs.Get().(*[]byte)
+			n, err = io.CopyBuffer(writerOnly{w.enc}, readerOnly{src}, *bp)
+			copyBufs.Put(bp)
 		}
-		bp := copyBufs.Get().(*[]byte)
-		defer copyBufs.Put(bp)
-		return io.CopyBuffer(writerOnly{w.enc}, readerOnly{src}, *bp)
+		w.wrote += n
+		return n, err
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -200,13 +226,19 @@ func (w *writer) Flush() {
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // finish ends the compressed stream and returns the encoder to its pool.
-func (w *writer) finish() {
+// It reports false, leaving the stream unended, when the handler wrote
+// less than the length it announced.
+func (w *writer) finish() (whole bool) {
 	if w.state != encoding {
-		return
+		return true
 	}
-	w.enc.Close()
+	whole = w.want < 0 || w.wrote >= w.want
+	if whole {
+		w.enc.Close()
+	}
 	putEncoder(w.enc)
 	w.enc = nil
+	return whole
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-sh/ferry/internal/compress"
@@ -84,6 +85,14 @@ func (s *Server) servePrecompressed(w http.ResponseWriter, r *http.Request, name
 		h.Set("Content-Type", ctype)
 		h.Set("Content-Encoding", coding)
 		h["Vary"] = append(h["Vary"], varyEncoding...)
+		// The body is the copy's bytes as they are, so its length is
+		// known; http.ServeContent leaves it out of any response with a
+		// Content-Encoding (it cannot tell a coding that is done yet).
+		// With it, a copy that fails or shrinks mid-way is a body short
+		// of its length, which the client sees and the log calls cut
+		// short, not a chunked stream ended as if whole. (A 304 or an
+		// error page drops it.)
+		h.Set("Content-Length", strconv.FormatInt(obj.Info().Size, 10))
 		s.serveObject(w, r, obj, name, false)
 		return true
 	}
