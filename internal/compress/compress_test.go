@@ -200,3 +200,39 @@ func BenchmarkListing10k(b *testing.B) {
 		})
 	}
 }
+
+// A handler that writes less than the length it announced (a file that
+// failed or shrank mid-way) gets its coded stream broken off, not ended as
+// if whole; one that writes it all gets it ended.
+func TestShortBodyBrokenOff(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		wrote int
+		abort bool
+	}{
+		{"whole", 5000, false},
+		{"short", 2000, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				w.Header().Set("Content-Length", "5000")
+				w.Write(bytes.Repeat([]byte("a"), c.wrote))
+			}))
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			rec := httptest.NewRecorder()
+			var got any
+			func() {
+				defer func() { got = recover() }()
+				h.ServeHTTP(rec, req)
+			}()
+			if aborted := got == http.ErrAbortHandler; aborted != c.abort || got != nil && !aborted {
+				t.Fatalf("wrote %d of 5000: recovered %v, want abort %v", c.wrote, got, c.abort)
+			}
+			if rec.Header().Get("Content-Encoding") != "gzip" {
+				t.Fatalf("not compressed: %v", rec.Header())
+			}
+		})
+	}
+}
