@@ -182,7 +182,7 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, name string) 
 			return
 		}
 	}
-	var members map[string]bool
+	var members map[string]storage.Info
 	if depth == 1 && info.IsDir && q.needRec {
 		if members, err = h.props.members(ctx, name); err != nil {
 			h.failStorage(w, r, err)
@@ -206,8 +206,8 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, name string) 
 				return
 			}
 			res := resource{name: path.Join(name, child.Name), info: child}
-			if members[leaf("p", child.Name)] {
-				if res.rec, err = h.props.get(ctx, res.name); err != nil {
+			if side, ok := members[leaf("p", child.Name)]; ok {
+				if res.rec, err = h.props.getListed(ctx, res.name, side); err != nil {
 					h.logErr(r, "properties of "+res.name, err)
 					b.Flush()
 					return

@@ -60,10 +60,55 @@ type propStore struct {
 	// mu serializes read-modify-write of one record within this process;
 	// striped by the record's name.
 	mu [64]sync.Mutex
+
+	// listed keeps records a folder's PROPFIND read, by sidecar name, with
+	// the sidecar as its folder's listing showed it: the next PROPFIND
+	// reads again only the records whose listing changed. On an object
+	// store every record is a GET, and a folder rclone synced (X-OC-Mtime)
+	// has one for every file.
+	listedMu sync.Mutex
+	listed   map[string]listedRecord
 }
 
+type listedRecord struct {
+	size int64
+	mod  time.Time
+	etag string
+	rec  record
+}
+
+// Bounds of the listed records: small ones only (a kept time, a few
+// properties), and so many at most before they are all forgotten.
+const (
+	maxListedRecord  = 4 << 10
+	maxListedRecords = 1 << 16
+)
+
 func newPropStore(t storage.Tree) *propStore {
-	return &propStore{t: t, seed: maphash.MakeSeed()}
+	return &propStore{t: t, seed: maphash.MakeSeed(), listed: map[string]listedRecord{}}
+}
+
+// getListed is get for a member whose sidecar a listing of its folder
+// showed as info.
+func (s *propStore) getListed(ctx context.Context, name string, info storage.Info) (record, error) {
+	key := sidecar(name)
+	s.listedMu.Lock()
+	c, ok := s.listed[key]
+	s.listedMu.Unlock()
+	if ok && c.size == info.Size && c.mod.Equal(info.ModTime) && c.etag == info.ETag {
+		return c.rec, nil
+	}
+	rec, err := s.get(ctx, name)
+	if err != nil || info.Size > maxListedRecord {
+		return rec, err
+	}
+	s.listedMu.Lock()
+	if len(s.listed) >= maxListedRecords {
+		clear(s.listed)
+	}
+	s.listed[key] = listedRecord{size: info.Size, mod: info.ModTime, etag: info.ETag, rec: rec}
+	s.listedMu.Unlock()
+	return rec, nil
 }
 
 func (s *propStore) lock(name string) *sync.Mutex {
@@ -155,13 +200,13 @@ func (s *propStore) update(ctx context.Context, name string, fn func(*record) er
 
 var errNoProps = errors.New("webdav: no place for dead properties")
 
-// members lists which members of the folder dir have a record, by the
-// record's leaf name (leaf("p", member)).
-func (s *propStore) members(ctx context.Context, dir string) (map[string]bool, error) {
+// members lists the members of the folder dir that have a record: the
+// record as listed, by its leaf name (leaf("p", member)).
+func (s *propStore) members(ctx context.Context, dir string) (map[string]storage.Info, error) {
 	if s == nil || s.t == nil {
 		return nil, nil
 	}
-	var out map[string]bool
+	var out map[string]storage.Info
 	for info, err := range s.t.List(ctx, mirror(dir)) {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, storage.ErrNotDir) {
@@ -171,9 +216,9 @@ func (s *propStore) members(ctx context.Context, dir string) (map[string]bool, e
 		}
 		if !info.IsDir {
 			if out == nil {
-				out = map[string]bool{}
+				out = map[string]storage.Info{}
 			}
-			out[info.Name] = true
+			out[info.Name] = info
 		}
 	}
 	return out, nil

@@ -278,6 +278,9 @@ func TestPropfindOneListing(t *testing.T) {
 	}{
 		{"live only", `<propfind xmlns="DAV:"><prop><getcontentlength/><getlastmodified/><resourcetype/></prop></propfind>`, 0, 0},
 		{"allprop", "", 2, 2}, // the locks' folder and the mirror
+		// The member's record, unchanged in the mirror's listing, is not
+		// read again (on an object store, a GET per file).
+		{"allprop again", "", 2, 1},
 	} {
 		ct.reset()
 		cs.reset()
@@ -298,5 +301,11 @@ func TestPropfindOneListing(t *testing.T) {
 		if tc.body == "" && ms["/d/f007.txt"]["{urn:t}x"].inner != "seven" {
 			t.Errorf("dead property missing: %+v", ms["/d/f007.txt"])
 		}
+	}
+	// A record that changed is read again.
+	do(t, "PROPPATCH", s.URL+"/d/f007.txt", `<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:t">seventy-seven</x></prop></set></propertyupdate>`)
+	_, body := do(t, "PROPFIND", s.URL+"/d/", "", "Depth", "1")
+	if v := multistatus(t, body)["/d/f007.txt"]["{urn:t}x"].inner; v != "seventy-seven" {
+		t.Errorf("after PROPPATCH: %q", v)
 	}
 }
