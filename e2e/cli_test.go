@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -436,4 +438,50 @@ func TestCommandLineHabits(t *testing.T) {
 			t.Errorf("plain password: stderr %q", p.Stderr())
 		}
 	})
+}
+
+// ferry echo and ferry time on a Unix socket say where they listen (the
+// banner named no address at all, and time suggested "nc localhost 0"),
+// and answer there.
+func TestSiblingsOnUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	tsock, esock := filepath.Join(dir, "time.sock"), filepath.Join(dir, "echo.sock")
+	tp := StartNoWait(t, dir, "time", "-b", "unix:"+tsock)
+	ep := StartNoWait(t, dir, "echo", "-b", "unix:"+esock)
+	for _, p := range []*Proc{tp, ep} {
+		if !p.WaitOutput("press Ctrl-C", 10*time.Second) {
+			t.Fatalf("no banner:\n%s%s", p.Stdout(), p.Stderr())
+		}
+	}
+	for p, want := range map[*Proc]string{tp: "  unix:" + tsock + " (Unix socket)\ntry: nc -U " + tsock + "\n", ep: "  unix:" + esock + " (Unix socket)\n"} {
+		if !strings.Contains(p.Stdout(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, p.Stdout())
+		}
+	}
+	c, err := net.DialTimeout("unix", tsock, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("seconds\n"))
+	line := make([]byte, 64)
+	n, _ := c.Read(line)
+	if _, err := strconv.ParseInt(strings.TrimSpace(string(line[:n])), 10, 64); err != nil {
+		t.Errorf("time over the socket answered %q", line[:n])
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", esock)
+		},
+	}}
+	resp, err := client.Get("http://localhost/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "/hello") {
+		t.Errorf("echo over the socket: %d\n%s", resp.StatusCode, body)
+	}
 }

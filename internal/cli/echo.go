@@ -65,6 +65,7 @@ func (a *app) echo(e *config.Echo) error {
 	for _, u := range server.URLs(ls, scheme) {
 		fmt.Fprintf(w, "  %s\n", u)
 	}
+	printUnix(w, ls)
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 
 	interrupt := make(chan os.Signal, 2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -37,6 +38,7 @@ func (a *app) time(t *config.Time) error {
 	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSuffix(strings.TrimPrefix(u, "tcp://"), "/"))
 	}
+	socks := printUnix(w, ls)
 	// The last address is localhost unless --bind named others; suggesting
 	// localhost then would send the user to a port nothing listens on.
 	host := "localhost"
@@ -45,7 +47,11 @@ func (a *app) time(t *config.Time) error {
 			host = u.Hostname()
 		}
 	}
-	fmt.Fprintf(w, "try: nc %s %d\n", host, ls.Port)
+	if len(urls) == 0 && len(socks) > 0 {
+		fmt.Fprintf(w, "try: nc -U %s\n", socks[0])
+	} else {
+		fmt.Fprintf(w, "try: nc %s %d\n", host, ls.Port)
+	}
 	fmt.Fprintln(w, "press Ctrl-C to stop")
 
 	// Connection records are Info: with -q only warnings and errors remain.
@@ -79,6 +85,20 @@ func (a *app) time(t *config.Time) error {
 	}
 	fmt.Fprintln(w, "stopped")
 	return nil
+}
+
+// printUnix prints a banner line for each Unix socket listened on, which
+// server.URLs leaves out (it has no URL a browser could use), and returns
+// their paths.
+func printUnix(w io.Writer, ls *server.Listeners) []string {
+	var paths []string
+	for _, ln := range ls.List {
+		if server.IsUnix(ln) {
+			paths = append(paths, ln.Addr().String())
+			fmt.Fprintf(w, "  %s%s (Unix socket)\n", server.UnixPrefix, ln.Addr())
+		}
+	}
+	return paths
 }
 
 // minLevel drops records below a level.
