@@ -36,6 +36,7 @@ type Socket struct {
 	fd      int  // the live descriptor, or a duplicate kept after Close while downloads settle; -1 when gone
 	dup     bool // fd is such a duplicate, to be closed by the last download to settle
 	pending []*Transfer
+	lag     int // HTTP/1 responses left to end without a look at the queue (see hold)
 }
 
 // Listen wraps ln so that requests can learn, through ConnContext, the Socket
@@ -214,6 +215,20 @@ const (
 	settleSlowest = 250 * time.Millisecond
 )
 
+// lagSkips is how many HTTP/1 responses hold leaves to the next request's
+// look once a small response was found unacknowledged as it ended. A
+// small response leaves in one write, and a client that has not
+// acknowledged it at once delays its acknowledgements (Linux does, once a
+// connection goes back and forth) to send them with its next request: the
+// look at the end is then one question too many, where begin asks again.
+// Skipping it leaves every decision to the kernel's word all the same,
+// only later: at the next request, at the connection's close, or a tick
+// after. Every lagSkips+1-th response looks again, so a client that stops
+// delaying is soon decided at once again. Measured (strace of ferry -q
+// under h2load --h1 -c 64, 1 KiB GETs): SIOCOUTQ 1.15-1.22 per request
+// without this.
+const lagSkips = 15
+
 // h2EndFrame is the least an HTTP/2 stream writes after its handler
 // returned: a frame header and the body's last byte, in a TLS record
 // (ferry speaks HTTP/2 only over TLS) with its header and tag.
@@ -261,12 +276,22 @@ func (s *Socket) hold(tr *Transfer, now time.Time) (ok, known bool) {
 	defer s.mu.Unlock()
 	h2 := tr.req.ProtoMajor >= 2
 	if !h2 {
-		q, known := s.queuedLocked()
-		if !known {
-			return true, false
-		}
-		if q == 0 {
-			return true, true
+		if s.lag > 0 && s.fd >= 0 && !s.dup {
+			// This client delays its acknowledgements: a look now would
+			// most likely find the response unacknowledged, and the next
+			// request's look (begin) settles it anyway.
+			s.lag--
+		} else {
+			q, known := s.queuedLocked()
+			if !known {
+				return true, false
+			}
+			if q == 0 {
+				return true, true
+			}
+			if tr.rec.Sent() <= SmallBody {
+				s.lag = lagSkips
+			}
 		}
 	}
 	p := &pend{h2: h2, ended: now, target: -1, mark: -1, acked: -1, progress: now, every: settleTick}

@@ -144,3 +144,58 @@ func TestListenLeavesOtherConnections(t *testing.T) {
 		t.Errorf("a Unix connection came back as %T", c)
 	}
 }
+
+// A connection whose client delays its acknowledgements skips the look at
+// the queue as a response ends (Socket.lag): its downloads are still
+// complete only once acknowledged, decided by the next request's look, at
+// the close, or by the tick.
+func TestSkippedLookStillWaitsForAcknowledgement(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 772<<10/16)
+	tk := NewTracker(0)
+	ended := make(chan *Transfer, 100)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr, rec := tk.Start(w, r, nil)
+		tr.Describe(KindFile, int64(len(body)))
+		http.ServeContent(rec, r, "f.bin", time.Time{}, bytes.NewReader(body))
+		s := socketFrom(r.Context())
+		s.mu.Lock()
+		s.lag = lagSkips // as if a small response had been found unacknowledged
+		s.mu.Unlock()
+		tk.Finish(tr, r, rec, w.Header(), func(tr *Transfer) { ended <- tr })
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ConnContext: ConnContext}
+	go srv.Serve(Listen(ln))
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
+
+	c := dialSmall(t, addr)
+	fmt.Fprintf(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadFull(c, make([]byte, 780))
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	if tr := next(t, ended); tr.Outcome() != CutShort || tr.Delivered() >= int64(len(body))/2 {
+		t.Errorf("hung up after 780 bytes: %s with %d of %d delivered", tr.Outcome(), tr.Delivered(), len(body))
+	}
+
+	client := &http.Client{}
+	for range 5 {
+		r, err := client.Get("http://" + addr + "/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := io.Copy(io.Discard, r.Body); n != int64(len(body)) {
+			t.Fatalf("read %d bytes", n)
+		}
+		r.Body.Close()
+	}
+	client.CloseIdleConnections()
+	for range 5 {
+		if tr := next(t, ended); tr.Outcome() != Complete || tr.Delivered() != int64(len(body)) {
+			t.Errorf("read in full: %s with %d delivered", tr.Outcome(), tr.Delivered())
+		}
+	}
+}
