@@ -101,6 +101,11 @@ were a folder (endpoint and credentials from the AWS environment, or
 			c.Flags().BoolP("help", "h", false, "show this help")
 		}
 		completeFlags(c)
+		if c.ValidArgsFunction == nil {
+			// Only the file server takes file names; the commands take
+			// none (or a command's name, which cobra offers anyway).
+			c.ValidArgsFunction = cobra.NoFileCompletions
+		}
 		for _, sub := range c.Commands() {
 			each(sub)
 		}
@@ -155,7 +160,6 @@ several lines; a line over 1024 bytes, or silence for --idle-timeout, ends it.`,
 func listener(c *cobra.Command, define func(*pflag.FlagSet), run func() error) *cobra.Command {
 	define(c.Flags())
 	defineConfig(c.Flags())
-	c.ValidArgsFunction = cobra.NoFileCompletions
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return noArguments(cmd.Name(), args[0])
@@ -175,8 +179,7 @@ so the password itself need not appear on a command line or in a script.
 
 From a terminal the password is asked twice without echo; otherwise the
 first line of standard input is the password.`,
-		Example:           `  ferry -w --auth "alice:$(ferry hash-password)" .`,
-		ValidArgsFunction: cobra.NoFileCompletions,
+		Example: `  ferry -w --auth "alice:$(ferry hash-password)" .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("hash-password takes no arguments; it reads the password from the terminal or standard input")
@@ -190,9 +193,8 @@ first line of standard input is the password.`,
 
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:               "version",
-		Short:             "version, commit and Go version (also --version)",
-		ValidArgsFunction: cobra.NoFileCompletions,
+		Use:   "version",
+		Short: "version, commit and Go version (also --version)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")

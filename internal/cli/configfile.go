@@ -109,9 +109,8 @@ over the defaults. A key ferry does not know is an error naming its line.`,
 		},
 	}
 	c.AddCommand(&cobra.Command{
-		Use:               "example",
-		Short:             "print a commented config file with every key and its default",
-		ValidArgsFunction: cobra.NoFileCompletions,
+		Use:   "example",
+		Short: "print a commented config file with every key and its default",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("config example takes no arguments")
