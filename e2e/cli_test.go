@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -470,17 +468,7 @@ func TestSiblingsOnUnixSocket(t *testing.T) {
 	if _, err := strconv.ParseInt(strings.TrimSpace(string(line[:n])), 10, 64); err != nil {
 		t.Errorf("time over the socket answered %q", line[:n])
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", esock)
-		},
-	}}
-	resp, err := client.Get("http://localhost/hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := DoWith(t, unixClient(esock), "GET", "http://localhost/hello", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "/hello") {
 		t.Errorf("echo over the socket: %d\n%s", resp.StatusCode, body)
 	}

@@ -325,15 +325,7 @@ func TestUnixSocketStaleAndLive(t *testing.T) {
 	if !p.WaitOutput("press Ctrl-C", 10*time.Second) {
 		t.Fatalf("stale socket not replaced:\n%s%s", p.Stdout(), p.Stderr())
 	}
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	resp, err := c.Get("http://localhost/a.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, b := DoWith(t, unixClient(sock), "GET", "http://localhost/a.txt", nil)
 	if resp.StatusCode != 200 || string(b) != "hello" {
 		t.Errorf("over the socket: %d %q", resp.StatusCode, b)
 	}
@@ -343,10 +335,8 @@ func TestUnixSocketStaleAndLive(t *testing.T) {
 		t.Errorf("second ferry on a live socket: exit %d, stderr %q, stdout %q; want 2 and one line", code, stderr, stdout)
 	}
 	// The first one still serves.
-	if resp, err := c.Get("http://localhost/a.txt"); err != nil || resp.StatusCode != 200 {
-		t.Errorf("first ferry after the refused second: %v", err)
-	} else {
-		resp.Body.Close()
+	if resp, _ := DoWith(t, unixClient(sock), "GET", "http://localhost/a.txt", nil); resp.StatusCode != 200 {
+		t.Errorf("first ferry after the refused second: %d", resp.StatusCode)
 	}
 
 	file := filepath.Join(t.TempDir(), "notes.txt")
@@ -377,4 +367,14 @@ func TestTrustedProxyLoopbackRule(t *testing.T) {
 	if code, _, stderr := Run(t, dir, 10*time.Second, "--base-path", "files"); code != 2 || !strings.Contains(stderr, "must start with /") {
 		t.Errorf("--base-path files: exit %d, %q", code, stderr)
 	}
+}
+
+// unixClient is an HTTP client whose every connection goes to the Unix
+// socket sock, whatever the URL's host.
+func unixClient(sock string) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
 }
