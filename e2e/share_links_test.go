@@ -410,3 +410,27 @@ func waitUsed(t *testing.T, p *Proc, user string, n int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestShareLinkLogRedacted: the request log shows which link was used (its
+// ID) but never a token that would open it, in any format, in the path,
+// the request target or the Referer.
+func TestShareLinkLogRedacted(t *testing.T) {
+	for _, format := range []string{"text", "json", "combined"} {
+		t.Run(format, func(t *testing.T) {
+			dir := shareTree(t)
+			p := startShares(t, dir, filepath.Join(t.TempDir(), "secret"), "--log", format)
+			l := makeLink(t, p, "bob", `{"path": "/docs/", "expires": "1h"}`)
+			if resp, _ := Do(t, "GET", p.URL+l.Href+"a.txt?x=1", nil, "Referer", l.URL); resp.StatusCode != 200 {
+				t.Fatalf("GET through the link: %d", resp.StatusCode)
+			}
+			sig := l.Token[strings.Index(l.Token, ".")+1:]
+			want := "/.ferry/s/" + l.Token[:16] + "-redacted/a.txt"
+			if !p.WaitOutput(want, 5*time.Second) {
+				t.Fatalf("no log line with %s:\n%s", want, p.Stdout())
+			}
+			if out := p.Stdout() + p.Stderr(); strings.Contains(out, l.Token) || strings.Contains(out, sig) {
+				t.Errorf("the log holds the token:\n%s", out)
+			}
+		})
+	}
+}

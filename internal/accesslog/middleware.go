@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/ferry-sh/ferry/internal/transfer"
 )
@@ -63,7 +64,7 @@ func logLine(log *slog.Logger, tr *transfer.Transfer) {
 	// An upload is logged with its destination and the bytes it brought
 	// (a tus request's URL names no file); the response's own bytes stay
 	// for the combined format. A download's bytes are those delivered.
-	path, bytes := r.URL.Path, tr.Delivered()
+	path, bytes := RedactLinks(r.URL.Path), tr.Delivered()
 	upload := tr.Kind == transfer.KindUpload && outcome != ""
 	if upload {
 		bytes = tr.Received()
@@ -85,7 +86,7 @@ func logLine(log *slog.Logger, tr *transfer.Transfer) {
 		attrs = append(attrs, slog.String("query", r.URL.RawQuery))
 	}
 	// The request target as sent, for the combined format's request line.
-	attrs = append(attrs, slog.String("uri", r.RequestURI))
+	attrs = append(attrs, slog.String("uri", RedactLinks(r.RequestURI)))
 	if outcome != "" {
 		attrs = append(attrs, slog.String("outcome", outcome), slog.Int64("size", tr.Size))
 	}
@@ -102,7 +103,7 @@ func logLine(log *slog.Logger, tr *transfer.Transfer) {
 		attrs = append(attrs, slog.String("user", tr.User))
 	}
 	if ref := r.Header.Get("Referer"); ref != "" {
-		attrs = append(attrs, slog.String("referer", ref))
+		attrs = append(attrs, slog.String("referer", RedactLinks(ref)))
 	}
 	if ua := r.Header.Get("User-Agent"); ua != "" {
 		attrs = append(attrs, slog.String("user_agent", ua))
@@ -126,4 +127,44 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		b.t.Received(b.tr, int64(n))
 	}
 	return n, err
+}
+
+// linkPrefix is where share links are served (sharelink.Prefix): the path
+// segment after it is a link's token, as good as a password.
+const linkPrefix = "/.ferry/s/"
+
+// keepToken is how much of a token stays in the log: its first 16
+// characters encode the link's ID (the one the status page revokes), which
+// tells links apart and opens nothing; the rest, with the signature, goes.
+const keepToken = 16
+
+// RedactLinks returns s (a path, request target or URL) with the secret
+// part of every share link's token replaced, so that whoever reads the log
+// cannot open the links it records.
+func RedactLinks(s string) string {
+	if !strings.Contains(s, linkPrefix) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, linkPrefix)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		i += len(linkPrefix)
+		b.WriteString(s[:i])
+		s = s[i:]
+		end := strings.IndexAny(s, "/?#")
+		if end < 0 {
+			end = len(s)
+		}
+		if end > keepToken {
+			b.WriteString(s[:keepToken])
+			b.WriteString("-redacted")
+		} else {
+			b.WriteString(s[:end])
+		}
+		s = s[end:]
+	}
 }
