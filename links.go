@@ -192,6 +192,7 @@ func (h *Handler) serveLink(w http.ResponseWriter, r *http.Request, rest string)
 		Sandbox:       true,
 		Links:         h.links,
 		Precompressed: !h.opts.NoCompress,
+		RootName:      linkPageName(link),
 	})
 	defer srv.Close()
 	srv.Serve(w, sub, name, dir)
@@ -236,6 +237,18 @@ func (h *Handler) linkFailed(w http.ResponseWriter, r *http.Request, err error) 
 		h.opts.Logger.Warn("share link", "err", err)
 	}
 	httperr.Write(w, r, http.StatusServiceUnavailable, "share links are not available on this server now")
+}
+
+// linkPageName names the root of a link's pages: the shared folder, which
+// is what its recipient was sent ("Home" would suggest the whole server).
+func linkPageName(l sharelink.Link) string {
+	if !l.Dir() {
+		return "Shared file"
+	}
+	if l.Name() == "." {
+		return "Shared folder"
+	}
+	return path.Base(l.Name())
 }
 
 // linkRootName names a link's archive: the shared folder's name.

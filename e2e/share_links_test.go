@@ -91,6 +91,10 @@ func TestShareLinks(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `href="a.txt"`) || !strings.Contains(string(body), "<h3>Docs</h3>") || strings.Contains(string(body), "secret.txt") {
 		t.Errorf("HTML listing through the link: %d", resp.StatusCode)
 	}
+	// The recipient was sent docs/, and the page names it so, not "Home".
+	if !strings.Contains(string(body), "<title>Index of docs/</title>") || !strings.Contains(string(body), ">docs</") || strings.Contains(string(body), ">Home<") {
+		t.Errorf("the link's page does not name the shared folder:\n%s", body)
+	}
 	for name, want := range map[string]string{"a.txt": "alpha", "sub/b.txt": "beta"} {
 		if resp, body := Do(t, "GET", p.URL+l.Href+name, nil); resp.StatusCode != 200 || string(body) != want {
 			t.Errorf("%s through the link: %d %q", name, resp.StatusCode, body)

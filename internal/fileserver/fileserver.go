@@ -64,6 +64,8 @@ type Options struct {
 	// Readme renders a folder's README for its HTML listing, nil when it
 	// has none. Nil shows none.
 	Readme func(r *http.Request, dir string, entries []listing.Entry) *listing.Readme
+	// RootName names the root on listing pages ("" is "Home").
+	RootName string
 }
 
 // Server serves reads from a storage tree.
@@ -340,7 +342,7 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string) {
 		s.serveSearch(w, r, name, q.Get("q"))
 		return
 	}
-	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(q)}
+	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(q), RootName: s.opts.RootName}
 	if name != "." {
 		page.Path = "/" + name + "/"
 	}

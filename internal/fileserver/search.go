@@ -46,7 +46,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, name, q str
 		return
 	}
 	page := listing.Page{Path: "/", Can: s.opts.Can, Sort: listing.ParseSort(r.URL.Query()),
-		Search: &listing.Search{Query: strings.Join(strings.Fields(q), " "), Limit: limit}}
+		Search: &listing.Search{Query: strings.Join(strings.Fields(q), " "), Limit: limit}, RootName: s.opts.RootName}
 	if name != "." {
 		page.Path = "/" + name + "/"
 	}

@@ -46,6 +46,10 @@ type Page struct {
 	// Search, when not nil, makes the page a search's results: the
 	// entries carry their Path.
 	Search *Search
+	// RootName names the root in the breadcrumbs and the title; "" is
+	// "Home". A share link's page names the folder it shares, which is
+	// what its recipient was sent.
+	RootName string
 }
 
 // Search is what a results page says of its search.
@@ -110,6 +114,7 @@ type column struct {
 // frame is what the template needs; rows are written by hand (see writeRows).
 type frame struct {
 	Path       string
+	Title      string // "Index of …"
 	QR         string // the u= of the QR code (see Page.QR)
 	Style      template.CSS
 	Favicon    template.URL
@@ -148,7 +153,11 @@ func (p *Page) frame() frame {
 	// Breadcrumbs: the root, then each ancestor, each a "../" chain so the
 	// links stay right whatever prefix the handler is mounted under.
 	crumbs := make([]crumb, 0, depth+1)
-	crumbs = append(crumbs, crumb{Name: "Home", Href: upHref(depth), Current: depth == 0, Root: true})
+	root := p.RootName
+	if root == "" {
+		root = "Home"
+	}
+	crumbs = append(crumbs, crumb{Name: root, Href: upHref(depth), Current: depth == 0, Root: true})
 	for i, s := range segs {
 		up := depth - 1 - i
 		c := crumb{Name: s, Current: up == 0}
@@ -198,8 +207,13 @@ func (p *Page) frame() frame {
 	if qr == "" {
 		qr = path
 	}
+	title := "Index of " + path
+	if p.RootName != "" {
+		title = "Index of " + p.RootName + path
+	}
 	f := frame{
 		Path:       path,
+		Title:      title,
 		QR:         qr,
 		Style:      template.CSS(inlined.style),
 		Favicon:    template.URL(inlined.favicon),
@@ -281,7 +295,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
-<title>Index of {{.Path}}</title>
+<title>{{.Title}}</title>
 <link rel="icon" href="{{.Favicon}}" type="image/svg+xml">
 <style>{{.Style}}</style>
 </head>
@@ -294,7 +308,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <p class="summary" id="summary">{{.Summary}}</p>
 </header>
 <main id="main" tabindex="-1">
-<h1 class="visually-hidden">Index of {{.Path}}</h1>
+<h1 class="visually-hidden">{{.Title}}</h1>
 <div class="toolbar">
 <span class="filter-wrap" id="filter-wrap" hidden><input type="search" id="filter" class="filter" placeholder="Filter…" aria-label="Filter entries by name" autocomplete="off" spellcheck="false"></span>
 <form class="search" method="get" role="search"><input type="search" name="q" value="{{.Query}}" placeholder="Search below…" aria-label="Search names in this folder and below" maxlength="256" autocomplete="off" spellcheck="false"> <button class="btn" type="submit">Search</button></form>
