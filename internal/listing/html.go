@@ -299,7 +299,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "head"}}<!
 <link rel="icon" href="{{.Favicon}}" type="image/svg+xml">
 <style>{{.Style}}</style>
 </head>
-<body data-path="{{.Path}}" data-assets="{{.Assets}}" data-ferry="{{.Ferry}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}"{{if .Can.Overwrite}} data-can-overwrite="1"{{end}} data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}{{if .Can.Thumbnails}} data-thumbs="1"{{end}}{{if .Can.Share}} data-can-share="1"{{end}}>
+<body data-path="{{.Path}}" data-assets="{{.Assets}}" data-ferry="{{.Ferry}}" data-can-upload="{{.CanUpload}}" data-can-delete="{{.CanDelete}}" data-can-move="{{.CanMove}}" data-can-archive="{{.CanArchive}}"{{if .Can.Overwrite}} data-can-overwrite="1"{{end}} data-max-upload="{{.MaxBytes}}"{{if .Can.Resumable}} data-can-resume="1"{{end}}{{if .Can.Thumbnails}} data-thumbs="1"{{end}}{{if .Can.Share}} data-can-share="1"{{end}}{{if .Search}} data-search="1"{{end}}>
 <a class="skip" href="#main">Skip to the files</a>
 <header class="top">
 <nav class="crumbs" aria-label="Breadcrumb"><ol>

@@ -188,7 +188,7 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 <noscript><meta http-equiv="refresh" content="2"></noscript></head>
 <body><header class="top"><nav class="crumbs" aria-label="Breadcrumb"><ol><li><a href="../" class="home">Home</a></li><li><span aria-current="page">status</span></li></ol></nav></header><main>
 <h1>ferry status</h1>
-<table class="listing"><tbody>
+<table class="stats figures"><tbody>
 <tr><td>Up since</td><td>{{when .Started}} ({{secs .Uptime}})</td></tr>
 <tr><td>Requests</td><td>{{.Requests}}</td></tr>
 <tr><td>Sent</td><td>{{size .BytesSent}}</td></tr>
@@ -199,16 +199,16 @@ var page = template.Must(template.New("status").Funcs(template.FuncMap{
 <tr><td>Uploads cut short</td><td>{{.UpCutShort}}</td></tr>
 </tbody></table>
 <h2>In flight</h2>
-{{if .InFlight}}<table class="listing"><thead><tr>{{if .Clients}}<th>Client</th>{{end}}<th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
+{{if .InFlight}}<table class="stats"><thead><tr>{{if .Clients}}<th>Client</th>{{end}}<th>What</th><th>Progress</th><th>Speed</th></tr></thead><tbody>
 {{range .InFlight}}<tr>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{.Method}} {{.Path}}</td><td>{{size .Done}} of {{if ge .Size 0}}{{size .Size}}{{else}}?{{end}} ({{pct .Done .Size}})</td><td>{{rate .Rate}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>Nothing in flight.</p>{{end}}
 <h2>Recent transfers</h2>
-{{if .Recent}}<table class="listing"><thead><tr><th>When</th>{{if .Clients}}<th>Client</th>{{end}}<th>File</th><th>Outcome</th></tr></thead><tbody>
+{{if .Recent}}<table class="stats"><thead><tr><th>When</th>{{if .Clients}}<th>Client</th>{{end}}<th>File</th><th>Outcome</th></tr></thead><tbody>
 {{range .Recent}}<tr><td>{{when .Time}}</td>{{if $.Clients}}<td>{{.Client}}</td>{{end}}<td>{{if eq .Kind "upload"}}↑{{else}}↓{{end}} {{.Path}}</td><td>{{.Outcome}}{{if eq .Kind "upload"}}{{if ge .Received 0}} ({{size .Received}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}{{else}} ({{size .Sent}}{{if ge .Size 0}} of {{size .Size}}{{end}}){{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>None yet.</p>{{end}}
 {{- if .Shares}}
 <h2>Your share links</h2>
-<table class="listing shares"><thead><tr><th>Shared</th><th>Link</th><th>Expires</th><th>Downloads</th><th><span class="visually-hidden">Revoke</span></th></tr></thead><tbody>
+<table class="stats shares"><thead><tr><th>Shared</th><th>Link</th><th>Expires</th><th>Downloads</th><th><span class="visually-hidden">Revoke</span></th></tr></thead><tbody>
 {{range .Shares}}<tr><td>{{.Path}}</td><td><a href="{{.URL}}">{{.URL}}</a></td><td>{{when .Expires}}</td><td>{{if .Downloads}}{{.Used}} of {{.Downloads}}{{else}}{{.Used}} (no limit){{end}}</td><td><form method="post" action="shares"><input type="hidden" name="revoke" value="{{.ID}}"><button class="btn" type="submit" aria-label="Revoke the link to {{.Path}}">Revoke</button></form></td></tr>
 {{end}}</tbody></table>
 {{- end}}

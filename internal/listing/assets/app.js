@@ -623,9 +623,25 @@
   var THUMBABLE = /\.(jpe?g|jpe|jfif|png|gif)$/i;
   var EDIT_MAX = 1 << 20;
 
+  // hitPath is a search result's path below this folder ("" for other
+  // rows): its link's text, "a/b.jpg", "a/sub/" for a folder.
+  function hitPath(row) {
+    if (!row || !row.classList.contains('hit')) return '';
+    var a = $('td.n a', row);
+    return a ? a.textContent : '';
+  }
+
+  // viewKind is how the viewer shows a row's file, '' when it does not.
+  // A search's results open there too, with previous and next among them.
   function viewKind(row) {
-    if (!row || row.dataset.dir === '1' || row.dataset.name == null) return '';
-    var name = row.dataset.name, dot = name.lastIndexOf('.');
+    if (!row || row.dataset.dir === '1') return '';
+    var name = row.dataset.name;
+    if (name == null) {
+      var p = hitPath(row);
+      if (!p || p.slice(-1) === '/') return '';
+      name = p.slice(p.lastIndexOf('/') + 1);
+    }
+    var dot = name.lastIndexOf('.');
     if (dot <= 0) return TEXT_NAMES.test(name) ? 'text' : '';
     return VIEWABLE[name.slice(dot + 1).toLowerCase()] || '';
   }
@@ -707,7 +723,7 @@
     row: null,
     loading: 0,
     items: function () {
-      return entryRows().filter(function (r) { return !r.hidden && viewKind(r); });
+      return Array.prototype.filter.call(tbody().rows, function (r) { return !r.hidden && viewKind(r); });
     },
     build: function () {
       if (this.m) return;
@@ -777,15 +793,19 @@
     show: function (row) {
       this.stop();
       this.row = row;
-      var m = this.m, name = row.dataset.name, url = entryURL(row), kind = viewKind(row);
+      var m = this.m, url = entryURL(row), kind = viewKind(row);
+      var title = row.dataset.name != null ? row.dataset.name : hitPath(row);
+      var name = title.slice(title.lastIndexOf('/') + 1);
       var items = this.items(), i = items.indexOf(row);
-      m.title.textContent = name;
+      m.title.textContent = title;
       this.pos.textContent = (i + 1) + ' of ' + items.length;
       this.prev.disabled = this.next.disabled = items.length < 2;
       this.dl.href = url;
       this.dl.setAttribute('download', name);
       this.dl.setAttribute('aria-label', 'Download ' + name);
-      this.edit.hidden = !(can.edit && editable(row));
+      // The editor saves by the row's name in this folder: a search's
+      // result, elsewhere below, is edited from its own folder.
+      this.edit.hidden = !(can.edit && row.dataset.name != null && editable(row));
       m.body.replaceChildren();
       m.body.className = 'm-body v-' + kind;
       var node;
@@ -949,7 +969,9 @@
   var selection = {
     bar: null,
     kept: {}, // names chosen before the rows were drawn anew
-    enabled: function () { return can.archive || can.del || can.move; },
+    // A search's results carry no boxes (their actions act on names of
+    // this folder), so a box to select them all would select nothing.
+    enabled: function () { return !body.dataset.search && (can.archive || can.del || can.move); },
     chosen: function () {
       return entryRows().filter(function (r) {
         var b = r.querySelector('td.sel input');
@@ -1342,9 +1364,13 @@
         if (!res.ok) { self.state.textContent = 'No link: ' + explain(res.status, res.text); return; }
         var s = JSON.parse(res.text);
         self.link.value = new URL(s.href, location.href).href;
-        self.note.textContent = 'Works until ' + localTime(new Date(s.expires)) +
+        // Where to revoke it, as a link: a user who just made one should
+        // not have to know where ferry keeps its status page.
+        var status = el('a', '', 'the status page');
+        status.href = new URL('status', new URL(body.dataset.ferry || '.ferry/', folderURL)).href;
+        self.note.replaceChildren('Works until ' + localTime(new Date(s.expires)) +
           (s.downloads ? ', for ' + s.downloads + (s.downloads === 1 ? ' download' : ' downloads') : '') +
-          '. Revoke it on the status page.';
+          '. Revoke it on ', status, '.');
         self.form.hidden = true;
         self.out.hidden = false;
         self.state.textContent = 'Link created.';
