@@ -39,7 +39,7 @@ func turnedJPEG(t testing.TB, w, h int) []byte {
 // photo shown upright) and in the viewer, a search run from the box and
 // its result opened, a share link made and opened in a second browser
 // profile with no credentials (the page names the shared folder), a text
-// file edited, the link revoked on the status page and dead in the other
+// file edited and a new one made, the link revoked on the status page and dead in the other
 // profile, and the token nowhere in the log. Screenshots of each step, in
 // light and dark, go to test-artifacts/tour-*.png.
 func TestBrowserNewUserTour(t *testing.T) {
@@ -172,14 +172,27 @@ func TestBrowserNewUserTour(t *testing.T) {
 	// A text file edited in the page.
 	ann.navigate(p.URL + "/notes/")
 	ann.waitFor("edit button", `document.querySelector(`+jsString(rowSel("todo.txt")+` button.edit`)+`)`)
+	shots(ann, "7-notes", false)
 	ann.do("edit", clickSel(rowSel("todo.txt")+` button.edit`))
 	ann.waitFor("the editor", openDialog("editor")+` && !document.querySelector('#editor textarea').disabled`)
 	ann.do("type", chromedp.SendKeys(chromedp.CSS("#editor textarea"), "call Ann\n"))
 	ann.do("save", clickSel(`#editor .e-save`))
 	ann.waitFor("saved", `document.querySelector('#editor .e-state').textContent === 'Saved'`)
-	shots(ann, "7-editor", true)
+	shots(ann, "8-editor", true)
 	if b, _ := os.ReadFile(filepath.Join(dir, "notes", "todo.txt")); string(b) != "call Ann\nbuy frames\n" {
 		t.Errorf("todo.txt saved as %q", b)
+	}
+	ann.do("close", pressKey(kb.Escape))
+	ann.waitFor("closed", `!document.querySelector('#editor').open`)
+	// A new text file, from the name box, straight into the editor.
+	ann.do("name it", chromedp.SendKeys(chromedp.CSS(`#mkdir-form input[name=mkdir]`), "ideas.md"))
+	ann.do("new file", clickSel(`#mkdir-form button.new-file`))
+	ann.waitFor("the editor on the new file", openDialog("editor")+` && document.querySelector('#editor .m-title').textContent.includes('ideas.md') && !document.querySelector('#editor textarea').disabled`)
+	ann.do("type", chromedp.SendKeys(chromedp.CSS("#editor textarea"), "# Album\n"))
+	ann.do("save", clickSel(`#editor .e-save`))
+	ann.waitFor("saved", `document.querySelector('#editor .e-state').textContent === 'Saved'`)
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes", "ideas.md")); string(b) != "# Album\n" {
+		t.Errorf("ideas.md saved as %q", b)
 	}
 	ann.do("close", pressKey(kb.Escape))
 
@@ -189,7 +202,7 @@ func TestBrowserNewUserTour(t *testing.T) {
 	if w := eval[[]int](ann, `[document.documentElement.scrollWidth, window.innerWidth]`); len(w) != 2 || w[0] > w[1] {
 		t.Errorf("the status page is %v wide, wider than the window", w)
 	}
-	shots(ann, "8-status", false)
+	shots(ann, "9-status", false)
 	ann.clickNavigate(`table.shares form button`)
 	bob.allow("status of 404")
 	if resp := bob.navigate(link); resp.Status != 404 {

@@ -1385,6 +1385,7 @@
   function initMkdir() {
     var form = $('#mkdir-form');
     if (!form) return;
+    if (can.edit) initNewFile(form);
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var input = form.elements.mkdir;
@@ -1402,6 +1403,38 @@
             409: '"' + name + '" already exists'
           }), true);
         }
+      });
+    });
+  }
+
+  // initNewFile adds "New file" beside "New folder" (dufs has one): the
+  // name box makes an empty file (create-only: an existing name is left
+  // alone), which opens in the editor when it is text.
+  function initNewFile(form) {
+    var input = form.elements.mkdir;
+    input.placeholder = 'New folder or file name';
+    input.setAttribute('aria-label', 'Name of a new folder or file');
+    var make = el('button', 'btn new-file', 'New file');
+    make.type = 'button';
+    form.appendChild(make);
+    make.addEventListener('click', function () {
+      var name = input.value.trim();
+      var bad = checkName(name);
+      if (bad) { toast('File not created: ' + bad + '.', true); return; }
+      request('PUT', folderURL + encodeURIComponent(name), { 'If-None-Match': '*' }).then(function (res) {
+        if (!res.ok) {
+          toast('Could not create "' + name + '": ' + explain(res.status, res.text, {
+            409: '"' + name + '" already exists',
+            412: '"' + name + '" already exists'
+          }), true);
+          return;
+        }
+        input.value = '';
+        toast('Created file ' + name);
+        refresh(name).then(function () {
+          var row = rowByName(name);
+          if (row && editable(row)) editor.open(row, $('td.n a', row));
+        });
       });
     });
   }
