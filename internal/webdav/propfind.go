@@ -188,6 +188,7 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, name string) 
 			h.failStorage(w, r, err)
 			return
 		}
+		h.props.warm(ctx, name, members)
 	}
 
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")

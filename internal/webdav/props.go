@@ -200,6 +200,40 @@ func (s *propStore) update(ctx context.Context, name string, fn func(*record) er
 
 var errNoProps = errors.New("webdav: no place for dead properties")
 
+// warmers bounds the records warm reads at once.
+const warmers = 8
+
+// warm reads the records of dir's members that are not kept yet, warmers
+// at a time, before the answer streams: on an object store each is a GET,
+// which one after the other cost a second per 1,000 files. Records it
+// cannot keep (too many, too large, a hashed name) are left to getListed.
+func (s *propStore) warm(ctx context.Context, dir string, members map[string]storage.Info) {
+	if len(members) < 2 || len(members) > maxListedRecords/2 {
+		return
+	}
+	sem := make(chan struct{}, warmers)
+	var wg sync.WaitGroup
+	for lf, info := range members {
+		comp, ok := strings.CutPrefix(lf, "p")
+		if !ok || info.Size > maxListedRecord {
+			continue
+		}
+		name := path.Join(dir, comp)
+		s.listedMu.Lock()
+		c, kept := s.listed[sidecar(name)]
+		s.listedMu.Unlock()
+		if kept && c.size == info.Size && c.mod.Equal(info.ModTime) && c.etag == info.ETag {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s.getListed(ctx, name, info) // a failure shows when the answer reads it
+		})
+	}
+	wg.Wait()
+}
+
 // members lists the members of the folder dir that have a record: the
 // record as listed, by its leaf name (leaf("p", member)).
 func (s *propStore) members(ctx context.Context, dir string) (map[string]storage.Info, error) {

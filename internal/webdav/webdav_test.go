@@ -271,13 +271,14 @@ func TestPropfindOneListing(t *testing.T) {
 	ct, cs := &countingTree{Tree: tree}, &countingTree{Tree: state}
 	s := newTestServer(t, ct, cs, Options{})
 	do(t, "PROPPATCH", s.URL+"/d/f007.txt", `<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:t">seven</x></prop></set></propertyupdate>`)
+	do(t, "PROPPATCH", s.URL+"/d/f008.txt", `<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:t">eight</x></prop></set></propertyupdate>`)
 
 	for _, tc := range []struct {
 		name, body           string
 		stateList, stateOpen int64
 	}{
 		{"live only", `<propfind xmlns="DAV:"><prop><getcontentlength/><getlastmodified/><resourcetype/></prop></propfind>`, 0, 0},
-		{"allprop", "", 2, 2}, // the locks' folder and the mirror
+		{"allprop", "", 2, 3}, // the locks' folder and the mirror; the folder's record and two members
 		// The member's record, unchanged in the mirror's listing, is not
 		// read again (on an object store, a GET per file).
 		{"allprop again", "", 2, 1},
@@ -298,8 +299,8 @@ func TestPropfindOneListing(t *testing.T) {
 		if cs.list.Load() != tc.stateList || cs.open.Load() > tc.stateOpen {
 			t.Errorf("%s: state list %d open %d, want %d and at most %d", tc.name, cs.list.Load(), cs.open.Load(), tc.stateList, tc.stateOpen)
 		}
-		if tc.body == "" && ms["/d/f007.txt"]["{urn:t}x"].inner != "seven" {
-			t.Errorf("dead property missing: %+v", ms["/d/f007.txt"])
+		if tc.body == "" && (ms["/d/f007.txt"]["{urn:t}x"].inner != "seven" || ms["/d/f008.txt"]["{urn:t}x"].inner != "eight") {
+			t.Errorf("dead properties missing: %+v %+v", ms["/d/f007.txt"], ms["/d/f008.txt"])
 		}
 	}
 	// A record that changed is read again.
