@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -212,5 +217,62 @@ func TestBrowserNewUserTour(t *testing.T) {
 	token = strings.TrimSuffix(token, "/")
 	if out := p.Stdout(); strings.Contains(out, token) {
 		t.Errorf("the log holds the link's token")
+	}
+}
+
+// TestBrowserUploadChecksumWithoutWebCrypto: a page without Web Crypto (on
+// plain HTTP from another machine, not a secure context) still sends each
+// resumable piece's SHA-256, computed in script, so the server checks it
+// before appending; and the script's SHA-256 agrees with Go's.
+func TestBrowserUploadChecksumWithoutWebCrypto(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--upload")
+	tb := newTabFor(t, startBrowser(t), time.Minute)
+	var mu sync.Mutex
+	sums := map[string]string{} // Upload-Offset → Upload-Checksum
+	tb.listen(func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request.Method == "PATCH" {
+			mu.Lock()
+			sums[fmt.Sprint(e.Request.Headers["Upload-Offset"])] = fmt.Sprint(e.Request.Headers["Upload-Checksum"])
+			mu.Unlock()
+		}
+	})
+	tb.navigate(p.URL + "/")
+	tb.waitFor("the page", `document.body.classList.contains('js') && window.ferryTus`)
+	tb.do("no Web Crypto, small pieces", chromedp.Evaluate[chromedp.Void](
+		`Object.defineProperty(window.crypto, 'subtle', {value: undefined}); ferryTus.chunkSize = 262144;`))
+	// The script's digest of edge-case lengths against Go's.
+	for _, n := range []int{0, 55, 56, 64, 119, 1 << 20} {
+		got, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`new Promise(r => { const u = new Uint8Array(`+fmt.Sprint(n)+`); for (let i = 0; i < u.length; i++) u[i] = i * 7 & 255;
+			ferryTus.sha256(u, d => r(Array.from(new Uint8Array(d), b => b.toString(16).padStart(2, '0')).join(''))); })`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		if want := sha(b); got != want {
+			t.Errorf("script SHA-256 of %d bytes: %s, want %s", n, got, want)
+		}
+	}
+	content := randomBytes(t, 3*262144+1000)
+	file := filepath.Join(t.TempDir(), "piece.bin")
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.do("upload", chromedp.SetUploadFiles(chromedp.CSS(`#upload-form input[type=file]`), []string{file}))
+	tb.waitFor("the file listed", `document.querySelector(`+jsString(rowSel("piece.bin"))+`)`)
+	if got, _ := os.ReadFile(filepath.Join(dir, "piece.bin")); sha(got) != sha(content) {
+		t.Errorf("piece.bin on disk: %d bytes", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for off := 0; off < len(content); off += 262144 {
+		piece := content[off:min(off+262144, len(content))]
+		h := sha256.Sum256(piece)
+		if got, want := sums[fmt.Sprint(off)], "sha256 "+base64.StdEncoding.EncodeToString(h[:]); got != want {
+			t.Errorf("PATCH@%d Upload-Checksum %q, want %q", off, got, want)
+		}
 	}
 }

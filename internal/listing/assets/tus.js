@@ -239,17 +239,22 @@
         });
     }
 
-    // checksum gives a piece's SHA-256 in base64 through Web Crypto, or ''
+    // checksum gives a piece's SHA-256 in base64: through Web Crypto, or,
     // where there is none (a page on plain HTTP from another machine is
-    // not a secure context): the piece then goes unchecked, as before.
+    // not a secure context), through sha256 below; '' only when the piece
+    // cannot be read, and the piece then goes unchecked.
     function checksum(blob, done) {
       var subtle = window.crypto && window.crypto.subtle;
-      if (!subtle || !blob.arrayBuffer) { done(''); return; }
-      blob.arrayBuffer().then(function (buf) { return subtle.digest('SHA-256', buf); }).then(function (d) {
+      if (!blob.arrayBuffer) { done(''); return; }
+      var b64 = function (d) {
         var u = new Uint8Array(d), b = '';
         for (var i = 0; i < u.length; i++) b += String.fromCharCode(u[i]);
         done(btoa(b));
-      }, function () { done(''); });
+      };
+      blob.arrayBuffer().then(function (buf) {
+        if (subtle) return subtle.digest('SHA-256', buf).then(b64);
+        sha256(new Uint8Array(buf), b64);
+      }).catch(function () { done(''); });
     }
 
     var saved = store.get(k);
@@ -280,4 +285,65 @@
       }
     };
   }
+  // ----------------------------------------------------------------- sha256
+  //
+  // SHA-256 (FIPS 180-4) in script, for pages without Web Crypto. It works
+  // through a piece a mebibyte at a time, yielding between, so the page
+  // stays responsive while a 32 MiB piece is hashed.
+
+  var K256 = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+  ];
+
+  // blocks runs the compression function over b[o:end] (whole 64-byte
+  // blocks) on the state h.
+  function blocks(h, w, b, o, end) {
+    var K = K256, i, x, y, t1, t2;
+    for (; o < end; o += 64) {
+      for (i = 0; i < 16; i++) w[i] = b[o + 4 * i] << 24 | b[o + 4 * i + 1] << 16 | b[o + 4 * i + 2] << 8 | b[o + 4 * i + 3];
+      for (i = 16; i < 64; i++) {
+        x = w[i - 15]; y = w[i - 2];
+        w[i] = ((x >>> 7 | x << 25) ^ (x >>> 18 | x << 14) ^ x >>> 3) + w[i - 16] +
+          ((y >>> 17 | y << 15) ^ (y >>> 19 | y << 13) ^ y >>> 10) + w[i - 7] | 0;
+      }
+      var a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+      for (i = 0; i < 64; i++) {
+        t1 = k + ((e >>> 6 | e << 26) ^ (e >>> 11 | e << 21) ^ (e >>> 25 | e << 7)) + (e & f ^ ~e & g) + K[i] + w[i] | 0;
+        t2 = ((a >>> 2 | a << 30) ^ (a >>> 13 | a << 19) ^ (a >>> 22 | a << 10)) + (a & bb ^ a & c ^ bb & c) | 0;
+        k = g; g = f; f = e; e = d + t1 | 0; d = c; c = bb; bb = a; a = t1 + t2 | 0;
+      }
+      h[0] += a; h[1] += bb; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+    }
+  }
+
+  // sha256 hashes the bytes u and calls done with the 32-byte digest.
+  function sha256(u, done) {
+    var h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    var w = new Int32Array(64), len = u.length, full = len - len % 64, o = 0;
+    (function step() {
+      var end = Math.min(o + (1 << 20), full);
+      blocks(h, w, u, o, end);
+      o = end;
+      if (o < full) { setTimeout(step, 0); return; }
+      // The last block or two: the bytes after the last whole block, 0x80,
+      // zeros and the length in bits, big-endian.
+      var tail = new Uint8Array(len % 64 < 56 ? 64 : 128), dv = new DataView(tail.buffer);
+      tail.set(u.subarray(full));
+      tail[len % 64] = 0x80;
+      dv.setUint32(tail.length - 8, Math.floor(len / 0x20000000));
+      dv.setUint32(tail.length - 4, (len << 3) >>> 0);
+      blocks(h, w, tail, 0, tail.length);
+      var out = new Uint8Array(32), odv = new DataView(out.buffer);
+      for (var i = 0; i < 8; i++) odv.setInt32(4 * i, h[i]);
+      done(out.buffer);
+    })();
+  }
+  api.sha256 = sha256; // for the tests
 })();
