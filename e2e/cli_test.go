@@ -426,12 +426,19 @@ func TestCommandLineHabits(t *testing.T) {
 		for _, spec := range []string{"alice:a0.unuR/3m", "alice:a00CluXK.IrsQj4Qg603RNuq62kuXn4McUOSviW7fEUeOkH2HaoaD2",
 			"alice:2a10fbLX99PERTmrcIOSOxRnQenBf97gpfshhihQfr8OSSatr.unuR/3m", "alice:a0"} {
 			p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", spec)
+			// Stopped first: its stderr is read whole only once it has exited.
+			p.Signal(syscall.SIGINT)
+			if p.Wait(10*time.Second) != 0 {
+				t.Errorf("--auth %s: no clean exit after Ctrl-C", spec)
+			}
 			if errOut := p.Stderr(); !strings.Contains(errOut, "looks like a bcrypt hash") || !strings.Contains(errOut, "single quotes") ||
 				strings.Count(errOut, "\n") != 1 {
 				t.Errorf("--auth %s: stderr %q, want one warning line suggesting single quotes", spec, errOut)
 			}
 		}
 		p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "--auth", "alice:correct-horse")
+		p.Signal(syscall.SIGINT)
+		p.Wait(10 * time.Second)
 		if p.Stderr() != "" {
 			t.Errorf("plain password: stderr %q", p.Stderr())
 		}
