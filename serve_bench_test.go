@@ -97,8 +97,15 @@ func TestServeAllocations(t *testing.T) {
 		if w.status != c.want {
 			t.Fatalf("%s %s: status %d, want %d", c.target, c.rng, w.status, c.want)
 		}
-		// One of them is the benchmark's own header map.
-		if n := testing.AllocsPerRun(200, serve) - 1; n > c.max {
+		// AllocsPerRun counts every goroutine's allocations, and the
+		// handler's own background work (or another test's) may allocate
+		// meanwhile on a loaded machine: the least of a few tries is the
+		// request's. One of them is the benchmark's own header map.
+		n := testing.AllocsPerRun(200, serve)
+		for range 4 {
+			n = min(n, testing.AllocsPerRun(200, serve))
+		}
+		if n--; n > c.max {
 			t.Errorf("%s %s: %.1f allocations per request, want at most %.0f", c.target, c.rng, n, c.max)
 		}
 	}

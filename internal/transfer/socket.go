@@ -225,8 +225,8 @@ const (
 // only later: at the next request, at the connection's close, or a tick
 // after. Every lagSkips+1-th response looks again, so a client that stops
 // delaying is soon decided at once again. Measured (strace of ferry -q
-// under h2load --h1 -c 64, 1 KiB GETs): SIOCOUTQ 1.15-1.22 per request
-// without this.
+// under h2load --h1 -c 64, 1 KiB GETs): SIOCOUTQ 1.11-1.33 per request
+// before, 1.03-1.06 with this.
 const lagSkips = 15
 
 // h2EndFrame is the least an HTTP/2 stream writes after its handler
