@@ -30,9 +30,11 @@ func TestResumeWithCurlAndWget(t *testing.T) {
 			return []string{"-q", "-c", "-O", out, p.URL + "/big.bin"}
 		}},
 	}
+	ran := false
 	for _, c := range clients {
 		t.Run(c.tool, func(t *testing.T) {
 			bin := NeedCommand(t, c.tool)
+			ran = true
 			for _, cut := range []int{0, 1, 1 << 20, len(data) - 1} {
 				out := filepath.Join(t.TempDir(), "out.bin")
 				os.WriteFile(out, data[:cut], 0o644)
@@ -47,8 +49,9 @@ func TestResumeWithCurlAndWget(t *testing.T) {
 			}
 		})
 	}
-	// Each resume reached the server as a Range request answered 206.
-	if !strings.Contains(p.Stdout(), " 206 ") {
+	// Each resume reached the server as a Range request answered 206 (when
+	// a client was there to send one: without curl and wget both skip).
+	if ran && !strings.Contains(p.Stdout(), " 206 ") {
 		t.Errorf("no 206 in the log:\n%s", p.Stdout())
 	}
 }

@@ -38,7 +38,18 @@ func (t *Tree) Unwrap() storage.Tree { return t.Tree }
 // name (ferry's own pages and state) or lies under it.
 func Reserved(name string) bool {
 	first, _, _ := strings.Cut(name, "/")
-	return first == rootfs.Reserved
+	return reservedName(first)
+}
+
+// reservedName and tempName compare without regard to case: on a
+// case-insensitive disk (macOS, Windows) ".FERRY" opens ferry's own
+// .ferry folder (share records, locks, dead properties) and
+// ".Ferry-Part-X" a partial upload, so those spellings must be as invisible
+// as the canonical ones, everywhere.
+func reservedName(n string) bool { return strings.EqualFold(n, rootfs.Reserved) }
+
+func tempName(n string) bool {
+	return len(n) >= len(rootfs.TempPrefix) && strings.EqualFold(n[:len(rootfs.TempPrefix)], rootfs.TempPrefix)
 }
 
 // Visible reports whether a clean relative name may be seen at all.
@@ -68,7 +79,7 @@ func (r Rules) ValidateName(comp string) error {
 		return err
 	}
 	switch {
-	case strings.HasPrefix(comp, rootfs.TempPrefix):
+	case tempName(comp):
 		return &rootfs.NameError{Reason: "name is reserved"}
 	case !r.member(comp):
 		return &rootfs.NameError{Reason: "names starting with a dot are not allowed"}
@@ -92,7 +103,7 @@ func (r Rules) ValidateRelPath(rel string) error {
 
 // member reports whether one name inside a folder may be listed.
 func (r Rules) member(n string) bool {
-	return n != "" && !strings.HasPrefix(n, rootfs.TempPrefix) && (r.Hidden || n[0] != '.')
+	return n != "" && !tempName(n) && (r.Hidden || n[0] != '.')
 }
 
 func (t *Tree) Stat(ctx context.Context, name string) (storage.Info, error) {
@@ -117,7 +128,7 @@ func (t *Tree) List(ctx context.Context, dir string) iter.Seq2[storage.Info, err
 		}
 		root := dir == "." || dir == ""
 		for info, err := range t.Tree.List(ctx, dir) {
-			if err == nil && (!t.rules.member(info.Name) || root && info.Name == rootfs.Reserved) {
+			if err == nil && (!t.rules.member(info.Name) || root && reservedName(info.Name)) {
 				continue
 			}
 			if !yield(info, err) {
@@ -193,7 +204,7 @@ type folder struct {
 }
 
 func (f *folder) shown(n string) bool {
-	return f.t.rules.member(n) && !(f.root && n == rootfs.Reserved)
+	return f.t.rules.member(n) && !(f.root && reservedName(n))
 }
 
 func (f *folder) Names() ([]string, error) {

@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// Regression tests for gaps found by re-reading SPEC.md statement by
+// statement against the built binary (/work/notes/spec-audit.md).
+
+// TestSpecReservedAnyCase: /.ferry/ "never serves files from DIR", and on a
+// case-insensitive disk (macOS, Windows) .FERRY is that very folder, where
+// share records, locks and dead properties live; partial uploads likewise.
+// So every spelling of the reserved name and of the partial-upload prefix is
+// refused for writes and absent for reads, even with --hidden.
+func TestSpecReservedAnyCase(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{
+		".FERRY/secret.txt":    "LEAK",
+		".Ferry-Part-X":        "LEAK",
+		".visible/ok.txt":      "ok",
+		"sub/.FERRY/below.txt": "below",
+	})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q", "--hidden", "-w")
+	for _, c := range []struct {
+		method, path string
+		want         int
+		hdr          []string
+	}{
+		{"GET", "/.visible/ok.txt", 200, nil},
+		{"GET", "/.FERRY/secret.txt", 404, nil},
+		{"GET", "/.FERRY/", 404, nil},
+		{"GET", "/.Ferry-Part-X", 404, nil},
+		{"DELETE", "/.FERRY/secret.txt", 404, nil},
+		{"PUT", "/.FERRY/new.txt", 400, nil},
+		{"PUT", "/.Ferry/x.txt", 400, nil},
+		{"PUT", "/.FERRY-PART-Y", 400, nil},
+		{"MKCOL", "/.fErRy/", 400, nil},
+		{"MOVE", "/.visible/ok.txt", 400, []string{"Destination", p.URL + "/.FERRY/moved.txt"}},
+		// Only the top-level name is reserved: deeper folders are the user's.
+		{"GET", "/sub/.FERRY/below.txt", 200, nil},
+	} {
+		resp, body := Do(t, c.method, p.URL+c.path, nil, c.hdr...)
+		if resp.StatusCode != c.want || strings.Contains(string(body), "LEAK") {
+			t.Errorf("%s %s: %d %.60q, want %d", c.method, c.path, resp.StatusCode, body, c.want)
+		}
+	}
+	_, listing := Do(t, "GET", p.URL+"/?format=json", nil)
+	if strings.Contains(strings.ToLower(string(listing)), `".ferry`) {
+		t.Errorf("listing shows a reserved spelling: %s", listing)
+	}
+	if !strings.Contains(string(listing), `".visible"`) {
+		t.Errorf("listing lost a dotfolder: %s", listing)
+	}
+}
