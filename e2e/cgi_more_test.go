@@ -122,6 +122,7 @@ func TestCGIGroupEndsWithScript(t *testing.T) {
 func TestCGIChunkedBodySpooled(t *testing.T) {
 	NeedCommand(t, "sh")
 	NeedCommand(t, "sha256sum")
+	NeedCommand(t, "cut")
 	root := t.TempDir()
 	dir := filepath.Join(root, "served")
 	tmp := filepath.Join(root, "tmp")
