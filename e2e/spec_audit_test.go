@@ -53,3 +53,17 @@ func TestSpecReservedAnyCase(t *testing.T) {
 		t.Errorf("listing lost a dotfolder: %s", listing)
 	}
 }
+
+// TestSpecErrorReasonOnce: an error body is "CODE Reason" with a detail only
+// when there is something to add; a MOVE or COPY of a missing source said
+// "404 Not Found: Not Found".
+func TestSpecErrorReasonOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q", "-w")
+	for _, m := range []string{"MOVE", "COPY", "DELETE"} {
+		resp, body := Do(t, m, p.URL+"/missing.txt", nil, "Destination", p.URL+"/b.txt")
+		if resp.StatusCode != 404 || string(body) != "404 Not Found\n" {
+			t.Errorf("%s of a missing file: %d %q, want 404 %q", m, resp.StatusCode, body, "404 Not Found\n")
+		}
+	}
+}

@@ -154,6 +154,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errClosed) {
 		httperr.Note(w, httperr.CauseStopping)
 	}
+	if msg == http.StatusText(status) {
+		msg = "" // the reason is already in the status line: "404 Not Found", not "404 Not Found: Not Found"
+	}
 	httperr.Write(w, r, status, msg)
 }
 
