@@ -308,7 +308,7 @@ func TestCGIFolders(t *testing.T) {
 	})
 
 	t.Run("bad --cgi-dir", func(t *testing.T) {
-		for _, bad := range []string{"/", "../x", "a/../b", "/.ferry/x"} {
+		for _, bad := range []string{"/", "../x", "a/../b", "/.ferry/x", "/.FERRY/x"} {
 			code, _, errOut := Run(t, dir, 10*time.Second, "-p", "0", "-b", "127.0.0.1", "--cgi-dir", bad)
 			if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "--cgi-dir") {
 				t.Errorf("--cgi-dir %q: exit %d, stderr %q; want 2 and one line", bad, code, errOut)

@@ -127,7 +127,7 @@ func CleanDir(p string) (string, error) {
 	if len(comps) == 0 {
 		return "", errors.New("the served folder's top cannot be a CGI folder; name a folder inside it, such as /scripts/")
 	}
-	if comps[0] == rootfs.Reserved {
+	if policy.Reserved(comps[0]) { // any case: .FERRY is .ferry on a case-insensitive disk
 		return "", errors.New(rootfs.Reserved + " is reserved for ferry's own pages")
 	}
 	return strings.Join(comps, "/"), nil
