@@ -493,9 +493,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.serveOwn(w, r, strings.TrimPrefix(escaped, ferryPrefix), allow, custom != nil)
 		return
 	}
-	if name == rootfs.Reserved || strings.HasPrefix(name, rootfs.Reserved+"/") {
-		// Other spellings of /.ferry/ ("//.ferry/", "/%2eferry/") must not
-		// reach a folder of that name in DIR (with --hidden).
+	if policy.Reserved(name) {
+		// Other spellings of /.ferry/ ("//.ferry/", "/%2eferry/", "/.FERRY/")
+		// must not reach a folder of that name in DIR (with --hidden).
 		httperr.Write(w, r, http.StatusNotFound, "")
 		return
 	}
