@@ -69,3 +69,25 @@ func TestSpecErrorReasonOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecEmptyFileRanges: an empty file has no byte a range could select;
+// a suffix range ("bytes=-5", what a resuming client may send) got 206 with
+// the unparseable "Content-Range: bytes 0--1/0". Every range of an empty file
+// is ignored: 200, empty body, no Content-Range (RFC 9110 §14.2 lets a
+// server ignore Range).
+func TestSpecEmptyFileRanges(t *testing.T) {
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"empty.txt": ""})
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q")
+	for _, rg := range []string{"bytes=-5", "bytes=-1,-2", "bytes=0-", "bytes=0-0", "bytes=-0"} {
+		for _, m := range []string{"GET", "HEAD"} {
+			for round := range 2 { // the second time from the cache of open files
+				resp, body := Do(t, m, p.URL+"/empty.txt", nil, "Range", rg)
+				if resp.StatusCode != 200 || resp.Header.Get("Content-Range") != "" || len(body) != 0 {
+					t.Errorf("%s %q round %d: %d Content-Range %q, %d bytes; want 200, none, 0",
+						m, rg, round, resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
+				}
+			}
+		}
+	}
+}

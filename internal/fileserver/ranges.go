@@ -15,13 +15,17 @@ import (
 //     ignored (200 with the whole file); ServeContent answers 416.
 //   - A suffix of zero ("bytes=-0") is unsatisfiable; ServeContent answers
 //     206 with the impossible Content-Range "bytes SIZE-(SIZE-1)/SIZE".
+//   - An empty file has no byte to send: ServeContent answers a suffix range
+//     ("bytes=-5") with 206 and "bytes 0--1/0", which no client can parse.
+//     The header is dropped (200, empty body), as ServeContent itself does
+//     for every other range of an empty file.
 //
 // It returns the header to use and false when the header is to be dropped.
 // Preconditions (If-Range, If-None-Match, …) stay with ServeContent, which
 // evaluates them in RFC order before looking at the ranges.
 func normalizeRange(v string, size int64) (string, bool) {
 	unit, set, ok := strings.Cut(v, "=")
-	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") || size == 0 {
 		return "", false
 	}
 	// The header is returned as it came (no allocation) unless a range is

@@ -54,10 +54,11 @@ func TestNormalizeRange(t *testing.T) {
 // to ignore (never a panic).
 func FuzzNormalizeRange(f *testing.F) {
 	for _, s := range []string{"bytes=0-9", "bytes=-0", "bytes=-5,3-", "items=1-2", "bytes=9-5", "bytes=,,1-1"} {
-		f.Add(s)
+		f.Add(s, uint8(100))
 	}
-	content := strings.Repeat("x", 100)
-	f.Fuzz(func(t *testing.T, v string) {
+	f.Add("bytes=-5", uint8(0)) // an empty file: ServeContent said "bytes 0--1/0"
+	f.Fuzz(func(t *testing.T, v string, n uint8) {
+		content := strings.Repeat("x", int(n))
 		nv, keep := normalizeRange(v, int64(len(content)))
 		if !keep {
 			return
@@ -146,6 +147,12 @@ func TestRangeResponseMatchesServeContent(t *testing.T) {
 		}
 		defer f.Close()
 		fi, _ := f.Stat()
+		if fi.Size() == 0 {
+			// ferry's one intended departure for these ranges: an empty
+			// file ignores Range, where ServeContent answers a suffix
+			// with 206 "bytes 0--1/0" (see normalizeRange).
+			r.Header.Del("Range")
+		}
 		w.Header().Set("Etag", ETag(storage.Info{Size: fi.Size(), ModTime: fi.ModTime()}))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		http.ServeContent(w, r, name, fi.ModTime(), f)
