@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Regression tests for gaps found by re-reading SPEC.md statement by
@@ -88,6 +89,27 @@ func TestSpecEmptyFileRanges(t *testing.T) {
 						m, rg, round, resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
 				}
 			}
+		}
+	}
+}
+
+// TestSpecHostWildcardNeedsDomain: "--host '*.'" is no "*.DOMAIN" (it names
+// no domain), yet it accepted every Host, turning the DNS-rebinding guard
+// off without a word. It is a usage error, as other malformed names are.
+func TestSpecHostWildcardNeedsDomain(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range []string{"*.", "a..b"} {
+		code, _, errOut := Run(t, dir, 10*time.Second, "-p", "0", "-b", "127.0.0.1", "--host", bad)
+		if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "--host") {
+			t.Errorf("--host %q: exit %d, stderr %q; want 2 and one line naming --host", bad, code, errOut)
+		}
+	}
+	p := Start(t, dir, "-p", "0", "-b", "127.0.0.1", "-q", "--host", "*.example.com")
+	addr := strings.TrimPrefix(p.URL, "http://")
+	for host, want := range map[string]string{"files.example.com": "200", "evil.example": "421"} {
+		resp := RawRequest(t, addr, "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n", 5*time.Second)
+		if !strings.HasPrefix(resp, "HTTP/1.1 "+want+" ") {
+			t.Errorf("Host %s: %q, want %s", host, firstLine(resp), want)
 		}
 	}
 }

@@ -69,13 +69,18 @@ func Valid(name string) error {
 	}
 	h := Normalize(name)
 	if h == "*" {
+		if strings.HasPrefix(name, "*.") {
+			// "*." lost its empty domain to Normalize's trailing-dot trim
+			// and would silently accept every Host, as "*" does.
+			return fmt.Errorf("%q names no domain: give *.DOMAIN for the names under DOMAIN, or * for any host", name)
+		}
 		return nil
 	}
 	if _, err := netip.ParseAddr(h); err == nil {
 		return nil
 	}
 	label := strings.TrimPrefix(h, "*.")
-	if label == "" || len(label) > 253 {
+	if label == "" || len(label) > 253 || label[0] == '.' || strings.Contains(label, "..") {
 		return fmt.Errorf("%q is not a host name", name)
 	}
 	for _, r := range label {

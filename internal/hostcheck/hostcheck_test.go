@@ -72,7 +72,7 @@ func TestValid(t *testing.T) {
 			t.Errorf("Valid(%q) = %v", good, err)
 		}
 	}
-	for _, bad := range []string{"", "http://x/", "x/y", "user@x", "host:port", "a b", "exa*mple", "x:"} {
+	for _, bad := range []string{"", "http://x/", "x/y", "user@x", "host:port", "a b", "exa*mple", "x:", "*.", "*.:80", "a..b", ".example", "*..example"} {
 		if err := Valid(bad); err == nil {
 			t.Errorf("Valid(%q) = nil, want an error", bad)
 		}
