@@ -113,3 +113,28 @@ func TestSpecHostWildcardNeedsDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecCGIScriptNameCarriesBasePath: SCRIPT_NAME is the script's URL path
+// as the client reaches it (RFC 3875 §4.1.13). Under --base-path /p it said
+// /cgi-bin/env.sh, so a script that links or posts to itself sent the
+// browser outside the prefix the reverse proxy serves.
+func TestSpecCGIScriptNameCarriesBasePath(t *testing.T) {
+	NeedCommand(t, "sh")
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{"cgi-bin/env.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n" +
+		"echo \"SCRIPT_NAME=$SCRIPT_NAME\"\necho \"PATH_INFO=$PATH_INFO\"\n"})
+	for _, c := range []struct{ base, want string }{
+		{"", "/cgi-bin/env.sh"},
+		{"/p", "/p/cgi-bin/env.sh"},
+	} {
+		args := []string{"-p", "0", "-b", "127.0.0.1", "-q", "--cgi"}
+		if c.base != "" {
+			args = append(args, "--base-path", c.base)
+		}
+		p := Start(t, dir, args...)
+		resp, body := Do(t, "GET", p.URL+c.base+"/cgi-bin/env.sh/x%20y", nil)
+		if want := "SCRIPT_NAME=" + c.want + "\nPATH_INFO=/x y\n"; resp.StatusCode != 200 || string(body) != want {
+			t.Errorf("--base-path %q: %d %q, want %q", c.base, resp.StatusCode, body, want)
+		}
+	}
+}

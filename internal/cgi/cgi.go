@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/ferry-sh/ferry/internal/httperr"
+	"github.com/ferry-sh/ferry/internal/mount"
 	"github.com/ferry-sh/ferry/internal/rootfs"
 	"github.com/ferry-sh/ferry/internal/storage/policy"
 	"github.com/ferry-sh/ferry/internal/transfer"
@@ -259,7 +260,10 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, scriptName, pathIn
 	// Only a name the auth middleware verified; without --auth, an
 	// Authorization header is the client's word and nothing more.
 	user := transfer.FromContext(r.Context()).User
-	env := Env(r, user, scriptName, pathInfo, exe, contentLength)
+	// SCRIPT_NAME is the script's URL path as the client reaches it (RFC
+	// 3875 §4.1.13), so with the prefix of --base-path or of a library
+	// mount: a script that links to itself must not point outside it.
+	env := Env(r, user, mount.Prefix(r)+scriptName, pathInfo, exe, contentLength)
 	p, err := start(ctx, exe, env, stdin, &lineLogger{log: log})
 	if err != nil {
 		log.Warn("cgi script could not start", "error", err.Error())
@@ -481,7 +485,7 @@ func copyFlushing(w http.ResponseWriter, br *bufio.Reader) error {
 }
 
 // Env builds a script's environment as net/http/cgi does, with ferry's
-// SERVER_SOFTWARE, the decoded mount-relative SCRIPT_NAME and PATH_INFO, and
+// SERVER_SOFTWARE, the decoded SCRIPT_NAME (as given) and PATH_INFO, and
 // without HTTP_PROXY (httpoxy, Go issue 16405: a "Proxy:" request header must
 // not become the script's proxy setting). Credentials are not passed on as
 // HTTP_AUTHORIZATION, as Apache does not: user, the name ferry verified
