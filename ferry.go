@@ -137,6 +137,10 @@ type Options struct {
 	// writes show at once; other nodes' (or any client of the bucket's)
 	// within S3ListCache. 0 lists the store every time.
 	S3ListCache time.Duration
+	// S3Timeout bounds how long an object store may keep silent: before
+	// it starts an answer (the request then fails with 503) and within an
+	// answer's body (the download is cut short). 0 means 15 s.
+	S3Timeout time.Duration
 
 	// NoCompress sends every response as it is. Otherwise a text-like
 	// response (a listing, a page, an HTML, CSS, JavaScript, JSON, SVG, XML,

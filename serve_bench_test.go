@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ferry-sh/ferry"
 	"github.com/ferry-sh/ferry/internal/accesslog"
@@ -99,13 +100,16 @@ func TestServeAllocations(t *testing.T) {
 		}
 		// AllocsPerRun counts every goroutine's allocations, and the
 		// handler's own background work (or another test's) may allocate
-		// meanwhile on a loaded machine: the least of a few tries is the
-		// request's. One of them is the benchmark's own header map.
-		n := testing.AllocsPerRun(200, serve)
-		for range 4 {
-			n = min(n, testing.AllocsPerRun(200, serve))
+		// meanwhile on a loaded machine: the least of several tries, spread
+		// over a second, is the request's (five tries in a row once all
+		// counted one more under go test ./... on two busy cores). One of
+		// them is the benchmark's own header map.
+		n := testing.AllocsPerRun(200, serve) - 1
+		for try := 0; try < 20 && n > c.max; try++ {
+			time.Sleep(50 * time.Millisecond)
+			n = min(n, testing.AllocsPerRun(200, serve)-1)
 		}
-		if n--; n > c.max {
+		if n > c.max {
 			t.Errorf("%s %s: %.1f allocations per request, want at most %.0f", c.target, c.rng, n, c.max)
 		}
 	}

@@ -56,7 +56,7 @@ func openStore(location string, opts Options, fsPolicy rootfs.Policy) (store, er
 	// Every request the store answers is bounded by the client's own
 	// timeouts (s3.Config.Timeout); the check that the bucket is there is
 	// one of them.
-	t, err := s3.Open(context.Background(), s3.Config{Bucket: bucket, Prefix: prefix, Endpoint: opts.S3Endpoint, ListCache: opts.S3ListCache})
+	t, err := s3.Open(context.Background(), s3.Config{Bucket: bucket, Prefix: prefix, Endpoint: opts.S3Endpoint, ListCache: opts.S3ListCache, Timeout: opts.S3Timeout})
 	if err != nil {
 		return store{}, err
 	}

@@ -358,14 +358,14 @@ func TestS3StoreDown(t *testing.T) {
 }
 
 // A store that stops sending in the middle of a download does not hold the
-// client for ever: after the store's idle time (15 s) the response is cut
+// client for ever: after the store's idle time (--s3-timeout) the response is cut
 // short, the log says so, and the store's connection is dropped; a listing
 // that stalls answers 503; the SDK's own complaints stay out of stderr.
 func TestS3StalledDownload(t *testing.T) {
 	const size = 1 << 20
 	store := weedtest.NewStalling(t, size)
 	store.SetEnv(t)
-	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "--s3-endpoint", store.Endpoint, "s3://b")
+	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "--s3-timeout", stallTimeout, "--s3-endpoint", store.Endpoint, "s3://b")
 	client := &http.Client{Timeout: 90 * time.Second}
 	resp, err := client.Get(p.URL + "/big.bin")
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 func TestS3StalledUpload(t *testing.T) {
 	store := weedtest.NewStalling(t, 1)
 	store.SetEnv(t)
-	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "-w", "--log", "json", "--s3-endpoint", store.Endpoint, "s3://b")
+	p := Start(t, t.TempDir(), "-p", "0", "-b", "127.0.0.1", "-w", "--log", "json", "--s3-timeout", stallTimeout, "--s3-endpoint", store.Endpoint, "s3://b")
 	sizes := map[string]int{"/small": 6 << 20, "/multipart": 12 << 20}
 	type result struct {
 		path   string

@@ -49,6 +49,8 @@ func defineServe(fs *pflag.FlagSet, s *config.Serve) {
 		"the object store's `URL` for s3://BUCKET (path-style; default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")
 	durationVar(fs, &s.S3ListCache, "s3-list-cache",
 		"with s3://: keep folder pages' listings for `DUR` (0: list the store every time); this node's own writes show at once, other nodes' within DUR")
+	durationVar(fs, &s.S3Timeout, "s3-timeout",
+		"with s3://: how long the store may keep silent (before an answer, or within one) before the request fails with 503 or the download is cut short")
 	fs.BoolVar(&s.Upload, "upload", s.Upload, "allow uploads: POST multipart, PUT, MKCOL, new folders")
 	fs.BoolVar(&s.Delete, "delete", s.Delete, "allow DELETE of files and folders")
 	fs.BoolVar(&s.Overwrite, "overwrite", s.Overwrite, "uploads may replace existing files (otherwise 409)")

@@ -199,6 +199,7 @@ func libraryOptions(s *config.Serve) ferry.Options {
 		FollowSymlinks:  s.FollowSymlinks,
 		S3Endpoint:      s.S3Endpoint,
 		S3ListCache:     s.S3ListCache,
+		S3Timeout:       s.S3Timeout,
 		NoListing:       s.NoListing,
 		NoThumbnails:    s.NoThumbnails,
 		NoCompress:      s.NoCompress,

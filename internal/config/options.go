@@ -54,6 +54,7 @@ type Serve struct {
 	Directory      string
 	S3Endpoint     string
 	S3ListCache    time.Duration
+	S3Timeout      time.Duration
 	Upload         bool
 	Delete         bool
 	Overwrite      bool
@@ -123,6 +124,7 @@ func DefaultServe() Serve {
 	return Serve{
 		Listen:        Listen{Port: DefaultPort, Log: accesslog.FormatText},
 		CGITimeout:    60 * time.Second,
+		S3Timeout:     15 * time.Second,
 		MaxConnsPerIP: server.DefaultMaxConnsPerIP,
 		PartialTTL:    24 * time.Hour,
 		ACMECA:        autotls.DefaultCA,
@@ -215,6 +217,9 @@ func (s *Serve) Validate() error {
 	}
 	if s.S3ListCache < 0 {
 		return errorf("s3-list-cache", "invalid --s3-list-cache %s: use 0 (list the store every time) or a positive duration", s.S3ListCache)
+	}
+	if s.S3Timeout <= 0 {
+		return errorf("s3-timeout", "invalid --s3-timeout %s: use a positive duration", s.S3Timeout)
 	}
 	if s.PartialTTL <= 0 {
 		return errorf("partial-ttl", "invalid --partial-ttl %s: use a positive duration", s.PartialTTL)

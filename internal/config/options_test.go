@@ -40,6 +40,7 @@ func TestServeValidate(t *testing.T) {
 		{"cgi-dir", func(s *Serve) { s.CGIDirs = []string{"/scripts/"} }, "", ""},
 		{"negative s3-list-cache", func(s *Serve) { s.S3ListCache = -time.Minute }, "s3-list-cache", "0 (list the store every time)"},
 		{"s3-list-cache", func(s *Serve) { s.S3ListCache = time.Minute }, "", ""},
+		{"zero s3-timeout", func(s *Serve) { s.S3Timeout = 0 }, "s3-timeout", "positive duration"},
 		{"zero partial-ttl", func(s *Serve) { s.PartialTTL = 0 }, "partial-ttl", "positive"},
 		{"zero rate", func(s *Serve) { s.LimitRate = size("0") }, "limit-rate", "positive rate"},
 		{"zero total", func(s *Serve) { s.LimitTotal = size("0K") }, "limit-total", "positive rate"},
