@@ -133,6 +133,11 @@ func TestBrowserNewUserTour(t *testing.T) {
 		t.Error("the results page offers a select-all box, and its rows have none")
 	}
 	shots(ann, "4-search", false)
+	// The grid shows a picture found below as a thumbnail too.
+	ann.do("grid", clickSel(`.views .view-grid`))
+	ann.waitFor("the result's thumbnail", `(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('#listing tr.hit img.thumb'))`)
+	shots(ann, "4-search-grid", false)
+	ann.do("list", clickSel(`.views .view-list`))
 	ann.do("open the result", clickSel(`#listing tr.hit td.n a`))
 	ann.waitFor("the result in the viewer", openDialog("viewer")+` && document.querySelector('#viewer .m-title').textContent === 'photos/2024/coast/harbour.jpg' && document.querySelector('#viewer img.v-img').complete`)
 	if got := eval[string](ann, `location.pathname + location.search`); got != "/?q=harbour" {

@@ -938,13 +938,16 @@
       this.buttons.list.setAttribute('aria-pressed', String(!on));
       this.buttons.grid.setAttribute('aria-pressed', String(on));
       try { localStorage.setItem('ferry.view', on ? 'grid' : 'list'); } catch (e) { /* private mode */ }
-      if (on) entryRows().forEach(this.decorate);
+      // A search's results are pictures too, wherever they are below.
+      if (on) Array.prototype.forEach.call(tbody().rows, function (r) {
+        if (r.dataset.name != null || hitPath(r)) grid.decorate(r);
+      });
       if (!quiet) announce(on ? 'Grid view' : 'List view');
     },
     // decorate gives a picture's card its thumbnail, once.
     decorate: function (row) {
       if (row.dataset.kind !== 'image' || row.classList.contains('has-thumb')) return;
-      var name = row.dataset.name, src;
+      var name = row.dataset.name != null ? row.dataset.name : hitPath(row), src;
       if (can.thumbs && THUMBABLE.test(name)) src = entryURL(row) + '?thumb';
       else if (!THUMBABLE.test(name) && viewKind(row) === 'image' && rowBytes(row) <= (1 << 20)) src = entryURL(row);
       if (!src) return;
