@@ -323,6 +323,11 @@ func TestWriteNameValidation(t *testing.T) {
 			t.Errorf("PUT %s: %q", path, wrFirstLine(resp))
 		}
 	}
+	// A dotfile's refusal says which flag would allow it (rclone showed a
+	// user "names starting with a dot are not allowed" and nothing more).
+	if r, b := Do(t, "PUT", p.URL+"/.env", strings.NewReader("x")); r.StatusCode != 400 || !bytes.Contains(b, []byte("--hidden")) {
+		t.Errorf("PUT /.env: %d %q, want 400 naming --hidden", r.StatusCode, b)
+	}
 	// Multipart filenames: traversal, absolute, Windows forms, bad components.
 	for _, name := range []string{
 		"../../x", `..\x`, `..\\x`, `C:\x`, `C:\\x`, "/etc/x", "a/../../x", "./x", "x/", "a//b",

@@ -82,7 +82,7 @@ func (r Rules) ValidateName(comp string) error {
 	case tempName(comp):
 		return &rootfs.NameError{Reason: "name is reserved"}
 	case !r.member(comp):
-		return &rootfs.NameError{Reason: "names starting with a dot are not allowed"}
+		return &rootfs.NameError{Reason: "names starting with a dot are not allowed (the server runs without --hidden)"}
 	}
 	return nil
 }
