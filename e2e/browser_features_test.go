@@ -223,6 +223,8 @@ func testBrowserViewer(t *testing.T, browser context.Context) {
 	if got := eval[string](tb, `location.pathname`); got != "/" {
 		t.Errorf("the click left the page for %s", got)
 	}
+	nextAt := `Math.round(document.querySelector('#viewer .v-next').getBoundingClientRect().top)`
+	pictureNext := eval[int](tb, nextAt)
 	if got := eval[string](tb, `document.querySelector('#viewer .v-pos').textContent`); got != "3 of 10" {
 		t.Errorf("position %q, want 3 of 10", got)
 	}
@@ -248,6 +250,11 @@ func testBrowserViewer(t *testing.T, browser context.Context) {
 	tb.waitFor("the text", openDialog("viewer")+` && document.querySelector('#viewer pre.v-text') && document.querySelector('#viewer pre.v-text').textContent.startsWith('Day 1: harbour')`)
 	if eval[bool](tb, `document.querySelector('#viewer .v-edit').hidden`) {
 		t.Error("no Edit button for a text file on a writable server")
+	}
+	// A short text after a tall picture: Next has not moved from under the
+	// pointer.
+	if got := eval[int](tb, nextAt); got != pictureNext {
+		t.Errorf("Next at y=%d for the text, y=%d for the picture", got, pictureNext)
 	}
 	tb.do("next", clickSel(`#viewer .v-next`))
 	tb.waitFor("the Markdown", `document.querySelector('#viewer .v-md h3') && document.querySelector('#viewer .v-md h3').textContent === 'Plan'`)

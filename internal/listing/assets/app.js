@@ -788,6 +788,11 @@
     stop: function () {
       var media = this.m && this.m.body.querySelector('video, audio');
       if (media) media.pause();
+      // A picture still on its way is not wanted any more (the viewer
+      // closed, or moved on): its request ends here rather than landing
+      // after, say, the file was renamed.
+      var img = this.m && this.m.body.querySelector('img.v-img');
+      if (img && !img.complete) img.removeAttribute('src');
       this.loading++;
     },
     show: function (row) {
@@ -859,7 +864,7 @@
           var pre = el('pre', 'v-text');
           pre.tabIndex = 0;
           pre.textContent = new TextDecoder('utf-8').decode(got.buf);
-          pre.setAttribute('aria-label', self.row ? 'Contents of ' + self.row.dataset.name : 'Contents');
+          pre.setAttribute('aria-label', 'Contents of ' + self.m.title.textContent);
           self.m.body.replaceChildren(pre);
           if (got.total > got.buf.byteLength) {
             self.m.body.appendChild(el('p', 'v-note', 'Showing the first ' + humanSize(got.buf.byteLength) +
