@@ -152,19 +152,21 @@ func RedactLinks(s string) string {
 			b.WriteString(s)
 			return b.String()
 		}
-		i += len(linkPrefix)
+		// The prefix's last "/" stays in s: the segment after it may
+		// itself begin the prefix again ("/.ferry/s/.ferry/s/TOKEN").
+		i += len(linkPrefix) - 1
 		b.WriteString(s[:i])
 		s = s[i:]
-		end := strings.IndexAny(s, "/?#")
+		seg := s[1:]
+		end := strings.IndexAny(seg, "/?#")
 		if end < 0 {
-			end = len(s)
+			end = len(seg)
 		}
 		if end > keepToken {
-			b.WriteString(s[:keepToken])
+			b.WriteByte('/')
+			b.WriteString(seg[:keepToken])
 			b.WriteString("-redacted")
-		} else {
-			b.WriteString(s[:end])
+			s = seg[end:]
 		}
-		s = s[end:]
 	}
 }
