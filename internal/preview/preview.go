@@ -124,6 +124,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httperr.Write(w, r, http.StatusUnprocessableEntity, err.Error())
 	case errors.Is(err, fs.ErrNotExist):
 		httperr.Write(w, r, http.StatusNotFound, "")
+	case errors.Is(err, fs.ErrPermission):
+		// A file the tree withholds (a CGI folder's, through a link).
+		httperr.Write(w, r, http.StatusForbidden, "")
 	case errors.Is(err, storage.ErrUnavailable):
 		httperr.Note(w, httperr.CauseStorage)
 		httperr.Write(w, r, http.StatusServiceUnavailable, "the store is not answering; try again later")

@@ -290,3 +290,66 @@ func TestWithheld(t *testing.T) {
 		t.Errorf("OpenIn(tools, run) = %v", err)
 	}
 }
+
+// A name elsewhere in the tree whose symlinks lead into a withheld folder is
+// withheld too; the same links without withheld folders open as before.
+func TestWithheldThroughLinks(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"cgi-bin/s.sh", "pub/free.txt"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(n)), 0o755)
+		os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755)
+	}
+	for link, target := range map[string]string{
+		"pub/peek": "../cgi-bin/s.sh", "pub/bin": "../cgi-bin", "pub/top": "..",
+		"pub/abs": filepath.Join(dir, "cgi-bin", "s.sh"), "pub/self": "free.txt",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, follow := range []bool{false, true} {
+		for _, withheld := range [][]string{nil, {"cgi-bin"}} {
+			fsys, err := Open(dir, Policy{FollowSymlinks: follow, Withheld: withheld})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, held := range map[string]bool{"pub/peek": true, "pub/bin": true, "pub/bin/s.sh": true,
+				"pub/top/cgi-bin/s.sh": true, "pub/abs": true, "pub/top": false, "pub/self": false, "pub/free.txt": false} {
+				f, _, err := fsys.Open(name)
+				if err == nil {
+					f.Close()
+				}
+				if withheld != nil && held != errors.Is(err, fs.ErrPermission) || (withheld == nil || !held) && err != nil {
+					t.Errorf("follow %v, withheld %v: Open(%q) = %v", follow, withheld, name, err)
+				}
+			}
+			// An archive's walk through pub/top reaches cgi-bin by OpenIn.
+			top, _, err := fsys.Open("pub/top")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _, err := fsys.OpenIn(top, "pub/top", "cgi-bin")
+			if err == nil {
+				f.Close()
+			}
+			if withheld != nil && !errors.Is(err, fs.ErrPermission) || withheld == nil && err != nil {
+				t.Errorf("follow %v, withheld %v: OpenIn(pub/top, cgi-bin) = %v", follow, withheld, err)
+			}
+			top.Close()
+			for _, c := range []struct {
+				name   string
+				follow bool
+				want   bool
+			}{
+				{"pub/bin", true, true}, {"pub/bin", false, false}, {"pub/top", true, true}, {"pub/top", false, false},
+				{"pub/top/cgi-bin", false, true}, {"pub/bin/new", false, true}, {"pub/abs", true, true},
+				{"pub/free.txt", true, false}, {"pub/new", false, false},
+			} {
+				if got := fsys.ReachesWithheld(c.name, c.follow); got != (c.want && withheld != nil) {
+					t.Errorf("withheld %v: ReachesWithheld(%q, %v) = %v", withheld, c.name, c.follow, got)
+				}
+			}
+			fsys.Close()
+		}
+	}
+}

@@ -148,7 +148,77 @@ func (f *FS) Open(name string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, classify(err)
 	}
+	if f.heldBack(file, name) {
+		file.Close()
+		return nil, nil, fs.ErrPermission
+	}
 	return servable(file)
+}
+
+// heldBack reports whether file, just opened as name, lies in a withheld
+// folder once the symlinks on its way are resolved: a link elsewhere in the
+// tree (pub/peek -> ../cgi-bin/app.sh, pub/bin -> ../cgi-bin, an absolute
+// one, or one followed out and back in) must not hand out what the CGI
+// folder's own name withholds. Without withheld folders it costs nothing;
+// with them, what the descriptor itself leads to is asked (one readlink on
+// Linux), so a link swapped after the open changes nothing. A file whose
+// place cannot be learnt is held back.
+func (f *FS) heldBack(file *os.File, name string) bool {
+	if len(f.policy.Withheld) == 0 {
+		return false
+	}
+	host, ok := hostPath(file)
+	if !ok {
+		var err error
+		if host, err = filepath.EvalSymlinks(filepath.Join(f.dir, filepath.FromSlash(name))); err != nil {
+			return true
+		}
+	}
+	rel, inside := f.relInside(host)
+	return inside && f.Withheld(rel)
+}
+
+// relInside turns a host path with no symlinks left into a clean relative
+// name; inside is false when it lies outside the served folder.
+func (f *FS) relInside(host string) (rel string, inside bool) {
+	rel, err := filepath.Rel(f.realDir, host)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
+
+// ReachesWithheld is EnclosesWithheld for where name leads once the
+// symlinks of its parent folders are resolved, and its own with follow (a
+// copy reads what a link points to; a move renames the link itself): a MOVE
+// or COPY through a link must not carry a CGI folder's scripts out, nor put
+// anything in. Only with withheld folders; a name that cannot be resolved
+// counts as reaching one.
+func (f *FS) ReachesWithheld(name string, follow bool) bool {
+	if len(f.policy.Withheld) == 0 {
+		return false
+	}
+	rel, inside, err := f.resolve(name, follow)
+	return err != nil || inside && f.EnclosesWithheld(rel)
+}
+
+// resolve gives the clean relative name that name leads to with the
+// symlinks of its parent folders resolved, and its own with final; inside
+// is false when that lies outside the served folder.
+func (f *FS) resolve(name string, final bool) (rel string, inside bool, err error) {
+	if !final && name != "." {
+		dir, inside, err := f.resolve(path.Dir(name), true)
+		if err != nil || !inside {
+			return "", inside, err
+		}
+		return path.Join(dir, path.Base(name)), true, nil
+	}
+	host, err := filepath.EvalSymlinks(filepath.Join(f.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return "", false, err
+	}
+	rel, inside = f.relInside(host)
+	return rel, inside, nil
 }
 
 // servable stats an opened member and keeps it only if it is a regular file
@@ -193,11 +263,7 @@ func (f *FS) resolveInside(name string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	rel, err := filepath.Rel(f.realDir, resolved)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
+	return f.relInside(resolved)
 }
 
 // Lstat returns the info of a name without following a final symlink.
@@ -272,7 +338,16 @@ func (f *FS) OpenIn(dir *os.File, dirName, member string) (*os.File, fs.FileInfo
 	if err != nil {
 		return nil, nil, err
 	}
-	return servable(file)
+	file, info, err := servable(file)
+	// dir came from Open or OpenIn, which held it back were it in a
+	// withheld folder, and a member opened without following a link lies
+	// in dir: only a folder can be a withheld one itself, reached through
+	// a link to an ancestor (pub/top -> .., then pub/top/cgi-bin).
+	if err == nil && info.IsDir() && f.heldBack(file, rel) {
+		file.Close()
+		return nil, nil, fs.ErrPermission
+	}
+	return file, info, err
 }
 
 // listable reports whether a folder member's base name names a member:

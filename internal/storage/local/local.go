@@ -317,8 +317,12 @@ func (t *Tree) Remove(_ context.Context, name string) error {
 }
 
 // Move renames within the folder: atomic for a file, and create-only through
-// a hard link when replace is false.
+// a hard link when replace is false. Nothing moves out of or into a withheld
+// folder through a symlink (the handler refuses the names themselves).
 func (t *Tree) Move(_ context.Context, src, dst string, replace bool) (bool, error) {
+	if t.fs.ReachesWithheld(src, false) || t.fs.ReachesWithheld(dst, false) {
+		return false, fs.ErrPermission
+	}
 	if _, err := t.fs.LstatRaw(path.Dir(dst)); err != nil {
 		return false, err
 	}
@@ -327,8 +331,12 @@ func (t *Tree) Move(_ context.Context, src, dst string, replace bool) (bool, err
 }
 
 // Copy assembles the copy under a temporary name beside dst, then publishes
-// it, so that a copy cut short is never seen.
+// it, so that a copy cut short is never seen. As with Move, nothing is
+// copied out of or into a withheld folder through a symlink.
 func (t *Tree) Copy(ctx context.Context, src, dst string, replace bool) (bool, error) {
+	if t.fs.ReachesWithheld(src, true) || t.fs.ReachesWithheld(dst, false) {
+		return false, fs.ErrPermission
+	}
 	fi, err := t.fs.Stat(src)
 	if err != nil {
 		return false, err
@@ -390,6 +398,9 @@ func (t *Tree) RemoveEmpty(_ context.Context, name string) error {
 // with everything in it, hidden members included), stopping early once the
 // total passes limit.
 func (t *Tree) TreeSize(_ context.Context, name string, limit int64) (int64, error) {
+	if t.fs.ReachesWithheld(name, true) {
+		return 0, fs.ErrPermission // as Copy will answer
+	}
 	n, err := t.fs.TreeSize(name, limit)
 	return n, err
 }
