@@ -252,6 +252,13 @@ func testBrowserStatusRefresh(t *testing.T, browser context.Context) {
 	if !eval[bool](tb, `window.sameDocument === true`) {
 		t.Error("the status page reloaded itself instead of updating in place")
 	}
+	// Whole after two updates: every heading and table still there, no
+	// node lost (a live list walked while emptied once dropped half).
+	Do(t, "GET", p.URL+"/a.txt", nil)
+	time.Sleep(4500 * time.Millisecond)
+	if got := eval[string](tb, `Array.from(document.querySelectorAll('main h1, main h2, main table'), e => e.tagName).join(' ') + (document.querySelector('main').textContent.includes('undefined') ? ' undefined' : '')`); got != "H1 TABLE H2 H2 TABLE" {
+		t.Errorf("after two updates the status page holds %q, want H1 TABLE H2 H2 TABLE", got)
+	}
 	if got := eval[string](tb, `document.activeElement ? document.activeElement.textContent : ''`); got != "Home" {
 		t.Errorf("focus moved to %q", got)
 	}

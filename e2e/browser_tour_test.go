@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -213,6 +214,18 @@ func TestBrowserNewUserTour(t *testing.T) {
 		t.Errorf("the status page is %v wide, wider than the window", w)
 	}
 	shots(ann, "9-status", false)
+	// The pointer on Revoke: the page's refresh leaves the button alone,
+	// so a press and its release land on one button (a button swapped
+	// between them lost the click, and the link stayed).
+	revoke := `document.querySelector('table.shares form button')`
+	box := eval[[]float64](ann, `(b => { b.scrollIntoView({block: 'center'}); const r = b.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })(`+revoke+`)`)
+	ann.do("point at Revoke", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0], box[1]))
+	ann.do("mark it", chromedp.Evaluate[chromedp.Void](revoke+`.marked = true`))
+	Do(t, "GET", p.URL+"/.ferry/health", nil)
+	time.Sleep(4500 * time.Millisecond) // two of the page's refreshes
+	if !eval[bool](ann, `!!`+revoke+` && `+revoke+`.marked === true`) {
+		t.Errorf("the status page replaced the button under the pointer; main holds %q", eval[string](ann, `document.querySelector('main').textContent.slice(0, 300)`))
+	}
 	ann.clickNavigate(`table.shares form button`)
 	bob.allow("status of 404")
 	if resp := bob.navigate(link); resp.Status != 404 {

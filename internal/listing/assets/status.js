@@ -9,11 +9,14 @@
   if (!main || !window.fetch || !window.DOMParser) return;
   var EVERY = 2000;
 
-  // busy: the reader is working inside the figures (a focused control or a
-  // selection there); replacing them now would take that away.
+  // busy: the reader is working inside the figures (a focused control, a
+  // selection, or the pointer on a link or button, perhaps pressing it);
+  // replacing them now would take that away: a button swapped between
+  // the press and the release never gets the click.
   function busy() {
     var a = document.activeElement;
     if (a && a !== document.body && main.contains(a)) return true;
+    if (main.querySelector('a:hover, button:hover, input:hover')) return true;
     var sel = document.getSelection && document.getSelection();
     return !!(sel && !sel.isCollapsed && main.contains(sel.anchorNode));
   }
@@ -30,7 +33,10 @@
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
         if (!fresh || fresh.innerHTML === main.innerHTML || busy()) return;
-        main.replaceChildren.apply(main, Array.prototype.map.call(fresh.childNodes, function (n) {
+        // A copy of the list first: fresh.childNodes is live, and each
+        // adopted node leaves it, so mapping over it skipped every other
+        // node and left "undefined" in their place.
+        main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes).map(function (n) {
           return document.adoptNode(n);
         }));
       })
