@@ -14,8 +14,9 @@ import (
 )
 
 // socketServer serves body at every path through a Tracker, over sockets
-// made by Listen, and reports every finished transfer on the channel.
-func socketServer(t *testing.T, body []byte) (*Tracker, string, chan *Transfer) {
+// made by Listen, and reports every finished transfer on the channel;
+// served, when not nil, sees each response's socket before it finishes.
+func socketServer(t *testing.T, body []byte, served func(*Socket)) (*Tracker, string, chan *Transfer) {
 	t.Helper()
 	tk := NewTracker(0)
 	ended := make(chan *Transfer, 100)
@@ -23,6 +24,9 @@ func socketServer(t *testing.T, body []byte) (*Tracker, string, chan *Transfer) 
 		tr, rec := tk.Start(w, r, nil)
 		tr.Describe(KindFile, int64(len(body)))
 		http.ServeContent(rec, r, "f.bin", time.Time{}, bytes.NewReader(body))
+		if served != nil {
+			served(socketFrom(r.Context()))
+		}
 		tk.Finish(tr, r, rec, w.Header(), func(tr *Transfer) { ended <- tr })
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -33,6 +37,38 @@ func socketServer(t *testing.T, body []byte) (*Tracker, string, chan *Transfer) 
 	go srv.Serve(Listen(ln))
 	t.Cleanup(func() { srv.Close() })
 	return tk, ln.Addr().String(), ended
+}
+
+// cutThenWhole has one client read 780 bytes and hang up, then n responses
+// read in full on one keep-alive connection, and checks the first ends cut
+// short and the others complete.
+func cutThenWhole(t *testing.T, addr string, ended chan *Transfer, body []byte, n int) {
+	t.Helper()
+	c := dialSmall(t, addr)
+	fmt.Fprintf(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadFull(c, make([]byte, 780))
+	time.Sleep(100 * time.Millisecond) // the handler has returned, most likely
+	c.Close()
+	if tr := next(t, ended); tr.Outcome() != CutShort || tr.Delivered() >= int64(len(body))/2 {
+		t.Errorf("hung up after 780 bytes: %s with %d of %d delivered", tr.Outcome(), tr.Delivered(), len(body))
+	}
+	client := &http.Client{}
+	for range n {
+		r, err := client.Get("http://" + addr + "/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := io.Copy(io.Discard, r.Body); got != int64(len(body)) {
+			t.Fatalf("read %d bytes", got)
+		}
+		r.Body.Close()
+	}
+	client.CloseIdleConnections()
+	for range n {
+		if tr := next(t, ended); tr.Outcome() != Complete || tr.Delivered() != int64(len(body)) {
+			t.Errorf("read in full: %s with %d delivered", tr.Outcome(), tr.Delivered())
+		}
+	}
 }
 
 func dialSmall(t *testing.T, addr string) net.Conn {
@@ -60,39 +96,11 @@ func next(t *testing.T, ended chan *Transfer) *Transfer {
 
 func TestSocketCompleteMeansAcknowledged(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), 772<<10/16)
-	tk, addr, ended := socketServer(t, body)
+	tk, addr, ended := socketServer(t, body, nil)
 
-	// A client that reads the first bytes and hangs up.
-	c := dialSmall(t, addr)
-	fmt.Fprintf(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
-	io.ReadFull(c, make([]byte, 780))
-	time.Sleep(100 * time.Millisecond) // the handler has returned, most likely
-	c.Close()
-	tr := next(t, ended)
-	if tr.Outcome() != CutShort || tr.Delivered() >= int64(len(body))/2 {
-		t.Errorf("hung up after 780 bytes: %s with %d of %d delivered", tr.Outcome(), tr.Delivered(), len(body))
-	}
-
-	// Keep-alive: every response of a connection read in full is complete.
-	resp := make([]*http.Response, 0, 20)
-	client := &http.Client{}
-	for range 20 {
-		r, err := client.Get("http://" + addr + "/b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, _ := io.Copy(io.Discard, r.Body); n != int64(len(body)) {
-			t.Fatalf("read %d bytes", n)
-		}
-		r.Body.Close()
-		resp = append(resp, r)
-	}
-	client.CloseIdleConnections()
-	for range resp {
-		if tr := next(t, ended); tr.Outcome() != Complete || tr.Delivered() != int64(len(body)) {
-			t.Errorf("read in full: %s with %d delivered", tr.Outcome(), tr.Delivered())
-		}
-	}
+	// A client that reads the first bytes and hangs up; then keep-alive:
+	// every response of a connection read in full is complete.
+	cutThenWhole(t, addr, ended, body, 20)
 
 	// A client that stops reading: Settle, once its context ends, decides
 	// it as it stands.
@@ -151,51 +159,10 @@ func TestListenLeavesOtherConnections(t *testing.T) {
 // the close, or by the tick.
 func TestSkippedLookStillWaitsForAcknowledgement(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), 772<<10/16)
-	tk := NewTracker(0)
-	ended := make(chan *Transfer, 100)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tr, rec := tk.Start(w, r, nil)
-		tr.Describe(KindFile, int64(len(body)))
-		http.ServeContent(rec, r, "f.bin", time.Time{}, bytes.NewReader(body))
-		s := socketFrom(r.Context())
+	_, addr, ended := socketServer(t, body, func(s *Socket) {
 		s.mu.Lock()
 		s.lag = lagSkips // as if a small response had been found unacknowledged
 		s.mu.Unlock()
-		tk.Finish(tr, r, rec, w.Header(), func(tr *Transfer) { ended <- tr })
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ConnContext: ConnContext}
-	go srv.Serve(Listen(ln))
-	t.Cleanup(func() { srv.Close() })
-	addr := ln.Addr().String()
-
-	c := dialSmall(t, addr)
-	fmt.Fprintf(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
-	io.ReadFull(c, make([]byte, 780))
-	time.Sleep(100 * time.Millisecond)
-	c.Close()
-	if tr := next(t, ended); tr.Outcome() != CutShort || tr.Delivered() >= int64(len(body))/2 {
-		t.Errorf("hung up after 780 bytes: %s with %d of %d delivered", tr.Outcome(), tr.Delivered(), len(body))
-	}
-
-	client := &http.Client{}
-	for range 5 {
-		r, err := client.Get("http://" + addr + "/b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, _ := io.Copy(io.Discard, r.Body); n != int64(len(body)) {
-			t.Fatalf("read %d bytes", n)
-		}
-		r.Body.Close()
-	}
-	client.CloseIdleConnections()
-	for range 5 {
-		if tr := next(t, ended); tr.Outcome() != Complete || tr.Delivered() != int64(len(body)) {
-			t.Errorf("read in full: %s with %d delivered", tr.Outcome(), tr.Delivered())
-		}
-	}
+	cutThenWhole(t, addr, ended, body, 5)
 }
