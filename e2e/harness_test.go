@@ -271,7 +271,14 @@ func NeedCommand(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		msg := fmt.Sprintf("%s is not installed; install it (apt-get install %s) to run this test", name, name)
+		pkg := name
+		switch name {
+		case "cut", "sha256sum", "sleep":
+			pkg = "coreutils"
+		case "sh":
+			pkg = "dash"
+		}
+		msg := fmt.Sprintf("%s is not installed; install it (apt-get install %s) to run this test", name, pkg)
 		if os.Getenv("FERRY_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("%s (FERRY_REQUIRE_TOOLS=1)", msg)
 		}
