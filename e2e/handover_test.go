@@ -198,7 +198,15 @@ func TestExposureSummary(t *testing.T) {
 		}},
 		// Without --auth, writes are open to everyone: the banner says which.
 		{[]string{"-b", "127.0.0.1", "-w"}, []string{
-			"auth off: anyone who can reach these addresses can read, upload, overwrite, delete and move;",
+			"auth off: anyone who can reach these addresses can read, upload, overwrite, delete and move/copy;",
+		}},
+		// --overwrite alone widens nothing: no upload, no overwrite.
+		{[]string{"-b", "127.0.0.1", "--overwrite"}, []string{
+			"writes: none (read-only)",
+			"auth off: anyone who can reach these addresses can read;",
+		}},
+		{[]string{"-b", "127.0.0.1", "--upload", "--overwrite"}, []string{
+			"writes: upload, overwrite",
 		}},
 		{[]string{"-b", "127.0.0.1", "--upload"}, []string{
 			"auth off: anyone who can reach these addresses can read and upload;",

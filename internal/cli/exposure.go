@@ -255,19 +255,7 @@ func boundLabel(a net.Addr) string {
 // anyoneCan words what a client without credentials may do: with writes on
 // and no --auth, that is far more than reading, and the banner must say so.
 func anyoneCan(f *serveFlags) string {
-	can := []string{"read"}
-	if f.Upload || f.Write {
-		can = append(can, "upload")
-	}
-	if f.Overwrite || f.Write {
-		can = append(can, "overwrite")
-	}
-	if f.Delete || f.Write {
-		can = append(can, "delete")
-	}
-	if f.Write {
-		can = append(can, "move")
-	}
+	can := append([]string{"read"}, f.Writes()...)
 	if f.RunsCGI() {
 		can = append(can, "run CGI scripts")
 	}

@@ -322,7 +322,8 @@ func (s *Serve) Writes() []string {
 	if s.Upload || s.Write {
 		can = append(can, "upload")
 	}
-	if s.Overwrite || s.Write {
+	if s.Overwrite && s.Upload || s.Write {
+		// --overwrite only widens uploads: alone it writes nothing.
 		can = append(can, "overwrite")
 	}
 	if s.Delete || s.Write {
