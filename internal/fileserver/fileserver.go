@@ -231,6 +231,15 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile)
 	if r.Method == http.MethodGet {
 		transfer.FromContext(r.Context()).Describe(transfer.KindFile, size)
 	}
+	s.cachedHeaders(h, e)
+	h["Content-Length"] = e.length
+	writeCached(w, r, e, http.StatusOK, 0, size)
+	return true
+}
+
+// cachedHeaders sets the headers every response of a cached file carries,
+// from the values computed when it was cached (servePlain, serveRange).
+func (s *Server) cachedHeaders(h http.Header, e *openFile) {
 	h["Etag"] = e.etag
 	h["X-Content-Type-Options"] = nosniff
 	if s.opts.Sandbox {
@@ -239,19 +248,23 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request, e *openFile)
 	h["Last-Modified"] = e.lastModified
 	h["Content-Type"] = e.ctype
 	h["Accept-Ranges"] = acceptRanges
-	h["Content-Length"] = e.length
-	w.WriteHeader(http.StatusOK)
+}
+
+// writeCached sends status and, for a GET, length bytes of the cached
+// file from off, read with one pread into a pooled buffer (length is at
+// most transfer.SmallBody).
+func writeCached(w http.ResponseWriter, r *http.Request, e *openFile, status int, off, length int64) {
+	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
-		return true
+		return
 	}
 	bp := bodyBufs.Get().(*[]byte)
-	n, _ := e.obj.ReadAt((*bp)[:size], 0)
+	n, _ := e.obj.ReadAt((*bp)[:length], off)
 	// A file that shrank since its stat leaves the body short of its
 	// Content-Length, and net/http then closes the connection, as it does
 	// after ServeContent.
 	w.Write((*bp)[:n])
 	bodyBufs.Put(bp)
-	return true
 }
 
 // serveFile sends a regular file through http.ServeContent (ranges and

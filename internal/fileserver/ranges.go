@@ -279,26 +279,9 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, e *openFile)
 	hv := string(f)
 	vals := new([2]string)
 	vals[0], vals[1] = hv[:nrange], hv[nrange:]
-	h["Etag"] = e.etag
-	h["X-Content-Type-Options"] = nosniff
-	if s.opts.Sandbox {
-		h["Content-Security-Policy"] = sandboxFor(e.ctype[0])
-	}
-	h["Last-Modified"] = e.lastModified
-	h["Content-Type"] = e.ctype
+	s.cachedHeaders(h, e)
 	h["Content-Range"] = vals[0:1:1]
-	h["Accept-Ranges"] = acceptRanges
 	h["Content-Length"] = vals[1:2:2]
-	w.WriteHeader(http.StatusPartialContent)
-	if r.Method == http.MethodHead {
-		return true
-	}
-	bp := bodyBufs.Get().(*[]byte)
-	n, _ := e.obj.ReadAt((*bp)[:length], start)
-	// A file that shrank since its stat leaves the body short of its
-	// Content-Length, and net/http then closes the connection, as it does
-	// after ServeContent.
-	w.Write((*bp)[:n])
-	bodyBufs.Put(bp)
+	writeCached(w, r, e, http.StatusPartialContent, start, length)
 	return true
 }
